@@ -1,0 +1,14 @@
+//! Exit codes, in one place (README "Exit codes" lists the same).
+
+/// Everything asked for is done.
+pub const OK: i32 = 0;
+/// The run finished, but some jobs failed.
+pub const JOBS_FAILED: i32 = 1;
+/// Bad manifest or bad usage: nothing was sent.
+pub const USAGE: i32 = 2;
+/// A run-fatal API error (key, billing, model access) stopped the run.
+pub const FATAL_API: i32 = 3;
+/// The budget (`--max-cost`) stopped submitting before every job was done.
+pub const BUDGET: i32 = 4;
+/// Interrupted (Ctrl-C, SIGTERM).
+pub const INTERRUPTED: i32 = 130;

@@ -1,0 +1,11 @@
+//! pixbatch: render a YAML manifest of PixVerse reference-to-video jobs on DashScope.
+//!
+//! Data flows one way: [`manifest`] (parse) → [`plan`] (validate, expand into jobs) → run →
+//! ledger. The CLI in [`cli`] only turns flags into options and prints results.
+
+pub mod catalog;
+pub mod cli;
+pub mod exit;
+pub mod manifest;
+pub mod plan;
+pub mod schema;

@@ -1,0 +1,282 @@
+//! Located problems in a manifest, collected all at once and rendered with a snippet.
+//!
+//! Every check appends to [`Diagnostics`] instead of stopping at the first problem; the CLI
+//! renders them once, each with `file:line:col`, the offending line, a caret and a hint.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use serde_saphyr::{Location, Spanned};
+
+/// How bad a problem is: errors stop the command (exit 2), warnings do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// Where in the manifest a problem is: byte offset and length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    pub offset: usize,
+    pub len: usize,
+}
+
+impl Span {
+    /// The span of a value the YAML parser located.
+    pub fn of(loc: &Location) -> Span {
+        let span = loc.span();
+        match span.byte_offset() {
+            Some(offset) => Span {
+                offset: usize::try_from(offset).unwrap_or(0),
+                len: span
+                    .byte_len()
+                    .and_then(|l| usize::try_from(l).ok())
+                    .unwrap_or(0),
+            },
+            None => Span::default(),
+        }
+    }
+
+    /// The span of a spanned value (where it is used, for aliases).
+    pub fn at<T>(value: &Spanned<T>) -> Span {
+        Span::of(&value.referenced)
+    }
+}
+
+/// One problem.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub message: String,
+    pub span: Option<Span>,
+    /// Short text under the caret.
+    pub label: Option<String>,
+    /// What to do about it.
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error at `span`.
+    pub fn error(message: impl Into<String>, span: Option<Span>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            message: message.into(),
+            span,
+            label: None,
+            hint: None,
+        }
+    }
+
+    /// A warning at `span`.
+    pub fn warning(message: impl Into<String>, span: Option<Span>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            message: message.into(),
+            span,
+            label: None,
+            hint: None,
+        }
+    }
+
+    /// Adds the text shown under the caret.
+    #[must_use]
+    pub fn label(mut self, label: impl Into<String>) -> Diagnostic {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// Adds a hint line.
+    #[must_use]
+    pub fn hint(mut self, hint: impl Into<String>) -> Diagnostic {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Adds a hint line when there is one.
+    #[must_use]
+    pub fn maybe_hint(mut self, hint: Option<String>) -> Diagnostic {
+        if hint.is_some() {
+            self.hint = hint;
+        }
+        self
+    }
+}
+
+/// A manifest's text, with the path it was read from.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub path: PathBuf,
+    pub text: Arc<str>,
+}
+
+impl Source {
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let before = self.text.get(..offset).unwrap_or("");
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+        (line, col)
+    }
+}
+
+/// Every problem found in one manifest.
+#[derive(Debug, Clone)]
+pub struct Diagnostics {
+    pub source: Source,
+    pub items: Vec<Diagnostic>,
+    /// Problems past [`Diagnostics::LIMIT`], counted but not kept.
+    pub suppressed: usize,
+}
+
+impl Diagnostics {
+    /// No problems yet.
+    pub fn new(source: Source) -> Diagnostics {
+        Diagnostics {
+            source,
+            items: Vec::new(),
+            suppressed: 0,
+        }
+    }
+
+    /// More problems than this are counted, not listed: the first few hundred say enough.
+    pub const LIMIT: usize = 200;
+
+    /// Records a problem, once: the same problem found by several jobs is one problem.
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        if self.items.contains(&diagnostic) {
+            return;
+        }
+        if self.items.len() >= Self::LIMIT {
+            self.suppressed += 1;
+        } else {
+            self.items.push(diagnostic);
+        }
+    }
+
+    /// Whether any problem is an error.
+    pub fn has_errors(&self) -> bool {
+        self.items.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    /// Number of errors.
+    pub fn error_count(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
+    }
+
+    /// Orders problems by position in the file, errors and warnings mixed.
+    pub fn sort(&mut self) {
+        self.items
+            .sort_by_key(|d| d.span.map_or(usize::MAX, |s| s.offset));
+    }
+
+    /// Renders every problem: a `file:line:col: severity: message` line, then a snippet with a
+    /// caret and the hint. `color` is for terminals.
+    pub fn render(&self, color: bool) -> String {
+        let theme = if color {
+            GraphicalTheme::unicode()
+        } else {
+            GraphicalTheme::unicode_nocolor()
+        };
+        let handler = GraphicalReportHandler::new_themed(theme)
+            .with_width(100)
+            .with_context_lines(1);
+        let name = display_path(&self.source.path);
+        let mut out = String::new();
+        for d in &self.items {
+            let kind = match d.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            match d.span {
+                Some(span) => {
+                    let (line, col) = self.source.line_col(span.offset);
+                    let _ = writeln!(out, "{name}:{line}:{col}: {kind}: {}", d.message);
+                }
+                None => {
+                    let _ = writeln!(out, "{name}: {kind}: {}", d.message);
+                }
+            }
+            // The message is already on the line above; the snippet's own header stays empty.
+            let report = Snippet {
+                message: String::new(),
+                src: d
+                    .span
+                    .map(|_| NamedSource::new(name.clone(), self.source.text.to_string())),
+                labels: d
+                    .span
+                    .map(|s| {
+                        LabeledSpan::new_primary_with_span(
+                            d.label.clone(),
+                            SourceSpan::new(s.offset.into(), s.len),
+                        )
+                    })
+                    .into_iter()
+                    .collect(),
+                help: d.hint.clone(),
+                severity: match d.severity {
+                    Severity::Error => miette::Severity::Error,
+                    Severity::Warning => miette::Severity::Warning,
+                },
+            };
+            let mut body = String::new();
+            if handler.render_report(&mut body, &report).is_ok() {
+                // The first line repeats the message we already printed with its location.
+                let rest = body.split_once('\n').map_or("", |(_, rest)| rest);
+                out.push_str(rest.trim_end_matches(char::is_whitespace));
+                out.push_str("\n\n");
+            }
+        }
+        if self.suppressed > 0 {
+            let _ = writeln!(
+                out,
+                "{name}: … and {} more problems not shown\n",
+                self.suppressed
+            );
+        }
+        out
+    }
+}
+
+/// Paths print relative to the working directory when they can, with `/` separators.
+pub fn display_path(path: &Path) -> String {
+    let rel = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf());
+    rel.display().to_string()
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{message}")]
+struct Snippet {
+    message: String,
+    #[source_code]
+    src: Option<NamedSource<String>>,
+    #[label(collection)]
+    labels: Vec<LabeledSpan>,
+    #[help]
+    help: Option<String>,
+    #[diagnostic(severity)]
+    severity: miette::Severity,
+}
+
+/// The closest candidate to `word`, for "did you mean".
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score > 0.75)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}

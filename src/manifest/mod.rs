@@ -1,0 +1,207 @@
+//! Reading a manifest: bytes → YAML → typed [`Manifest`], every problem located.
+//!
+//! This module owns parsing only. Checks that span several fields, and the expansion into
+//! jobs, live in [`crate::plan`].
+
+pub mod diag;
+pub mod model;
+
+use std::path::{Path, PathBuf};
+
+pub use diag::{Diagnostic, Diagnostics, Severity, Source, Span};
+pub use model::{
+    Combo, Defaults, Manifest, MediaItem, RefSpec, RunSection, Scalar, Shot, SpannedMap,
+};
+
+/// A manifest larger than this is refused before parsing (a real one is a few hundred KiB).
+pub const MAX_MANIFEST_BYTES: usize = 16 * 1024 * 1024;
+
+/// The manifest fields, for "did you mean" on unknown top-level fields.
+const TOP_FIELDS: &[&str] = &[
+    "version", "name", "output", "defaults", "refs", "vars", "matrix", "include", "exclude",
+    "shots", "run",
+];
+
+/// A parsed manifest with its source and folder.
+#[derive(Debug)]
+pub struct Loaded {
+    pub source: Source,
+    pub manifest: Manifest,
+    /// The folder the manifest is in; relative paths start here.
+    pub dir: PathBuf,
+}
+
+/// Reads and parses a manifest file; an unreadable or malformed file gives located problems.
+pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
+    let source_for = |text: &str| Source {
+        path: path.to_path_buf(),
+        text: text.into(),
+    };
+    let fail = |text: &str, d: Diagnostic| {
+        let mut diags = Diagnostics::new(source_for(text));
+        diags.push(d);
+        Err(diags)
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            return fail(
+                "",
+                Diagnostic::error(format!("cannot read the manifest: {e}"), None).hint(
+                    "check the path; a manifest is a YAML file such as examples/storyboard.yaml",
+                ),
+            );
+        }
+    };
+    if bytes.len() > MAX_MANIFEST_BYTES {
+        return fail(
+            "",
+            Diagnostic::error(
+                format!(
+                    "the manifest is {} bytes; pixbatch reads manifests up to {MAX_MANIFEST_BYTES} bytes",
+                    bytes.len()
+                ),
+                None,
+            ),
+        );
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            // The lossy text keeps every valid byte where it was, so the offset still points right.
+            return fail(
+                &text,
+                Diagnostic::error(
+                    "the manifest is not valid UTF-8",
+                    Some(Span {
+                        offset: valid,
+                        len: 1,
+                    }),
+                )
+                .label("this byte")
+                .hint("save the file as UTF-8"),
+            );
+        }
+    };
+    let text = text
+        .strip_prefix('\u{feff}')
+        .map(str::to_owned)
+        .unwrap_or(text);
+    if text.trim().is_empty() {
+        return fail(&text, Diagnostic::error("the manifest is empty", None)
+            .hint("a manifest needs at least `version: 1` and a list of `shots`; see examples/ci.yaml"));
+    }
+    parse(path, text)
+}
+
+/// Parses manifest text that was read from `path`.
+pub fn parse(path: &Path, text: String) -> Result<Loaded, Diagnostics> {
+    let source = Source {
+        path: path.to_path_buf(),
+        text: text.as_str().into(),
+    };
+    let mut options = serde_saphyr::Options::default();
+    options.with_snippet = false;
+    match serde_saphyr::from_str_with_options::<Manifest>(&text, options) {
+        Ok(manifest) => {
+            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            Ok(Loaded {
+                source,
+                manifest,
+                dir,
+            })
+        }
+        Err(err) => {
+            let mut diags = Diagnostics::new(source);
+            diags.push(yaml_error(&err));
+            Err(diags)
+        }
+    }
+}
+
+/// Turns a YAML/serde error into a located problem with a hint where one helps.
+fn yaml_error(err: &serde_saphyr::Error) -> Diagnostic {
+    let span = err.location().map(|l| Span::of(&l));
+    let message = err.to_string();
+    // serde's own wording, with our hint for it.
+    let message = message
+        .lines()
+        .next()
+        .unwrap_or("invalid manifest")
+        .trim()
+        .to_owned();
+    let message = strip_location_suffix(&message);
+    if let Some((field, hint)) = unknown_field_hint(&message) {
+        return Diagnostic::error(format!("unknown field `{field}`"), span)
+            .label("not a manifest field")
+            .hint(hint);
+    }
+    let lower = message.to_lowercase();
+    let hint = if message.contains("missing field `version`") {
+        Some("start the manifest with `version: 1`")
+    } else if message.contains("missing field `shots`") {
+        Some("add a `shots:` list; each shot needs an `id` and a `prompt`")
+    } else if message.contains("missing field `id`") {
+        Some("every shot needs a unique `id` ([A-Za-z0-9._-]), used to name its files")
+    } else if lower.contains("budget") || lower.contains("alias") {
+        Some(
+            "the manifest expands past pixbatch's safety limits (anchors/aliases, nesting or size)",
+        )
+    } else {
+        None
+    };
+    Diagnostic::error(message, span).maybe_hint(hint.map(str::to_owned))
+}
+
+/// saphyr appends " at line X column Y" to some messages; the snippet says it better.
+fn strip_location_suffix(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) if message[i..].contains("column") => message[..i].to_owned(),
+        _ => message.to_owned(),
+    }
+}
+
+/// "unknown field `promt`, expected one of id, prompt" → (`promt`, "did you mean `prompt`? …").
+fn unknown_field_hint(message: &str) -> Option<(String, String)> {
+    let rest = message.split("unknown field `").nth(1)?;
+    let (field, rest) = rest.split_once('`')?;
+    let expected: Vec<&str> = rest
+        .split_once("expected ")
+        .map(|(_, list)| {
+            list.trim_start_matches("one of ")
+                .split(", ")
+                .map(|f| f.trim_matches(|c| c == '`' || c == ' '))
+                .collect()
+        })
+        .unwrap_or_default();
+    let candidates: Vec<&str> = if expected.is_empty() {
+        TOP_FIELDS.to_vec()
+    } else {
+        expected
+    };
+    let list = candidates.join(", ");
+    let hint = match diag::did_you_mean(field, candidates.iter().copied()) {
+        Some(best) => format!("did you mean `{best}`? the fields here are: {list}"),
+        None => format!("the fields here are: {list}"),
+    };
+    Some((field.to_owned(), hint))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_field_suggests_the_nearest() {
+        let (field, hint) =
+            unknown_field_hint("unknown field `promt`, expected one of id, prompt, model")
+                .expect("parsed");
+        assert_eq!(field, "promt");
+        assert_eq!(
+            hint,
+            "did you mean `prompt`? the fields here are: id, prompt, model"
+        );
+    }
+}

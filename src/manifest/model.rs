@@ -1,0 +1,420 @@
+//! The manifest's types, exactly as a user writes them (version 1).
+//!
+//! These types are parsed strictly (`deny_unknown_fields`) and carry the YAML location of
+//! every value a later check may need to point at. The JSON Schema in `schemas/` is generated
+//! from them, so a field documented here is a field editors complete.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+use serde_saphyr::Spanned;
+
+/// A manifest file: what to render, and how.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "pixbatch manifest", extend("$id" = "https://pixbatch.dev/schemas/pixbatch.schema.json"))]
+pub struct Manifest {
+    /// Manifest format version; only `1` exists.
+    #[schemars(with = "u32", range(min = 1, max = 1))]
+    pub version: Spanned<u32>,
+    /// A label shown in reports.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Output folder, relative to the manifest file (default `renders`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub output: Option<Spanned<String>>,
+    /// Fields every shot inherits; a shot overrides them field by field.
+    #[serde(default)]
+    pub defaults: Defaults,
+    /// Named reference images; a prompt binds one with `@name`.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, RefSpec>")]
+    pub refs: BTreeMap<String, Spanned<RefSpec>>,
+    /// Template variables, used as `{{name}}` in prompts.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, Scalar>")]
+    pub vars: BTreeMap<String, Spanned<Scalar>>,
+    /// Axes applied to every shot (cross product), as GitHub Actions `strategy.matrix`.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, Vec<Scalar>>")]
+    pub matrix: SpannedMap<Spanned<Vec<Spanned<Scalar>>>>,
+    /// Extra combinations added to every shot's matrix.
+    #[serde(default)]
+    #[schemars(with = "Vec<BTreeMap<String, Scalar>>")]
+    pub include: Vec<Spanned<Combo>>,
+    /// Combinations removed from every shot's matrix (partial entries match many).
+    #[serde(default)]
+    #[schemars(with = "Vec<BTreeMap<String, Scalar>>")]
+    pub exclude: Vec<Spanned<Combo>>,
+    /// The shots to render.
+    pub shots: Vec<Shot>,
+    /// Run settings; command-line flags override them.
+    #[serde(default)]
+    pub run: RunSection,
+}
+
+/// A matrix combination as written in `include`/`exclude`: axis name → value.
+pub type Combo = SpannedMap<Spanned<Scalar>>;
+
+/// Shot fields that `defaults` may set for every shot.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    /// The prompt; `@name` binds a ref, `{{var}}` inserts a variable.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub prompt: Option<Spanned<String>>,
+    /// DashScope model id, e.g. `pixverse/pixverse-v5.6-r2v`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub model: Option<Spanned<String>>,
+    /// Output size `"W*H"`, from the model's size table.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub size: Option<Spanned<String>>,
+    /// Seconds of video.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub duration: Option<Spanned<Scalar>>,
+    /// Generate sound (changes the price).
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub audio: Option<Spanned<Scalar>>,
+    /// Add the "AI生成" watermark.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub watermark: Option<Spanned<Scalar>>,
+    /// Seed in [0, 2147483647]; random when absent.
+    #[serde(default)]
+    #[schemars(with = "Option<i64>")]
+    pub seed: Option<Spanned<Scalar>>,
+    /// Explicit media list; when absent, the refs mentioned in the prompt.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<MediaItem>>")]
+    pub media: Option<Spanned<Vec<Spanned<MediaItem>>>>,
+    /// Template variables for this shot.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, Scalar>")]
+    pub vars: BTreeMap<String, Spanned<Scalar>>,
+    /// Render this shot (default true).
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub enabled: Option<Spanned<bool>>,
+    /// N independent samples of the same request (default 1).
+    #[serde(default)]
+    #[schemars(with = "Option<u32>", range(min = 1))]
+    pub repeat: Option<Spanned<u32>>,
+    /// Merged into `parameters` verbatim, for API fields pixbatch does not know.
+    #[serde(default)]
+    #[schemars(with = "Option<BTreeMap<String, serde_json::Value>>")]
+    pub extra: Option<Spanned<BTreeMap<String, JsonValue>>>,
+}
+
+/// One shot: a prompt with its references and parameters, maybe over a matrix.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Shot {
+    /// Unique id, `[A-Za-z0-9._-]`; names the output files.
+    #[schemars(with = "String", regex(pattern = r"^[A-Za-z0-9._-]+$"))]
+    pub id: Spanned<String>,
+    /// The prompt; `@name` binds a ref, `{{var}}` inserts a variable.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub prompt: Option<Spanned<String>>,
+    /// DashScope model id.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub model: Option<Spanned<String>>,
+    /// Output size `"W*H"`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub size: Option<Spanned<String>>,
+    /// Seconds of video.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub duration: Option<Spanned<Scalar>>,
+    /// Generate sound (changes the price).
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub audio: Option<Spanned<Scalar>>,
+    /// Add the "AI生成" watermark.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub watermark: Option<Spanned<Scalar>>,
+    /// Seed in [0, 2147483647]; random when absent.
+    #[serde(default)]
+    #[schemars(with = "Option<i64>")]
+    pub seed: Option<Spanned<Scalar>>,
+    /// Explicit media list: ref names, or inline `{url, ref_name}`.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<MediaItem>>")]
+    pub media: Option<Spanned<Vec<Spanned<MediaItem>>>>,
+    /// Axes for this shot; they extend or override the global ones.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, Vec<Scalar>>")]
+    pub matrix: SpannedMap<Spanned<Vec<Spanned<Scalar>>>>,
+    /// Extra combinations for this shot.
+    #[serde(default)]
+    #[schemars(with = "Vec<BTreeMap<String, Scalar>>")]
+    pub include: Vec<Spanned<Combo>>,
+    /// Combinations removed for this shot.
+    #[serde(default)]
+    #[schemars(with = "Vec<BTreeMap<String, Scalar>>")]
+    pub exclude: Vec<Spanned<Combo>>,
+    /// Template variables for this shot.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, Scalar>")]
+    pub vars: BTreeMap<String, Spanned<Scalar>>,
+    /// Render this shot (default true).
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub enabled: Option<Spanned<bool>>,
+    /// N independent samples of the same request (default 1).
+    #[serde(default)]
+    #[schemars(with = "Option<u32>", range(min = 1))]
+    pub repeat: Option<Spanned<u32>>,
+    /// Merged into `parameters` verbatim.
+    #[serde(default)]
+    #[schemars(with = "Option<BTreeMap<String, serde_json::Value>>")]
+    pub extra: Option<Spanned<BTreeMap<String, JsonValue>>>,
+}
+
+/// A reference image: a URL (`https://`, `oss://`), `{url: …}`, or a local path.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(untagged)]
+pub enum RefSpec {
+    /// A URL, or a path relative to the manifest.
+    Plain(String),
+    /// `{url: …}`.
+    Object {
+        /// A URL, or a path relative to the manifest.
+        url: String,
+    },
+}
+
+impl RefSpec {
+    /// What was written, URL or path.
+    pub fn target(&self) -> &str {
+        match self {
+            RefSpec::Plain(s) | RefSpec::Object { url: s } => s,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RefSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Obj {
+            url: String,
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RefSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a URL, a local path, or a map {url: …}")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RefSpec, E> {
+                Ok(RefSpec::Plain(v.to_owned()))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RefSpec, A::Error> {
+                let obj = Obj::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(RefSpec::Object { url: obj.url })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One item of an explicit `media` list: a ref name, or an inline image.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(untagged)]
+pub enum MediaItem {
+    /// The name of an entry in `refs`.
+    Ref(String),
+    /// An inline image.
+    Inline {
+        /// A URL, or a path relative to the manifest.
+        url: String,
+        /// The name the prompt uses as `@ref_name`.
+        #[serde(default)]
+        ref_name: Option<String>,
+    },
+}
+
+impl<'de> Deserialize<'de> for MediaItem {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Obj {
+            url: String,
+            #[serde(default)]
+            ref_name: Option<String>,
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MediaItem;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a ref name, or a map {url: …, ref_name: …}")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<MediaItem, E> {
+                Ok(MediaItem::Ref(v.to_owned()))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<MediaItem, A::Error> {
+                let obj = Obj::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(MediaItem::Inline {
+                    url: obj.url,
+                    ref_name: obj.ref_name,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A YAML scalar: the value of a matrix axis, a variable, or a field that may come from one.
+#[derive(Debug, Clone, PartialEq, JsonSchema)]
+#[schemars(untagged)]
+pub enum Scalar {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+impl fmt::Display for Scalar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scalar::Bool(b) => write!(f, "{b}"),
+            Scalar::Int(i) => write!(f, "{i}"),
+            Scalar::Float(x) => write!(f, "{x}"),
+            Scalar::Str(s) => f.write_str(s),
+        }
+    }
+}
+
+impl Scalar {
+    /// Two scalars match (for include/exclude) when they print the same: `1` matches `"1"`.
+    pub fn matches(&self, other: &Scalar) -> bool {
+        self.to_string() == other.to_string()
+    }
+
+    /// The value as JSON, for request bodies and reports.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Scalar::Bool(b) => (*b).into(),
+            Scalar::Int(i) => (*i).into(),
+            Scalar::Float(x) => {
+                serde_json::Number::from_f64(*x).map_or(serde_json::Value::Null, Into::into)
+            }
+            Scalar::Str(s) => s.clone().into(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar::Bool(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar::Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                i64::try_from(v)
+                    .map(Scalar::Int)
+                    .map_err(|_| E::custom("number too large"))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar::Float(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar::Str(v.to_owned()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Any JSON value, written in YAML; only `extra` takes these.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonValue(pub serde_json::Value);
+
+impl<'de> Deserialize<'de> for JsonValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde_json::Value::deserialize(d).map(JsonValue)
+    }
+}
+
+/// Settings for `pixbatch run`; flags override them.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunSection {
+    /// Running tasks per family, e.g. `{c1: 5, v5.6: 5}`.
+    #[serde(default)]
+    pub concurrency: BTreeMap<String, u32>,
+    /// CNY; stop submitting before crossing it.
+    #[serde(default)]
+    pub max_cost: Option<f64>,
+    /// Price overrides: model → tier (`720P`, or `720P+audio`) → CNY per second.
+    #[serde(default)]
+    pub prices: BTreeMap<String, BTreeMap<String, f64>>,
+}
+
+/// A YAML map kept in the order it was written, with the location of every key.
+#[derive(Debug, Clone)]
+pub struct SpannedMap<V>(pub Vec<(Spanned<String>, V)>);
+
+impl<V> Default for SpannedMap<V> {
+    fn default() -> Self {
+        SpannedMap(Vec::new())
+    }
+}
+
+impl<V> SpannedMap<V> {
+    /// The value under `key`, if any.
+    pub fn get(&self, key: &str) -> Option<&V> {
+        self.0.iter().find(|(k, _)| k.value == key).map(|(_, v)| v)
+    }
+
+    /// The entries, in written order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Spanned<String>, &V)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    /// Whether the map is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for SpannedMap<V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct MapVisitor<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for MapVisitor<V> {
+            type Value = SpannedMap<V>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    let value = map.next_value::<V>()?;
+                    entries.push((key, value));
+                }
+                Ok(SpannedMap(entries))
+            }
+        }
+        d.deserialize_map(MapVisitor(std::marker::PhantomData))
+    }
+}

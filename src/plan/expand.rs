@@ -1,0 +1,1223 @@
+//! Manifest → ordered jobs, checking everything that spans fields on the way.
+//!
+//! Every job's values are resolved as `matrix combination ⊕ shot ⊕ defaults` and checked
+//! against the model catalog. Problems are collected, not thrown: one run of `validate` shows
+//! them all, each pointing at the YAML value that caused it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use serde_saphyr::Spanned;
+
+use super::job::{Job, Media, MediaSource, slug};
+use super::matrix::{self, Combination, MatrixSpec};
+use crate::catalog::{self, MEDIA_MAX, MEDIA_MIN, SEED_MAX};
+use crate::manifest::diag::did_you_mean;
+use crate::manifest::{
+    Combo, Defaults, Diagnostic, Diagnostics, Loaded, MediaItem, Scalar, Shot, Span, SpannedMap,
+};
+
+/// Fields a matrix axis or include entry may set directly; any other axis is a variable.
+const PARAM_FIELDS: &[&str] = &[
+    "prompt",
+    "model",
+    "size",
+    "duration",
+    "audio",
+    "watermark",
+    "seed",
+];
+/// Shot fields that cannot vary along an axis.
+const NON_AXIS_FIELDS: &[&str] = &[
+    "id", "media", "matrix", "include", "exclude", "vars", "enabled", "repeat", "extra",
+];
+/// Reference files larger than this are refused by the service.
+pub const REF_MAX_BYTES: u64 = 20 * 1024 * 1024;
+/// The output folder when the manifest names none.
+pub const DEFAULT_OUTPUT: &str = "renders";
+
+/// Limits and switches for expansion.
+#[derive(Debug, Clone)]
+pub struct ExpandOptions {
+    /// A manifest expanding to more jobs than this is refused (a typo in a matrix is costly).
+    pub max_jobs: usize,
+}
+
+impl Default for ExpandOptions {
+    fn default() -> Self {
+        ExpandOptions { max_jobs: 10_000 }
+    }
+}
+
+/// The jobs of a manifest, in manifest order, and where their files go.
+#[derive(Debug)]
+pub struct Expansion {
+    pub jobs: Vec<Job>,
+    /// Absolute or manifest-relative output folder.
+    pub output_dir: PathBuf,
+    /// Warnings (never errors: with errors, expansion fails).
+    pub warnings: Diagnostics,
+}
+
+/// A value with where it was written.
+#[derive(Debug, Clone)]
+struct Val {
+    value: Scalar,
+    span: Option<Span>,
+}
+
+impl Val {
+    fn of(s: &Spanned<Scalar>) -> Val {
+        Val {
+            value: s.value.clone(),
+            span: Some(Span::at(s)),
+        }
+    }
+    fn of_str(s: &Spanned<String>) -> Val {
+        Val {
+            value: Scalar::Str(s.value.clone()),
+            span: Some(Span::at(s)),
+        }
+    }
+}
+
+/// A resolved reference image.
+#[derive(Debug, Clone)]
+struct ResolvedRef {
+    source: MediaSource,
+}
+
+/// Shot and defaults have the same parameter fields; this reads one by name.
+macro_rules! param_field {
+    ($s:expr, $name:expr) => {
+        match $name {
+            "prompt" => $s.prompt.as_ref().map(Val::of_str),
+            "model" => $s.model.as_ref().map(Val::of_str),
+            "size" => $s.size.as_ref().map(Val::of_str),
+            "duration" => $s.duration.as_ref().map(Val::of),
+            "audio" => $s.audio.as_ref().map(Val::of),
+            "watermark" => $s.watermark.as_ref().map(Val::of),
+            "seed" => $s.seed.as_ref().map(Val::of),
+            _ => None,
+        }
+    };
+}
+
+fn shot_field(shot: &Shot, name: &str) -> Option<Val> {
+    param_field!(shot, name)
+}
+
+fn defaults_field(defaults: &Defaults, name: &str) -> Option<Val> {
+    param_field!(defaults, name)
+}
+
+/// Expands a loaded manifest into jobs, or returns every problem found.
+pub fn expand(loaded: &Loaded, options: &ExpandOptions) -> Result<Expansion, Diagnostics> {
+    let mut cx = Expander {
+        loaded,
+        diags: Diagnostics::new(loaded.source.clone()),
+        refs: BTreeMap::new(),
+    };
+    let m = &loaded.manifest;
+    if m.version.value != 1 {
+        cx.diags.push(
+            Diagnostic::error(
+                format!("unsupported manifest version {}", m.version.value),
+                Some(Span::at(&m.version)),
+            )
+            .label("only version 1 exists")
+            .hint("write `version: 1`"),
+        );
+    }
+    cx.resolve_refs();
+    cx.check_shot_ids();
+    cx.check_axes(&m.matrix, None);
+
+    let output_dir = match &m.output {
+        Some(out) if out.value.trim().is_empty() => {
+            cx.diags.push(
+                Diagnostic::error("`output` is empty", Some(Span::at(out)))
+                    .hint("name a folder, e.g. `output: renders`"),
+            );
+            PathBuf::new()
+        }
+        Some(out) => loaded.dir.join(&out.value),
+        None => loaded.dir.join(DEFAULT_OUTPUT),
+    };
+
+    let mut jobs = Vec::new();
+    let mut total = 0usize;
+    for shot in &m.shots {
+        if shot.enabled.as_ref().is_some_and(|e| !e.value) {
+            continue;
+        }
+        cx.check_axes(&shot.matrix, Some(shot));
+        let spec = cx.matrix_spec(shot);
+        let repeat = cx.repeat(shot);
+        let bound = matrix::cross_len(&spec.axes)
+            .saturating_add(spec.include.len())
+            .saturating_mul(repeat as usize);
+        total = total.saturating_add(bound);
+        if total > options.max_jobs {
+            let span = shot
+                .matrix
+                .iter()
+                .next()
+                .map(|(k, _)| Span::at(k))
+                .or(Some(Span::at(&shot.id)));
+            cx.diags.push(
+                Diagnostic::error(
+                    format!(
+                        "the manifest expands to more than {} jobs (at shot `{}`)",
+                        options.max_jobs, shot.id.value
+                    ),
+                    span,
+                )
+                .label("this matrix")
+                .hint("check the matrix for a mistake, or raise the limit with --max-jobs"),
+            );
+            break;
+        }
+        let combos = matrix::expand(&spec, |a: &Val, b: &Val| a.value.matches(&b.value));
+        if combos.is_empty() {
+            cx.diags.push(Diagnostic::warning(
+                format!(
+                    "shot `{}` has no jobs: its exclude list removes every combination",
+                    shot.id.value
+                ),
+                Some(Span::at(&shot.id)),
+            ));
+        }
+        for combo in &combos {
+            for sample in 0..repeat {
+                if let Some(job) = cx.job(shot, combo, sample, repeat) {
+                    jobs.push(job);
+                }
+            }
+        }
+    }
+    cx.check_collisions(&jobs);
+
+    if cx.diags.has_errors() {
+        cx.diags.sort();
+        return Err(cx.diags);
+    }
+    cx.diags.sort();
+    Ok(Expansion {
+        jobs,
+        output_dir,
+        warnings: cx.diags,
+    })
+}
+
+struct Expander<'a> {
+    loaded: &'a Loaded,
+    diags: Diagnostics,
+    refs: BTreeMap<String, ResolvedRef>,
+}
+
+impl<'a> Expander<'a> {
+    fn defaults(&self) -> &'a Defaults {
+        &self.loaded.manifest.defaults
+    }
+
+    /// Resolves every ref once: URL or local file (which must exist and be an image).
+    fn resolve_refs(&mut self) {
+        let m = &self.loaded.manifest;
+        for (name, spec) in &m.refs {
+            let span = Some(Span::at(spec));
+            if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == '@') {
+                self.diags.push(
+                    Diagnostic::error(format!("ref name `{name}` cannot be used as @{name}"), span)
+                        .hint("a ref name must be non-empty, without spaces or `@`"),
+                );
+                continue;
+            }
+            if let Some(source) = self.resolve_media_target(spec.value.target(), span) {
+                self.refs.insert(name.clone(), ResolvedRef { source });
+            }
+        }
+    }
+
+    /// A URL stays a URL; anything else is a local file relative to the manifest.
+    fn resolve_media_target(&mut self, target: &str, span: Option<Span>) -> Option<MediaSource> {
+        let target = target.trim();
+        let lower = target.to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            return match url::Url::parse(target) {
+                Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => {
+                    Some(MediaSource::Url(target.to_owned()))
+                }
+                Ok(_) | Err(_) => {
+                    self.diags.push(
+                        Diagnostic::error(format!("`{target}` is not a valid URL"), span)
+                            .label("here"),
+                    );
+                    None
+                }
+            };
+        }
+        if lower.starts_with("oss://") {
+            return Some(MediaSource::Url(target.to_owned()));
+        }
+        if let Some((scheme, _)) = target.split_once("://")
+            && scheme != "file"
+        {
+            self.diags.push(
+                Diagnostic::error(format!("unsupported URL scheme `{scheme}://`"), span).hint(
+                    "use an https:// URL, an oss:// URL, or a path to a local JPG/PNG/WEBP file",
+                ),
+            );
+            return None;
+        }
+        let path_text = target.strip_prefix("file://").unwrap_or(target);
+        if path_text.is_empty() {
+            self.diags
+                .push(Diagnostic::error("empty reference image path", span));
+            return None;
+        }
+        let path = self.loaded.dir.join(path_text);
+        self.check_local_image(&path, span)
+            .map(|content_hash| MediaSource::Local { path, content_hash })
+    }
+
+    /// A local reference must exist, be a JPG/PNG/WEBP, and be at most 20 MB.
+    fn check_local_image(&mut self, path: &Path, span: Option<Span>) -> Option<String> {
+        let shown = crate::manifest::diag::display_path(path);
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) if meta.is_file() => meta,
+            Ok(_) => {
+                self.diags.push(Diagnostic::error(
+                    format!("reference `{shown}` is not a file"),
+                    span,
+                ));
+                return None;
+            }
+            Err(e) => {
+                self.diags.push(
+                    Diagnostic::error(
+                        format!("reference file `{shown}` cannot be read: {e}"),
+                        span,
+                    )
+                    .label("relative paths start at the manifest's folder")
+                    .hint("use a URL (https://…) or fix the path"),
+                );
+                return None;
+            }
+        };
+        if meta.len() > REF_MAX_BYTES {
+            self.diags.push(
+                Diagnostic::error(
+                    format!(
+                        "reference `{shown}` is {} bytes; the service takes at most 20 MB",
+                        meta.len()
+                    ),
+                    span,
+                )
+                .hint("shrink or recompress the image"),
+            );
+            return None;
+        }
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                self.diags.push(Diagnostic::error(
+                    format!("reference file `{shown}` cannot be read: {e}"),
+                    span,
+                ));
+                return None;
+            }
+        };
+        if image_kind(&bytes).is_none() {
+            self.diags.push(
+                Diagnostic::error(
+                    format!("reference `{shown}` is not a JPG, PNG or WEBP image"),
+                    span,
+                )
+                .hint("the service accepts JPG, PNG and WEBP only"),
+            );
+            return None;
+        }
+        Some(blake3::hash(&bytes).to_hex().to_string())
+    }
+
+    fn check_shot_ids(&mut self) {
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for shot in &self.loaded.manifest.shots {
+            let id = &shot.id.value;
+            let span = Some(Span::at(&shot.id));
+            if id.is_empty()
+                || id == "."
+                || id == ".."
+                || id.len() > 100
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            {
+                let bad: String = id
+                    .chars()
+                    .filter(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+                    .collect();
+                let why = if bad.is_empty() {
+                    "it must be 1–100 characters and not `.` or `..`".to_owned()
+                } else {
+                    format!("it contains {bad:?}")
+                };
+                self.diags.push(
+                    Diagnostic::error(format!("invalid shot id `{id}`: {why}"), span)
+                        .label("names the output file")
+                        .hint("use only letters, digits, `.`, `_` and `-`"),
+                );
+            }
+            if let Some(&first) = seen.get(id.as_str()) {
+                let (line, _) = self.loaded.source.line_col(first);
+                self.diags.push(
+                    Diagnostic::error(format!("duplicate shot id `{id}`"), span)
+                        .label("used again here")
+                        .hint(format!(
+                            "the first shot with this id is on line {line}; ids must be unique"
+                        )),
+                );
+            } else {
+                seen.insert(id, Span::at(&shot.id).offset);
+            }
+        }
+    }
+
+    /// Axis names must be shot fields or variables, and every axis needs values.
+    fn check_axes(
+        &mut self,
+        axes: &SpannedMap<Spanned<Vec<Spanned<Scalar>>>>,
+        shot: Option<&Shot>,
+    ) {
+        for (name, values) in axes.iter() {
+            let n = name.value.as_str();
+            if NON_AXIS_FIELDS.contains(&n) {
+                self.diags.push(
+                    Diagnostic::error(
+                        format!("`{n}` cannot be a matrix axis"),
+                        Some(Span::at(name)),
+                    )
+                    .hint(format!(
+                        "axes can be {} or a template variable",
+                        PARAM_FIELDS.join(", ")
+                    )),
+                );
+            }
+            if values.value.is_empty() {
+                self.diags.push(
+                    Diagnostic::error(
+                        format!("matrix axis `{n}` has no values"),
+                        Some(Span::at(values)),
+                    )
+                    .hint("give it at least one value, or remove it"),
+                );
+            }
+            if !PARAM_FIELDS.contains(&n) && !NON_AXIS_FIELDS.contains(&n) {
+                let prompt = shot
+                    .and_then(|s| s.prompt.as_ref())
+                    .or(self.defaults().prompt.as_ref())
+                    .map(|p| p.value.as_str())
+                    .unwrap_or("");
+                let used = template_names(prompt).iter().any(|v| v == n) || shot.is_none();
+                if !used {
+                    self.diags.push(
+                        Diagnostic::warning(
+                            format!("matrix axis `{n}` is not a shot field and the prompt never uses {{{{{n}}}}}"),
+                            Some(Span::at(name)),
+                        )
+                        .maybe_hint(did_you_mean(n, PARAM_FIELDS.iter().copied()).map(|f| format!("did you mean `{f}`?"))),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Global axes, overridden or extended by the shot's; excludes and includes concatenated.
+    fn matrix_spec(&mut self, shot: &Shot) -> MatrixSpec<Val> {
+        let m = &self.loaded.manifest;
+        let mut axes: Vec<(String, Vec<Val>)> = Vec::new();
+        for (name, values) in m.matrix.iter().chain(shot.matrix.iter()) {
+            let vals: Vec<Val> = values.value.iter().map(Val::of).collect();
+            match axes.iter_mut().find(|(k, _)| *k == name.value) {
+                Some(slot) => slot.1 = vals,
+                None => axes.push((name.value.clone(), vals)),
+            }
+        }
+        let axis_names: Vec<String> = axes.iter().map(|(k, _)| k.clone()).collect();
+        let mut exclude = Vec::new();
+        for entry in m.exclude.iter().chain(&shot.exclude) {
+            for (k, _) in entry.value.iter() {
+                if !axis_names.contains(&k.value) {
+                    self.diags.push(
+                        Diagnostic::error(
+                            format!(
+                                "exclude key `{}` is not a matrix axis of shot `{}`",
+                                k.value, shot.id.value
+                            ),
+                            Some(Span::at(k)),
+                        )
+                        .maybe_hint(
+                            did_you_mean(&k.value, axis_names.iter().map(String::as_str))
+                                .map(|f| format!("did you mean `{f}`?")),
+                        )
+                        .label("matches nothing"),
+                    );
+                }
+            }
+            exclude.push(combo_of(&entry.value));
+        }
+        let mut include = Vec::new();
+        for entry in m.include.iter().chain(&shot.include) {
+            for (k, _) in entry.value.iter() {
+                if NON_AXIS_FIELDS.contains(&k.value.as_str()) {
+                    self.diags.push(Diagnostic::error(
+                        format!("`{}` cannot be set by an include entry", k.value),
+                        Some(Span::at(k)),
+                    ));
+                }
+            }
+            include.push(combo_of(&entry.value));
+        }
+        MatrixSpec {
+            axes,
+            exclude,
+            include,
+        }
+    }
+
+    fn repeat(&mut self, shot: &Shot) -> u32 {
+        match shot.repeat.as_ref().or(self.defaults().repeat.as_ref()) {
+            Some(r) if r.value == 0 => {
+                self.diags.push(Diagnostic::error(
+                    "`repeat` must be at least 1",
+                    Some(Span::at(r)),
+                ));
+                1
+            }
+            Some(r) if r.value > 1000 => {
+                self.diags.push(Diagnostic::error(
+                    "`repeat` is at most 1000",
+                    Some(Span::at(r)),
+                ));
+                1
+            }
+            Some(r) => r.value,
+            None => 1,
+        }
+    }
+
+    /// Resolves one combination of one shot into a job, reporting what is wrong with it.
+    fn job(
+        &mut self,
+        shot: &Shot,
+        combo: &Combination<Val>,
+        sample: u32,
+        repeat: u32,
+    ) -> Option<Job> {
+        let id_span = Some(Span::at(&shot.id));
+        let sid = &shot.id.value;
+        let defaults = self.defaults();
+        let get = |name: &str| -> Option<Val> {
+            combo
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .or_else(|| shot_field(shot, name))
+                .or_else(|| defaults_field(defaults, name))
+        };
+        let errors_before = self.diags.error_count();
+
+        let model = self.required_str(get("model"), "model", sid, id_span);
+        let size = self.required_str(get("size"), "size", sid, id_span);
+        let duration = self.duration(get("duration"), sid, id_span);
+        let audio = self.boolean(get("audio"), "audio");
+        let watermark = self.boolean(get("watermark"), "watermark");
+        let seed = self.seed(get("seed"));
+        let prompt_val = get("prompt");
+        let prompt_template = self.required_str(prompt_val.clone(), "prompt", sid, id_span);
+
+        // Variables: manifest ⊕ defaults ⊕ shot ⊕ variable axes of this combination.
+        let mut vars: BTreeMap<String, String> = BTreeMap::new();
+        for (k, v) in self
+            .loaded
+            .manifest
+            .vars
+            .iter()
+            .chain(&self.defaults().vars)
+            .chain(&shot.vars)
+        {
+            vars.insert(k.clone(), v.value.to_string());
+        }
+        for (k, v) in combo {
+            if !PARAM_FIELDS.contains(&k.as_str()) {
+                vars.insert(k.clone(), v.value.to_string());
+            }
+        }
+        let prompt_span = prompt_val.as_ref().and_then(|v| v.span);
+        let prompt = prompt_template
+            .as_ref()
+            .and_then(|t| self.render_prompt(t, &vars, prompt_span));
+
+        let spec = model.as_ref().and_then(|m| catalog::lookup(m));
+        if let (Some(model), None) = (&model, spec) {
+            let known = catalog::MODELS.iter().map(|m| m.id);
+            self.diags.push(
+                Diagnostic::warning(
+                    format!("unknown model `{model}`: pixbatch checks it only generically"),
+                    get("model").and_then(|v| v.span),
+                )
+                .maybe_hint(did_you_mean(model, known).map(|m| format!("did you mean `{m}`?"))),
+            );
+        }
+
+        // Size and duration against the catalog.
+        let mut tier = None;
+        if let (Some(size), Some(size_val)) = (&size, get("size")) {
+            match spec {
+                Some(spec) => match spec.tier_of(size) {
+                    Some(t) => tier = Some(t),
+                    None => self.diags.push(size_error(spec, size, size_val.span)),
+                },
+                None => {
+                    if catalog::parse_size(size).is_none() {
+                        self.diags.push(
+                            Diagnostic::error(
+                                format!("size `{size}` is not of the form W*H"),
+                                size_val.span,
+                            )
+                            .hint("write it like \"1280*720\""),
+                        );
+                    }
+                }
+            }
+        }
+        if let (Some(spec), Some(t), Some(d)) = (spec, tier, duration) {
+            if !spec.allows_duration(t, d) {
+                let span = get("duration").and_then(|v| v.span);
+                self.diags.push(
+                    Diagnostic::error(
+                        format!("duration {d}s is not allowed for {} at {t}", spec.id),
+                        span,
+                    )
+                    .label(format!("{} {t} takes {}", spec.id, spec.durations_text(t)))
+                    .hint(format!(
+                        "at {t} ({}) use {} seconds",
+                        size.as_deref().unwrap_or(""),
+                        spec.durations_text(t)
+                    )),
+                );
+            }
+        }
+        if let (Some(spec), Some(p)) = (spec, &prompt) {
+            let n = p.chars().count();
+            if n > spec.prompt_max_chars {
+                self.diags.push(
+                    Diagnostic::error(format!("the prompt is {n} characters; {} reads at most {}", spec.id, spec.prompt_max_chars), prompt_span)
+                        .label("too long")
+                        .hint(format!("the API would silently cut everything after character {}; shorten the prompt", spec.prompt_max_chars)),
+                );
+            }
+        }
+
+        // With a variable missing, the template still shows which refs are mentioned.
+        let media = prompt
+            .as_ref()
+            .or(prompt_template.as_ref())
+            .and_then(|p| self.media(shot, p, prompt_span, id_span));
+        let extra = self.extra(shot);
+
+        if self.diags.error_count() > errors_before {
+            return None;
+        }
+        let (model, size, duration, prompt, media) = (model?, size?, duration?, prompt?, media?);
+
+        let mut labels: Vec<(String, String)> = combo
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.to_string()))
+            .collect();
+        if repeat > 1 {
+            labels.push(("sample".into(), (sample + 1).to_string()));
+        }
+        labels.sort();
+        let variant = labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let output = if variant.is_empty() {
+            PathBuf::from(format!("{sid}.mp4"))
+        } else {
+            PathBuf::from(sid).join(format!("{}.mp4", slug(&variant)))
+        };
+        let mut job = Job {
+            key: String::new(),
+            shot: sid.clone(),
+            variant,
+            family: catalog::family_of(&model),
+            model,
+            size,
+            tier,
+            duration,
+            audio,
+            watermark,
+            seed,
+            sample,
+            prompt,
+            media,
+            extra,
+            output,
+        };
+        job.key = job.compute_key();
+        Some(job)
+    }
+
+    fn required_str(
+        &mut self,
+        val: Option<Val>,
+        field: &str,
+        shot: &str,
+        id_span: Option<Span>,
+    ) -> Option<String> {
+        match val {
+            Some(Val {
+                value: Scalar::Str(s),
+                ..
+            }) => Some(s),
+            Some(Val { value, span }) => {
+                self.diags.push(
+                    Diagnostic::error(format!("`{field}` must be a string, not `{value}`"), span)
+                        .hint("quote it"),
+                );
+                None
+            }
+            None => {
+                let hint = match field {
+                    "model" => format!(
+                        "set `model:` on the shot or under `defaults:`: {} or {}",
+                        catalog::C1_R2V,
+                        catalog::V56_R2V
+                    ),
+                    "size" => {
+                        "set `size:` on the shot or under `defaults:`, e.g. \"1280*720\"".to_owned()
+                    }
+                    _ => format!("set `{field}:` on the shot or under `defaults:`"),
+                };
+                self.diags.push(
+                    Diagnostic::error(format!("shot `{shot}` has no `{field}`"), id_span)
+                        .hint(hint),
+                );
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, val: Option<Val>, shot: &str, id_span: Option<Span>) -> Option<u32> {
+        match val {
+            Some(Val {
+                value: Scalar::Int(d),
+                span,
+            }) => match u32::try_from(d) {
+                Ok(d) if d >= 1 => Some(d),
+                _ => {
+                    self.diags.push(Diagnostic::error(
+                        format!("duration must be a positive number of seconds, not {d}"),
+                        span,
+                    ));
+                    None
+                }
+            },
+            Some(Val { value, span }) => {
+                self.diags.push(
+                    Diagnostic::error(
+                        format!("duration must be a whole number of seconds, not `{value}`"),
+                        span,
+                    )
+                    .hint("write e.g. `duration: 5`"),
+                );
+                None
+            }
+            None => {
+                self.diags.push(
+                    Diagnostic::error(format!("shot `{shot}` has no `duration`"), id_span)
+                        .hint("set `duration:` (seconds) on the shot or under `defaults:`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, val: Option<Val>, field: &str) -> bool {
+        match val {
+            Some(Val {
+                value: Scalar::Bool(b),
+                ..
+            }) => b,
+            Some(Val { value, span }) => {
+                self.diags.push(Diagnostic::error(
+                    format!("`{field}` must be true or false, not `{value}`"),
+                    span,
+                ));
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn seed(&mut self, val: Option<Val>) -> Option<i64> {
+        match val {
+            Some(Val {
+                value: Scalar::Int(s),
+                span,
+            }) => {
+                if (0..=SEED_MAX).contains(&s) {
+                    Some(s)
+                } else {
+                    self.diags.push(
+                        Diagnostic::error(format!("seed {s} is out of range"), span)
+                            .label(format!("must be in [0, {SEED_MAX}]"))
+                            .hint(format!("seeds go from 0 to {SEED_MAX}")),
+                    );
+                    None
+                }
+            }
+            Some(Val { value, span }) => {
+                self.diags.push(Diagnostic::error(
+                    format!("seed must be a whole number, not `{value}`"),
+                    span,
+                ));
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Fills `{{name}}` from the variables; an unknown name is an error.
+    fn render_prompt(
+        &mut self,
+        template: &str,
+        vars: &BTreeMap<String, String>,
+        span: Option<Span>,
+    ) -> Option<String> {
+        let mut out = String::with_capacity(template.len());
+        let mut rest = template;
+        let mut ok = true;
+        while let Some(start) = rest.find("{{") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let Some(end) = after.find("}}") else {
+                self.diags.push(
+                    Diagnostic::error("unclosed `{{` in the prompt", span)
+                        .hint("close it with `}}`"),
+                );
+                return None;
+            };
+            let name = after[..end].trim();
+            match vars.get(name) {
+                Some(v) => out.push_str(v),
+                None => {
+                    ok = false;
+                    let span = locate_in(
+                        &self.loaded.source.text,
+                        span,
+                        &format!("{{{{{}", &after[..end]),
+                    )
+                    .or(span);
+                    self.diags.push(
+                        Diagnostic::error(format!("`{{{{{name}}}}}` has no value"), span)
+                            .label("no such variable")
+                            .hint(match did_you_mean(name, vars.keys().map(String::as_str)) {
+                                Some(best) => format!("did you mean `{{{{{best}}}}}`? define variables under `vars:` or as a matrix axis"),
+                                None => "define it under `vars:` (manifest, defaults or shot) or as a matrix axis".to_owned(),
+                            }),
+                    );
+                }
+            }
+            rest = &after[end + 2..];
+        }
+        out.push_str(rest);
+        ok.then_some(out)
+    }
+
+    /// The job's media: the explicit list, or the refs mentioned in the prompt in order.
+    fn media(
+        &mut self,
+        shot: &Shot,
+        prompt: &str,
+        prompt_span: Option<Span>,
+        id_span: Option<Span>,
+    ) -> Option<Vec<Media>> {
+        let explicit = shot.media.as_ref().or(self.defaults().media.as_ref());
+        let mut media: Vec<Media> = Vec::new();
+        let mut ok = true;
+        let list_span;
+        if let Some(list) = explicit {
+            list_span = Some(Span::at(list));
+            for item in &list.value {
+                let span = Some(Span::at(item));
+                match &item.value {
+                    MediaItem::Ref(name) => match self.refs.get(name) {
+                        Some(r) => media.push(Media {
+                            source: r.source.clone(),
+                            ref_name: Some(name.clone()),
+                        }),
+                        None => {
+                            ok = false;
+                            if !self.loaded.manifest.refs.contains_key(name) {
+                                self.diags.push(self.unknown_ref(name, span));
+                            }
+                        }
+                    },
+                    MediaItem::Inline { url, ref_name } => {
+                        match self.resolve_media_target(url, span) {
+                            Some(source) => media.push(Media {
+                                source,
+                                ref_name: ref_name.clone(),
+                            }),
+                            None => ok = false,
+                        }
+                    }
+                }
+            }
+        } else {
+            list_span = prompt_span;
+        }
+
+        // Mentions bind against the media's ref_names when media is explicit, else the refs.
+        let names: Vec<String> = if explicit.is_some() {
+            media.iter().filter_map(|m| m.ref_name.clone()).collect()
+        } else {
+            self.loaded.manifest.refs.keys().cloned().collect()
+        };
+        let mut mentioned: Vec<String> = Vec::new();
+        for mention in mentions(prompt) {
+            let span = locate_in(
+                &self.loaded.source.text,
+                prompt_span,
+                &format!("@{}", mention.token),
+            )
+            .or(prompt_span);
+            if names.iter().any(|n| *n == mention.token) {
+                if !mention.followed_by_space {
+                    ok = false;
+                    self.diags.push(
+                        Diagnostic::error(
+                            format!(
+                                "`@{}` at the end of the prompt must be followed by a space",
+                                mention.token
+                            ),
+                            span,
+                        )
+                        .label("add a space after this")
+                        .hint("the API binds @name only when a space follows it"),
+                    );
+                }
+                if !mentioned.contains(&mention.token) {
+                    mentioned.push(mention.token.clone());
+                }
+                continue;
+            }
+            let prefix = names
+                .iter()
+                .filter(|n| mention.token.starts_with(n.as_str()))
+                .max_by_key(|n| n.len());
+            ok = false;
+            match prefix {
+                Some(name) => {
+                    let after: String = mention.token[name.len()..]
+                        .chars()
+                        .next()
+                        .map(String::from)
+                        .unwrap_or_default();
+                    self.diags.push(
+                        Diagnostic::error(
+                            format!("`@{name}` must be followed by a space, not `{after}`"),
+                            span,
+                        )
+                        .label("no space after the ref name")
+                        .hint(format!(
+                            "write `@{name} {}`: the API binds @name only when a space follows it",
+                            &mention.token[name.len()..]
+                        )),
+                    );
+                }
+                None => self
+                    .diags
+                    .push(self.unknown_ref_in(&mention.token, &names, span)),
+            }
+        }
+        if explicit.is_none() {
+            for name in &mentioned {
+                if let Some(r) = self.refs.get(name) {
+                    media.push(Media {
+                        source: r.source.clone(),
+                        ref_name: Some(name.clone()),
+                    });
+                }
+            }
+        } else {
+            for m in &media {
+                if let Some(name) = &m.ref_name
+                    && !mentioned.contains(name)
+                    && !mentions(prompt).is_empty()
+                {
+                    self.diags.push(
+                        Diagnostic::warning(
+                            format!(
+                                "media `{name}` is never mentioned as `@{name} ` in the prompt"
+                            ),
+                            list_span,
+                        )
+                        .hint("the API expects ref_names and @mentions to correspond one to one"),
+                    );
+                }
+            }
+            let mut seen = HashSet::new();
+            for m in &media {
+                if let Some(name) = &m.ref_name
+                    && !seen.insert(name.clone())
+                {
+                    ok = false;
+                    self.diags.push(
+                        Diagnostic::error(
+                            format!("ref_name `{name}` appears twice in media"),
+                            list_span,
+                        )
+                        .hint("each ref_name must be unique in a request"),
+                    );
+                }
+            }
+        }
+        if ok && media.len() < MEDIA_MIN {
+            ok = false;
+            self.diags.push(
+                Diagnostic::error(format!("shot `{}` has no reference images", shot.id.value), list_span.or(id_span))
+                    .hint("mention a ref as `@name ` in the prompt, or list them under `media:`; the models need 1 to 7 images"),
+            );
+        }
+        if media.len() > MEDIA_MAX {
+            ok = false;
+            self.diags.push(
+                Diagnostic::error(
+                    format!(
+                        "shot `{}` has {} reference images; the models take at most {MEDIA_MAX}",
+                        shot.id.value,
+                        media.len()
+                    ),
+                    list_span,
+                )
+                .hint("split the shot, or combine references into one image"),
+            );
+        }
+        ok.then_some(media)
+    }
+
+    fn unknown_ref(&self, name: &str, span: Option<Span>) -> Diagnostic {
+        let names: Vec<String> = self.loaded.manifest.refs.keys().cloned().collect();
+        self.unknown_ref_in(name, &names, span)
+    }
+
+    fn unknown_ref_in(&self, name: &str, names: &[String], span: Option<Span>) -> Diagnostic {
+        let list = if names.is_empty() {
+            "none are defined".to_owned()
+        } else {
+            names.join(", ")
+        };
+        Diagnostic::error(format!("unknown ref `@{name}`"), span)
+            .label("not in refs")
+            .hint(match did_you_mean(name, names.iter().map(String::as_str)) {
+                Some(best) => format!("did you mean `@{best}`? refs: {list}"),
+                None => format!("define it under `refs:`; refs: {list}"),
+            })
+    }
+
+    /// `extra` from defaults then shot (shot wins); known fields cannot be set through it.
+    fn extra(&mut self, shot: &Shot) -> BTreeMap<String, Value> {
+        let mut out = BTreeMap::new();
+        for extra in [self.defaults().extra.as_ref(), shot.extra.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            for (k, v) in &extra.value {
+                if ["size", "duration", "audio", "watermark", "seed"].contains(&k.as_str()) {
+                    self.diags.push(
+                        Diagnostic::error(
+                            format!("`extra.{k}` would override the `{k}` field"),
+                            Some(Span::at(extra)),
+                        )
+                        .hint(format!(
+                            "set `{k}:` directly on the shot or under `defaults:`"
+                        )),
+                    );
+                } else {
+                    out.insert(k.clone(), v.0.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Two jobs may not write one file, nor send one identical request.
+    fn check_collisions(&mut self, jobs: &[Job]) {
+        let mut outputs: HashMap<&Path, &Job> = HashMap::new();
+        let mut keys: HashMap<&str, &Job> = HashMap::new();
+        let shot_span = |id: &str| {
+            self.loaded
+                .manifest
+                .shots
+                .iter()
+                .find(|s| s.id.value == id)
+                .map(|s| Span::at(&s.id))
+        };
+        for job in jobs {
+            if let Some(other) = outputs.insert(&job.output, job) {
+                self.diags.push(
+                    Diagnostic::error(
+                        format!("jobs `{}` and `{}` would both write `{}`", other.name(), job.name(), job.output.display()),
+                        shot_span(&job.shot),
+                    )
+                    .hint("make the variants differ in something that shows in the file name, or rename a shot"),
+                );
+            }
+            if let Some(other) = keys.insert(&job.key, job) {
+                self.diags.push(
+                    Diagnostic::error(
+                        format!(
+                            "jobs `{}` and `{}` send the same request",
+                            other.name(),
+                            job.name()
+                        ),
+                        shot_span(&job.shot),
+                    )
+                    .hint(
+                        "they would render the same video; use `repeat: N` for independent samples",
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn combo_of(entry: &Combo) -> Combination<Val> {
+    entry
+        .iter()
+        .map(|(k, v)| (k.value.clone(), Val::of(v)))
+        .collect()
+}
+
+fn size_error(spec: &catalog::ModelSpec, size: &str, span: Option<Span>) -> Diagnostic {
+    let mut by_tier = String::new();
+    for tier in catalog::Tier::ALL {
+        let sizes: Vec<&str> = spec
+            .sizes
+            .iter()
+            .filter(|(_, _, t)| *t == tier)
+            .map(|(s, _, _)| *s)
+            .collect();
+        by_tier.push_str(&format!("\n  {tier}: {}", sizes.join(" ")));
+    }
+    let nearest = spec.nearest_size(&size.replace(['x', 'X', '×'], "*"));
+    Diagnostic::error(
+        format!("size `{size}` is not allowed for {}", spec.id),
+        span,
+    )
+    .label("not in the model's size table")
+    .hint(match nearest {
+        Some(n) => format!("did you mean \"{n}\"? allowed sizes:{by_tier}"),
+        None => format!("allowed sizes:{by_tier}"),
+    })
+}
+
+/// A mention: `@` then everything up to the next whitespace.
+#[derive(Debug, PartialEq)]
+pub struct Mention {
+    pub token: String,
+    pub followed_by_space: bool,
+}
+
+/// Finds `@name` mentions. An `@` right after an ASCII letter or digit (an e-mail) is not one.
+pub fn mentions(prompt: &str) -> Vec<Mention> {
+    let mut out = Vec::new();
+    let mut prev: Option<char> = None;
+    let mut iter = prompt.char_indices().peekable();
+    while let Some((i, c)) = iter.next() {
+        if c == '@' && !prev.is_some_and(|p| p.is_ascii_alphanumeric()) {
+            let rest = &prompt[i + 1..];
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            let token = &rest[..end];
+            if !token.is_empty() {
+                out.push(Mention {
+                    token: token.to_owned(),
+                    followed_by_space: end < rest.len(),
+                });
+            }
+        }
+        prev = Some(c);
+    }
+    out
+}
+
+/// The `{{name}}` variables a template uses.
+fn template_names(template: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else { break };
+        out.push(after[..end].trim().to_owned());
+        rest = &after[end + 2..];
+    }
+    out
+}
+
+/// The span of `needle` inside the source text of `within`, when it appears there literally.
+fn locate_in(text: &str, within: Option<Span>, needle: &str) -> Option<Span> {
+    let within = within?;
+    let hay = text.get(within.offset..within.offset + within.len)?;
+    let at = hay.find(needle)?;
+    Some(Span {
+        offset: within.offset + at,
+        len: needle.len(),
+    })
+}
+
+/// JPG, PNG or WEBP by magic bytes.
+pub fn image_kind(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_need_a_space_and_skip_emails() {
+        let m = mentions("@男人 坐在@吉他，mail a@b.com @cafe");
+        assert_eq!(
+            m,
+            vec![
+                Mention {
+                    token: "男人".into(),
+                    followed_by_space: true
+                },
+                Mention {
+                    token: "吉他，mail".into(),
+                    followed_by_space: true
+                },
+                Mention {
+                    token: "cafe".into(),
+                    followed_by_space: false
+                },
+            ]
+        );
+    }
+}

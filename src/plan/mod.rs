@@ -1,0 +1,218 @@
+//! The plan: a manifest's jobs, each with what a run would do, and the cost of it.
+//!
+//! [`expand`] turns a parsed manifest into jobs; [`Plan`] renders them as a table, JSON or
+//! CSV. The JSON shape is documented in the README ("plan --format json") and versioned by
+//! its `format` field.
+
+pub mod expand;
+pub mod job;
+pub mod matrix;
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::Value;
+
+pub use expand::{ExpandOptions, Expansion, expand};
+pub use job::{Job, Media, MediaSource};
+
+use crate::catalog;
+
+/// The `format` of `plan --format json`; bump on any incompatible change.
+pub const PLAN_FORMAT: &str = "pixbatch.plan/1";
+
+/// Estimated cost of a job in CNY, from the catalog's price table (`None` for unknown models).
+pub fn estimate_cost(job: &Job) -> Option<f64> {
+    let spec = catalog::lookup(&job.model)?;
+    let tier = job.tier?;
+    Some(spec.price_per_second(tier, job.audio) * f64::from(job.duration))
+}
+
+/// One job as `plan --format json|csv` shows it.
+#[derive(Debug, Serialize)]
+pub struct PlanRow {
+    pub key: String,
+    pub shot: String,
+    pub variant: String,
+    pub model: String,
+    pub family: String,
+    pub size: String,
+    pub tier: Option<String>,
+    pub duration: u32,
+    pub audio: bool,
+    pub watermark: bool,
+    pub seed: Option<i64>,
+    pub sample: u32,
+    pub media_count: usize,
+    pub output: String,
+    pub estimated_cost_cny: Option<f64>,
+}
+
+impl PlanRow {
+    /// The row for a job whose file goes under `output_dir`.
+    pub fn new(job: &Job, output_dir: &Path) -> PlanRow {
+        PlanRow {
+            key: job.key.clone(),
+            shot: job.shot.clone(),
+            variant: job.variant.clone(),
+            model: job.model.clone(),
+            family: job.family.name().to_owned(),
+            size: job.size.clone(),
+            tier: job.tier.map(|t| t.name().to_owned()),
+            duration: job.duration,
+            audio: job.audio,
+            watermark: job.watermark,
+            seed: job.seed,
+            sample: job.sample,
+            media_count: job.media.len(),
+            output: output_dir.join(&job.output).display().to_string(),
+            estimated_cost_cny: estimate_cost(job).map(round_cents),
+        }
+    }
+}
+
+/// Rounds money to 0.01 for display and reports.
+pub fn round_cents(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Totals shown under the plan.
+#[derive(Debug, Serialize)]
+pub struct PlanSummary {
+    pub jobs: usize,
+    pub video_seconds: u64,
+    pub estimated_cost_cny: f64,
+    /// Jobs whose model has no price in the catalog (not in the estimate).
+    pub unpriced_jobs: usize,
+}
+
+/// A manifest's plan, ready to print.
+#[derive(Debug)]
+pub struct Plan<'a> {
+    pub manifest: &'a Path,
+    pub name: Option<&'a str>,
+    pub expansion: &'a Expansion,
+}
+
+impl Plan<'_> {
+    /// Totals over every job.
+    pub fn summary(&self) -> PlanSummary {
+        let jobs = &self.expansion.jobs;
+        let costs: Vec<Option<f64>> = jobs.iter().map(estimate_cost).collect();
+        PlanSummary {
+            jobs: jobs.len(),
+            video_seconds: jobs.iter().map(|j| u64::from(j.duration)).sum(),
+            estimated_cost_cny: round_cents(costs.iter().flatten().sum()),
+            unpriced_jobs: costs.iter().filter(|c| c.is_none()).count(),
+        }
+    }
+
+    /// `plan --format json`: `{format, manifest, name, output_dir, summary, jobs: [row + request]}`.
+    pub fn to_json(&self) -> Value {
+        let out = &self.expansion.output_dir;
+        let jobs: Vec<Value> = self
+            .expansion
+            .jobs
+            .iter()
+            .map(|job| {
+                let mut row = serde_json::to_value(PlanRow::new(job, out)).unwrap_or(Value::Null);
+                row["request"] = job.request_body();
+                row
+            })
+            .collect();
+        serde_json::json!({
+            "format": PLAN_FORMAT,
+            "manifest": self.manifest.display().to_string(),
+            "name": self.name,
+            "output_dir": out.display().to_string(),
+            "summary": self.summary(),
+            "jobs": jobs,
+        })
+    }
+
+    /// `plan --format csv`: one row per job, the [`PlanRow`] columns.
+    pub fn to_csv(&self) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        for job in &self.expansion.jobs {
+            // Serializing a plain struct of scalars to a Vec cannot fail.
+            let _ = w.serialize(PlanRow::new(job, &self.expansion.output_dir));
+        }
+        let bytes = w.into_inner().unwrap_or_default();
+        String::from_utf8(bytes).unwrap_or_default()
+    }
+
+    /// `plan --format table`: aligned columns and a total line.
+    pub fn to_table(&self) -> String {
+        let header = [
+            "KEY", "SHOT", "VARIANT", "MODEL", "SIZE", "DUR", "SEED", "MEDIA", "COST", "OUTPUT",
+        ];
+        let rows: Vec<[String; 10]> = self
+            .expansion
+            .jobs
+            .iter()
+            .map(|job| {
+                [
+                    job.short_key().to_owned(),
+                    job.shot.clone(),
+                    if job.variant.is_empty() {
+                        "-".into()
+                    } else {
+                        job.variant.clone()
+                    },
+                    job.model
+                        .strip_prefix("pixverse/pixverse-")
+                        .unwrap_or(&job.model)
+                        .to_owned(),
+                    job.size.clone(),
+                    format!("{}s", job.duration),
+                    job.seed.map_or_else(|| "-".into(), |s| s.to_string()),
+                    job.media.len().to_string(),
+                    estimate_cost(job).map_or_else(|| "?".into(), |c| format!("{c:.2}")),
+                    self.expansion
+                        .output_dir
+                        .join(&job.output)
+                        .display()
+                        .to_string(),
+                ]
+            })
+            .collect();
+        let mut widths = header.map(str::len);
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let mut out = String::new();
+        let mut line = |cells: &[&str]| {
+            let mut s = String::new();
+            for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+                if i + 1 == cells.len() {
+                    s.push_str(cell);
+                } else {
+                    let pad = w.saturating_sub(cell.chars().count());
+                    s.push_str(cell);
+                    s.push_str(&" ".repeat(pad + 2));
+                }
+            }
+            out.push_str(s.trim_end());
+            out.push('\n');
+        };
+        line(&header);
+        for row in &rows {
+            let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+            line(&cells);
+        }
+        let s = self.summary();
+        let _ = write!(
+            out,
+            "\n{} jobs, {} s of video, estimated cost ¥{:.2}",
+            s.jobs, s.video_seconds, s.estimated_cost_cny
+        );
+        if s.unpriced_jobs > 0 {
+            let _ = write!(out, " (+{} jobs with unknown prices)", s.unpriced_jobs);
+        }
+        out.push('\n');
+        out
+    }
+}

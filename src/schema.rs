@@ -1,0 +1,11 @@
+//! The manifest's JSON Schema, generated from the manifest types.
+
+use crate::manifest::Manifest;
+
+/// The schema as pretty JSON with a trailing newline, as committed in `schemas/`.
+pub fn manifest_schema() -> String {
+    let schema = schemars::schema_for!(Manifest);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
