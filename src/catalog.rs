@@ -228,10 +228,7 @@ pub fn parse_size(size: &str) -> Option<(u32, u32)> {
 impl ModelSpec {
     /// The tier of an allowed size, or `None` when the model does not allow it.
     pub fn tier_of(&self, size: &str) -> Option<Tier> {
-        self.sizes
-            .iter()
-            .find(|(s, _, _)| *s == size)
-            .map(|(_, _, t)| *t)
+        self.sizes.iter().find(|(s, _, _)| *s == size).map(|(_, _, t)| *t)
     }
 
     /// Whether `duration` seconds is allowed at `tier`.
@@ -269,19 +266,12 @@ impl ModelSpec {
             let area = ((sw * sh) / (w * h)).ln().abs();
             ratio * 4.0 + area
         };
-        self.sizes
-            .iter()
-            .map(|(s, _, _)| *s)
-            .min_by(|a, b| score(a).total_cmp(&score(b)))
+        self.sizes.iter().map(|(s, _, _)| *s).min_by(|a, b| score(a).total_cmp(&score(b)))
     }
 
     /// CNY per output second for a tier and audio setting.
     pub fn price_per_second(&self, tier: Tier, audio: bool) -> f64 {
-        if audio {
-            self.price_audio[tier.index()]
-        } else {
-            self.price_silent[tier.index()]
-        }
+        if audio { self.price_audio[tier.index()] } else { self.price_silent[tier.index()] }
     }
 }
 
@@ -303,15 +293,8 @@ mod tests {
     #[test]
     fn c1_and_v56_differ_on_4_3_at_720p() {
         assert!(lookup(C1_R2V).and_then(|m| m.tier_of("1108*832")).is_some());
-        assert!(
-            lookup(V56_R2V)
-                .and_then(|m| m.tier_of("1108*832"))
-                .is_none()
-        );
-        assert_eq!(
-            lookup(V56_R2V).and_then(|m| m.nearest_size("1108*832")),
-            Some("1108*830")
-        );
+        assert!(lookup(V56_R2V).and_then(|m| m.tier_of("1108*832")).is_none());
+        assert_eq!(lookup(V56_R2V).and_then(|m| m.nearest_size("1108*832")), Some("1108*830"));
     }
 
     #[test]

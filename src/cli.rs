@@ -70,11 +70,7 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     match cli.command {
         Command::Validate { manifests, expand } => validate(&manifests, &expand),
-        Command::Plan {
-            manifest,
-            format,
-            expand,
-        } => plan_cmd(&manifest, format, &expand),
+        Command::Plan { manifest, format, expand } => plan_cmd(&manifest, format, &expand),
         Command::Schema => {
             print!("{}", crate::schema::manifest_schema());
             exit::OK
@@ -96,12 +92,7 @@ fn load_and_expand(path: &Path, flags: &ExpandFlags) -> Option<(manifest::Loaded
             return None;
         }
     };
-    match plan::expand(
-        &loaded,
-        &ExpandOptions {
-            max_jobs: flags.max_jobs,
-        },
-    ) {
+    match plan::expand(&loaded, &ExpandOptions { max_jobs: flags.max_jobs }) {
         Ok(expansion) => {
             if !expansion.warnings.items.is_empty() {
                 print_diagnostics(&expansion.warnings);
@@ -126,11 +117,7 @@ fn validate(paths: &[PathBuf], flags: &ExpandFlags) -> i32 {
     for path in paths {
         match load_and_expand(path, flags) {
             Some((_, expansion)) => {
-                println!(
-                    "{}: ok, {} jobs",
-                    manifest::diag::display_path(path),
-                    expansion.jobs.len()
-                );
+                println!("{}: ok, {} jobs", manifest::diag::display_path(path), expansion.jobs.len());
             }
             None => code = exit::USAGE,
         }
@@ -142,18 +129,10 @@ fn plan_cmd(path: &Path, format: Format, flags: &ExpandFlags) -> i32 {
     let Some((loaded, expansion)) = load_and_expand(path, flags) else {
         return exit::USAGE;
     };
-    let plan = Plan {
-        manifest: path,
-        name: loaded.manifest.name.as_deref(),
-        expansion: &expansion,
-    };
+    let plan = Plan { manifest: path, name: loaded.manifest.name.as_deref(), expansion: &expansion };
     let text = match format {
         Format::Table => plan.to_table(),
-        Format::Json => {
-            let mut s = serde_json::to_string_pretty(&plan.to_json()).unwrap_or_default();
-            s.push('\n');
-            s
-        }
+        Format::Json => return write_result(plan.write_json(std::io::stdout().lock())),
         Format::Csv => plan.to_csv(),
     };
     write_stdout(&text)
@@ -162,7 +141,11 @@ fn plan_cmd(path: &Path, format: Format, flags: &ExpandFlags) -> i32 {
 /// Writes data to stdout; a closed pipe (`| head`) is not an error.
 fn write_stdout(text: &str) -> i32 {
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    write_result(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
+}
+
+fn write_result(result: std::io::Result<()>) -> i32 {
+    match result {
         Ok(()) => exit::OK,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
         Err(e) => {

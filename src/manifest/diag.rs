@@ -31,10 +31,7 @@ impl Span {
         match span.byte_offset() {
             Some(offset) => Span {
                 offset: usize::try_from(offset).unwrap_or(0),
-                len: span
-                    .byte_len()
-                    .and_then(|l| usize::try_from(l).ok())
-                    .unwrap_or(0),
+                len: span.byte_len().and_then(|l| usize::try_from(l).ok()).unwrap_or(0),
             },
             None => Span::default(),
         }
@@ -61,24 +58,12 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// An error at `span`.
     pub fn error(message: impl Into<String>, span: Option<Span>) -> Diagnostic {
-        Diagnostic {
-            severity: Severity::Error,
-            message: message.into(),
-            span,
-            label: None,
-            hint: None,
-        }
+        Diagnostic { severity: Severity::Error, message: message.into(), span, label: None, hint: None }
     }
 
     /// A warning at `span`.
     pub fn warning(message: impl Into<String>, span: Option<Span>) -> Diagnostic {
-        Diagnostic {
-            severity: Severity::Warning,
-            message: message.into(),
-            span,
-            label: None,
-            hint: None,
-        }
+        Diagnostic { severity: Severity::Warning, message: message.into(), span, label: None, hint: None }
     }
 
     /// Adds the text shown under the caret.
@@ -113,6 +98,19 @@ pub struct Source {
 }
 
 impl Source {
+    /// The byte offset of a 1-based line and column (in characters), clamped to the text.
+    pub fn offset_of(&self, line: u64, column: u64) -> usize {
+        let mut offset = 0;
+        for (i, l) in self.text.split_inclusive('\n').enumerate() {
+            if (i as u64) + 1 == line {
+                let col = usize::try_from(column.saturating_sub(1)).unwrap_or(0);
+                return offset + l.char_indices().nth(col).map_or(l.len(), |(b, _)| b);
+            }
+            offset += l.len();
+        }
+        self.text.len()
+    }
+
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
@@ -136,11 +134,7 @@ pub struct Diagnostics {
 impl Diagnostics {
     /// No problems yet.
     pub fn new(source: Source) -> Diagnostics {
-        Diagnostics {
-            source,
-            items: Vec::new(),
-            suppressed: 0,
-        }
+        Diagnostics { source, items: Vec::new(), suppressed: 0 }
     }
 
     /// More problems than this are counted, not listed: the first few hundred say enough.
@@ -165,29 +159,19 @@ impl Diagnostics {
 
     /// Number of errors.
     pub fn error_count(&self) -> usize {
-        self.items
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .count()
+        self.items.iter().filter(|d| d.severity == Severity::Error).count()
     }
 
     /// Orders problems by position in the file, errors and warnings mixed.
     pub fn sort(&mut self) {
-        self.items
-            .sort_by_key(|d| d.span.map_or(usize::MAX, |s| s.offset));
+        self.items.sort_by_key(|d| d.span.map_or(usize::MAX, |s| s.offset));
     }
 
     /// Renders every problem: a `file:line:col: severity: message` line, then a snippet with a
     /// caret and the hint. `color` is for terminals.
     pub fn render(&self, color: bool) -> String {
-        let theme = if color {
-            GraphicalTheme::unicode()
-        } else {
-            GraphicalTheme::unicode_nocolor()
-        };
-        let handler = GraphicalReportHandler::new_themed(theme)
-            .with_width(100)
-            .with_context_lines(1);
+        let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+        let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_context_lines(1);
         let name = display_path(&self.source.path);
         let mut out = String::new();
         for d in &self.items {
@@ -207,16 +191,11 @@ impl Diagnostics {
             // The message is already on the line above; the snippet's own header stays empty.
             let report = Snippet {
                 message: String::new(),
-                src: d
-                    .span
-                    .map(|_| NamedSource::new(name.clone(), self.source.text.to_string())),
+                src: d.span.map(|_| NamedSource::new(name.clone(), self.source.text.to_string())),
                 labels: d
                     .span
                     .map(|s| {
-                        LabeledSpan::new_primary_with_span(
-                            d.label.clone(),
-                            SourceSpan::new(s.offset.into(), s.len),
-                        )
+                        LabeledSpan::new_primary_with_span(d.label.clone(), SourceSpan::new(s.offset.into(), s.len))
                     })
                     .into_iter()
                     .collect(),
@@ -235,11 +214,7 @@ impl Diagnostics {
             }
         }
         if self.suppressed > 0 {
-            let _ = writeln!(
-                out,
-                "{name}: … and {} more problems not shown\n",
-                self.suppressed
-            );
+            let _ = writeln!(out, "{name}: … and {} more problems not shown\n", self.suppressed);
         }
         out
     }
@@ -269,10 +244,7 @@ struct Snippet {
 }
 
 /// The closest candidate to `word`, for "did you mean".
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(word, c), c))

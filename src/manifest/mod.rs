@@ -9,18 +9,14 @@ pub mod model;
 use std::path::{Path, PathBuf};
 
 pub use diag::{Diagnostic, Diagnostics, Severity, Source, Span};
-pub use model::{
-    Combo, Defaults, Manifest, MediaItem, RefSpec, RunSection, Scalar, Shot, SpannedMap,
-};
+pub use model::{Combo, Defaults, Manifest, MediaItem, RefSpec, RunSection, Scalar, Shot, SpannedMap};
 
 /// A manifest larger than this is refused before parsing (a real one is a few hundred KiB).
 pub const MAX_MANIFEST_BYTES: usize = 16 * 1024 * 1024;
 
 /// The manifest fields, for "did you mean" on unknown top-level fields.
-const TOP_FIELDS: &[&str] = &[
-    "version", "name", "output", "defaults", "refs", "vars", "matrix", "include", "exclude",
-    "shots", "run",
-];
+const TOP_FIELDS: &[&str] =
+    &["version", "name", "output", "defaults", "refs", "vars", "matrix", "include", "exclude", "shots", "run"];
 
 /// A parsed manifest with its source and folder.
 #[derive(Debug)]
@@ -33,10 +29,7 @@ pub struct Loaded {
 
 /// Reads and parses a manifest file; an unreadable or malformed file gives located problems.
 pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
-    let source_for = |text: &str| Source {
-        path: path.to_path_buf(),
-        text: text.into(),
-    };
+    let source_for = |text: &str| Source { path: path.to_path_buf(), text: text.into() };
     let fail = |text: &str, d: Diagnostic| {
         let mut diags = Diagnostics::new(source_for(text));
         diags.push(d);
@@ -47,9 +40,8 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
         Err(e) => {
             return fail(
                 "",
-                Diagnostic::error(format!("cannot read the manifest: {e}"), None).hint(
-                    "check the path; a manifest is a YAML file such as examples/storyboard.yaml",
-                ),
+                Diagnostic::error(format!("cannot read the manifest: {e}"), None)
+                    .hint("check the path; a manifest is a YAML file such as examples/storyboard.yaml"),
             );
         }
     };
@@ -73,49 +65,47 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
             // The lossy text keeps every valid byte where it was, so the offset still points right.
             return fail(
                 &text,
-                Diagnostic::error(
-                    "the manifest is not valid UTF-8",
-                    Some(Span {
-                        offset: valid,
-                        len: 1,
-                    }),
-                )
-                .label("this byte")
-                .hint("save the file as UTF-8"),
+                Diagnostic::error("the manifest is not valid UTF-8", Some(Span { offset: valid, len: 1 }))
+                    .label("this byte")
+                    .hint("save the file as UTF-8"),
             );
         }
     };
-    let text = text
-        .strip_prefix('\u{feff}')
-        .map(str::to_owned)
-        .unwrap_or(text);
+    let text = text.strip_prefix('\u{feff}').map(str::to_owned).unwrap_or(text);
     if text.trim().is_empty() {
-        return fail(&text, Diagnostic::error("the manifest is empty", None)
-            .hint("a manifest needs at least `version: 1` and a list of `shots`; see examples/ci.yaml"));
+        return fail(
+            &text,
+            Diagnostic::error("the manifest is empty", Some(Span::default()))
+                .hint("a manifest needs at least `version: 1` and a list of `shots`; see examples/ci.yaml"),
+        );
     }
     parse(path, text)
 }
 
 /// Parses manifest text that was read from `path`.
 pub fn parse(path: &Path, text: String) -> Result<Loaded, Diagnostics> {
-    let source = Source {
-        path: path.to_path_buf(),
-        text: text.as_str().into(),
-    };
+    let source = Source { path: path.to_path_buf(), text: text.as_str().into() };
     let mut options = serde_saphyr::Options::default();
     options.with_snippet = false;
+    // YAML 1.1 booleans (`y`, `n`, `on`, `no`) are strings here: a matrix of letters stays letters.
+    options.strict_booleans = true;
     match serde_saphyr::from_str_with_options::<Manifest>(&text, options) {
         Ok(manifest) => {
             let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            Ok(Loaded {
-                source,
-                manifest,
-                dir,
-            })
+            Ok(Loaded { source, manifest, dir })
         }
         Err(err) => {
             let mut diags = Diagnostics::new(source);
-            diags.push(yaml_error(&err));
+            let mut diag = yaml_error(&err);
+            // Scanner errors know their line and column but not always their byte offset.
+            if let (Some(loc), Some(span)) = (err.location(), diag.span.as_mut())
+                && span.offset == 0
+                && loc.line() > 1
+            {
+                span.offset = diags.source.offset_of(loc.line(), loc.column());
+                span.len = 1;
+            }
+            diags.push(diag);
             Err(diags)
         }
     }
@@ -126,19 +116,16 @@ fn yaml_error(err: &serde_saphyr::Error) -> Diagnostic {
     let span = err.location().map(|l| Span::of(&l));
     let message = err.to_string();
     // serde's own wording, with our hint for it.
-    let message = message
-        .lines()
-        .next()
-        .unwrap_or("invalid manifest")
-        .trim()
-        .to_owned();
+    let message = message.lines().next().unwrap_or("invalid manifest").trim().to_owned();
     let message = strip_location_suffix(&message);
     if let Some((field, hint)) = unknown_field_hint(&message) {
-        return Diagnostic::error(format!("unknown field `{field}`"), span)
-            .label("not a manifest field")
-            .hint(hint);
+        return Diagnostic::error(format!("unknown field `{field}`"), span).label("not a manifest field").hint(hint);
     }
     let lower = message.to_lowercase();
+    if lower.starts_with("budget breached") {
+        return Diagnostic::error("the manifest is too large once its anchors and aliases are expanded", span)
+            .hint("pixbatch refuses YAML that expands past its safety limits (an alias bomb, or a runaway anchor)");
+    }
     let hint = if message.contains("missing field `version`") {
         Some("start the manifest with `version: 1`")
     } else if message.contains("missing field `shots`") {
@@ -146,9 +133,7 @@ fn yaml_error(err: &serde_saphyr::Error) -> Diagnostic {
     } else if message.contains("missing field `id`") {
         Some("every shot needs a unique `id` ([A-Za-z0-9._-]), used to name its files")
     } else if lower.contains("budget") || lower.contains("alias") {
-        Some(
-            "the manifest expands past pixbatch's safety limits (anchors/aliases, nesting or size)",
-        )
+        Some("the manifest expands past pixbatch's safety limits (anchors/aliases, nesting or size)")
     } else {
         None
     };
@@ -170,17 +155,10 @@ fn unknown_field_hint(message: &str) -> Option<(String, String)> {
     let expected: Vec<&str> = rest
         .split_once("expected ")
         .map(|(_, list)| {
-            list.trim_start_matches("one of ")
-                .split(", ")
-                .map(|f| f.trim_matches(|c| c == '`' || c == ' '))
-                .collect()
+            list.trim_start_matches("one of ").split(", ").map(|f| f.trim_matches(|c| c == '`' || c == ' ')).collect()
         })
         .unwrap_or_default();
-    let candidates: Vec<&str> = if expected.is_empty() {
-        TOP_FIELDS.to_vec()
-    } else {
-        expected
-    };
+    let candidates: Vec<&str> = if expected.is_empty() { TOP_FIELDS.to_vec() } else { expected };
     let list = candidates.join(", ");
     let hint = match diag::did_you_mean(field, candidates.iter().copied()) {
         Some(best) => format!("did you mean `{best}`? the fields here are: {list}"),
@@ -196,12 +174,8 @@ mod tests {
     #[test]
     fn unknown_field_suggests_the_nearest() {
         let (field, hint) =
-            unknown_field_hint("unknown field `promt`, expected one of id, prompt, model")
-                .expect("parsed");
+            unknown_field_hint("unknown field `promt`, expected one of id, prompt, model").expect("parsed");
         assert_eq!(field, "promt");
-        assert_eq!(
-            hint,
-            "did you mean `prompt`? the fields here are: id, prompt, model"
-        );
+        assert_eq!(hint, "did you mean `prompt`? the fields here are: id, prompt, model");
     }
 }

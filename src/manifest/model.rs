@@ -266,10 +266,7 @@ impl<'de> Deserialize<'de> for MediaItem {
             }
             fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<MediaItem, A::Error> {
                 let obj = Obj::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(MediaItem::Inline {
-                    url: obj.url,
-                    ref_name: obj.ref_name,
-                })
+                Ok(MediaItem::Inline { url: obj.url, ref_name: obj.ref_name })
             }
         }
         d.deserialize_any(V)
@@ -308,9 +305,7 @@ impl Scalar {
         match self {
             Scalar::Bool(b) => (*b).into(),
             Scalar::Int(i) => (*i).into(),
-            Scalar::Float(x) => {
-                serde_json::Number::from_f64(*x).map_or(serde_json::Value::Null, Into::into)
-            }
+            Scalar::Float(x) => serde_json::Number::from_f64(*x).map_or(serde_json::Value::Null, Into::into),
             Scalar::Str(s) => s.clone().into(),
         }
     }
@@ -331,9 +326,7 @@ impl<'de> Deserialize<'de> for Scalar {
                 Ok(Scalar::Int(v))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
-                i64::try_from(v)
-                    .map(Scalar::Int)
-                    .map_err(|_| E::custom("number too large"))
+                i64::try_from(v).map(Scalar::Int).map_err(|_| E::custom("number too large"))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
                 Ok(Scalar::Float(v))

@@ -14,24 +14,12 @@ use super::job::{Job, Media, MediaSource, slug};
 use super::matrix::{self, Combination, MatrixSpec};
 use crate::catalog::{self, MEDIA_MAX, MEDIA_MIN, SEED_MAX};
 use crate::manifest::diag::did_you_mean;
-use crate::manifest::{
-    Combo, Defaults, Diagnostic, Diagnostics, Loaded, MediaItem, Scalar, Shot, Span, SpannedMap,
-};
+use crate::manifest::{Combo, Defaults, Diagnostic, Diagnostics, Loaded, MediaItem, Scalar, Shot, Span, SpannedMap};
 
 /// Fields a matrix axis or include entry may set directly; any other axis is a variable.
-const PARAM_FIELDS: &[&str] = &[
-    "prompt",
-    "model",
-    "size",
-    "duration",
-    "audio",
-    "watermark",
-    "seed",
-];
+const PARAM_FIELDS: &[&str] = &["prompt", "model", "size", "duration", "audio", "watermark", "seed"];
 /// Shot fields that cannot vary along an axis.
-const NON_AXIS_FIELDS: &[&str] = &[
-    "id", "media", "matrix", "include", "exclude", "vars", "enabled", "repeat", "extra",
-];
+const NON_AXIS_FIELDS: &[&str] = &["id", "media", "matrix", "include", "exclude", "vars", "enabled", "repeat", "extra"];
 /// Reference files larger than this are refused by the service.
 pub const REF_MAX_BYTES: u64 = 20 * 1024 * 1024;
 /// The output folder when the manifest names none.
@@ -69,16 +57,10 @@ struct Val {
 
 impl Val {
     fn of(s: &Spanned<Scalar>) -> Val {
-        Val {
-            value: s.value.clone(),
-            span: Some(Span::at(s)),
-        }
+        Val { value: s.value.clone(), span: Some(Span::at(s)) }
     }
     fn of_str(s: &Spanned<String>) -> Val {
-        Val {
-            value: Scalar::Str(s.value.clone()),
-            span: Some(Span::at(s)),
-        }
+        Val { value: Scalar::Str(s.value.clone()), span: Some(Span::at(s)) }
     }
 }
 
@@ -114,20 +96,13 @@ fn defaults_field(defaults: &Defaults, name: &str) -> Option<Val> {
 
 /// Expands a loaded manifest into jobs, or returns every problem found.
 pub fn expand(loaded: &Loaded, options: &ExpandOptions) -> Result<Expansion, Diagnostics> {
-    let mut cx = Expander {
-        loaded,
-        diags: Diagnostics::new(loaded.source.clone()),
-        refs: BTreeMap::new(),
-    };
+    let mut cx = Expander { loaded, diags: Diagnostics::new(loaded.source.clone()), refs: BTreeMap::new() };
     let m = &loaded.manifest;
     if m.version.value != 1 {
         cx.diags.push(
-            Diagnostic::error(
-                format!("unsupported manifest version {}", m.version.value),
-                Some(Span::at(&m.version)),
-            )
-            .label("only version 1 exists")
-            .hint("write `version: 1`"),
+            Diagnostic::error(format!("unsupported manifest version {}", m.version.value), Some(Span::at(&m.version)))
+                .label("only version 1 exists")
+                .hint("write `version: 1`"),
         );
     }
     cx.resolve_refs();
@@ -155,17 +130,10 @@ pub fn expand(loaded: &Loaded, options: &ExpandOptions) -> Result<Expansion, Dia
         cx.check_axes(&shot.matrix, Some(shot));
         let spec = cx.matrix_spec(shot);
         let repeat = cx.repeat(shot);
-        let bound = matrix::cross_len(&spec.axes)
-            .saturating_add(spec.include.len())
-            .saturating_mul(repeat as usize);
+        let bound = matrix::cross_len(&spec.axes).saturating_add(spec.include.len()).saturating_mul(repeat as usize);
         total = total.saturating_add(bound);
         if total > options.max_jobs {
-            let span = shot
-                .matrix
-                .iter()
-                .next()
-                .map(|(k, _)| Span::at(k))
-                .or(Some(Span::at(&shot.id)));
+            let span = shot.matrix.iter().next().map(|(k, _)| Span::at(k)).or(Some(Span::at(&shot.id)));
             cx.diags.push(
                 Diagnostic::error(
                     format!(
@@ -182,10 +150,7 @@ pub fn expand(loaded: &Loaded, options: &ExpandOptions) -> Result<Expansion, Dia
         let combos = matrix::expand(&spec, |a: &Val, b: &Val| a.value.matches(&b.value));
         if combos.is_empty() {
             cx.diags.push(Diagnostic::warning(
-                format!(
-                    "shot `{}` has no jobs: its exclude list removes every combination",
-                    shot.id.value
-                ),
+                format!("shot `{}` has no jobs: its exclude list removes every combination", shot.id.value),
                 Some(Span::at(&shot.id)),
             ));
         }
@@ -197,18 +162,16 @@ pub fn expand(loaded: &Loaded, options: &ExpandOptions) -> Result<Expansion, Dia
             }
         }
     }
-    cx.check_collisions(&jobs);
+    if !cx.diags.has_errors() {
+        cx.check_collisions(&jobs);
+    }
 
     if cx.diags.has_errors() {
         cx.diags.sort();
         return Err(cx.diags);
     }
     cx.diags.sort();
-    Ok(Expansion {
-        jobs,
-        output_dir,
-        warnings: cx.diags,
-    })
+    Ok(Expansion { jobs, output_dir, warnings: cx.diags })
 }
 
 struct Expander<'a> {
@@ -246,14 +209,9 @@ impl<'a> Expander<'a> {
         let lower = target.to_ascii_lowercase();
         if lower.starts_with("http://") || lower.starts_with("https://") {
             return match url::Url::parse(target) {
-                Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => {
-                    Some(MediaSource::Url(target.to_owned()))
-                }
+                Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => Some(MediaSource::Url(target.to_owned())),
                 Ok(_) | Err(_) => {
-                    self.diags.push(
-                        Diagnostic::error(format!("`{target}` is not a valid URL"), span)
-                            .label("here"),
-                    );
+                    self.diags.push(Diagnostic::error(format!("`{target}` is not a valid URL"), span).label("here"));
                     None
                 }
             };
@@ -265,21 +223,18 @@ impl<'a> Expander<'a> {
             && scheme != "file"
         {
             self.diags.push(
-                Diagnostic::error(format!("unsupported URL scheme `{scheme}://`"), span).hint(
-                    "use an https:// URL, an oss:// URL, or a path to a local JPG/PNG/WEBP file",
-                ),
+                Diagnostic::error(format!("unsupported URL scheme `{scheme}://`"), span)
+                    .hint("use an https:// URL, an oss:// URL, or a path to a local JPG/PNG/WEBP file"),
             );
             return None;
         }
         let path_text = target.strip_prefix("file://").unwrap_or(target);
         if path_text.is_empty() {
-            self.diags
-                .push(Diagnostic::error("empty reference image path", span));
+            self.diags.push(Diagnostic::error("empty reference image path", span));
             return None;
         }
         let path = self.loaded.dir.join(path_text);
-        self.check_local_image(&path, span)
-            .map(|content_hash| MediaSource::Local { path, content_hash })
+        self.check_local_image(&path, span).map(|content_hash| MediaSource::Local { path, content_hash })
     }
 
     /// A local reference must exist, be a JPG/PNG/WEBP, and be at most 20 MB.
@@ -288,20 +243,14 @@ impl<'a> Expander<'a> {
         let meta = match std::fs::metadata(path) {
             Ok(meta) if meta.is_file() => meta,
             Ok(_) => {
-                self.diags.push(Diagnostic::error(
-                    format!("reference `{shown}` is not a file"),
-                    span,
-                ));
+                self.diags.push(Diagnostic::error(format!("reference `{shown}` is not a file"), span));
                 return None;
             }
             Err(e) => {
                 self.diags.push(
-                    Diagnostic::error(
-                        format!("reference file `{shown}` cannot be read: {e}"),
-                        span,
-                    )
-                    .label("relative paths start at the manifest's folder")
-                    .hint("use a URL (https://…) or fix the path"),
+                    Diagnostic::error(format!("reference file `{shown}` cannot be read: {e}"), span)
+                        .label("relative paths start at the manifest's folder")
+                        .hint("use a URL (https://…) or fix the path"),
                 );
                 return None;
             }
@@ -309,10 +258,7 @@ impl<'a> Expander<'a> {
         if meta.len() > REF_MAX_BYTES {
             self.diags.push(
                 Diagnostic::error(
-                    format!(
-                        "reference `{shown}` is {} bytes; the service takes at most 20 MB",
-                        meta.len()
-                    ),
+                    format!("reference `{shown}` is {} bytes; the service takes at most 20 MB", meta.len()),
                     span,
                 )
                 .hint("shrink or recompress the image"),
@@ -322,20 +268,14 @@ impl<'a> Expander<'a> {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) => {
-                self.diags.push(Diagnostic::error(
-                    format!("reference file `{shown}` cannot be read: {e}"),
-                    span,
-                ));
+                self.diags.push(Diagnostic::error(format!("reference file `{shown}` cannot be read: {e}"), span));
                 return None;
             }
         };
         if image_kind(&bytes).is_none() {
             self.diags.push(
-                Diagnostic::error(
-                    format!("reference `{shown}` is not a JPG, PNG or WEBP image"),
-                    span,
-                )
-                .hint("the service accepts JPG, PNG and WEBP only"),
+                Diagnostic::error(format!("reference `{shown}` is not a JPG, PNG or WEBP image"), span)
+                    .hint("the service accepts JPG, PNG and WEBP only"),
             );
             return None;
         }
@@ -351,14 +291,10 @@ impl<'a> Expander<'a> {
                 || id == "."
                 || id == ".."
                 || id.len() > 100
-                || !id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+                || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
             {
-                let bad: String = id
-                    .chars()
-                    .filter(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-                    .collect();
+                let bad: String =
+                    id.chars().filter(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))).collect();
                 let why = if bad.is_empty() {
                     "it must be 1–100 characters and not `.` or `..`".to_owned()
                 } else {
@@ -375,9 +311,7 @@ impl<'a> Expander<'a> {
                 self.diags.push(
                     Diagnostic::error(format!("duplicate shot id `{id}`"), span)
                         .label("used again here")
-                        .hint(format!(
-                            "the first shot with this id is on line {line}; ids must be unique"
-                        )),
+                        .hint(format!("the first shot with this id is on line {line}; ids must be unique")),
                 );
             } else {
                 seen.insert(id, Span::at(&shot.id).offset);
@@ -386,32 +320,19 @@ impl<'a> Expander<'a> {
     }
 
     /// Axis names must be shot fields or variables, and every axis needs values.
-    fn check_axes(
-        &mut self,
-        axes: &SpannedMap<Spanned<Vec<Spanned<Scalar>>>>,
-        shot: Option<&Shot>,
-    ) {
+    fn check_axes(&mut self, axes: &SpannedMap<Spanned<Vec<Spanned<Scalar>>>>, shot: Option<&Shot>) {
         for (name, values) in axes.iter() {
             let n = name.value.as_str();
             if NON_AXIS_FIELDS.contains(&n) {
                 self.diags.push(
-                    Diagnostic::error(
-                        format!("`{n}` cannot be a matrix axis"),
-                        Some(Span::at(name)),
-                    )
-                    .hint(format!(
-                        "axes can be {} or a template variable",
-                        PARAM_FIELDS.join(", ")
-                    )),
+                    Diagnostic::error(format!("`{n}` cannot be a matrix axis"), Some(Span::at(name)))
+                        .hint(format!("axes can be {} or a template variable", PARAM_FIELDS.join(", "))),
                 );
             }
             if values.value.is_empty() {
                 self.diags.push(
-                    Diagnostic::error(
-                        format!("matrix axis `{n}` has no values"),
-                        Some(Span::at(values)),
-                    )
-                    .hint("give it at least one value, or remove it"),
+                    Diagnostic::error(format!("matrix axis `{n}` has no values"), Some(Span::at(values)))
+                        .hint("give it at least one value, or remove it"),
                 );
             }
             if !PARAM_FIELDS.contains(&n) && !NON_AXIS_FIELDS.contains(&n) {
@@ -427,7 +348,9 @@ impl<'a> Expander<'a> {
                             format!("matrix axis `{n}` is not a shot field and the prompt never uses {{{{{n}}}}}"),
                             Some(Span::at(name)),
                         )
-                        .maybe_hint(did_you_mean(n, PARAM_FIELDS.iter().copied()).map(|f| format!("did you mean `{f}`?"))),
+                        .maybe_hint(
+                            did_you_mean(n, PARAM_FIELDS.iter().copied()).map(|f| format!("did you mean `{f}`?")),
+                        ),
                     );
                 }
             }
@@ -452,10 +375,7 @@ impl<'a> Expander<'a> {
                 if !axis_names.contains(&k.value) {
                     self.diags.push(
                         Diagnostic::error(
-                            format!(
-                                "exclude key `{}` is not a matrix axis of shot `{}`",
-                                k.value, shot.id.value
-                            ),
+                            format!("exclude key `{}` is not a matrix axis of shot `{}`", k.value, shot.id.value),
                             Some(Span::at(k)),
                         )
                         .maybe_hint(
@@ -480,27 +400,17 @@ impl<'a> Expander<'a> {
             }
             include.push(combo_of(&entry.value));
         }
-        MatrixSpec {
-            axes,
-            exclude,
-            include,
-        }
+        MatrixSpec { axes, exclude, include }
     }
 
     fn repeat(&mut self, shot: &Shot) -> u32 {
         match shot.repeat.as_ref().or(self.defaults().repeat.as_ref()) {
             Some(r) if r.value == 0 => {
-                self.diags.push(Diagnostic::error(
-                    "`repeat` must be at least 1",
-                    Some(Span::at(r)),
-                ));
+                self.diags.push(Diagnostic::error("`repeat` must be at least 1", Some(Span::at(r))));
                 1
             }
             Some(r) if r.value > 1000 => {
-                self.diags.push(Diagnostic::error(
-                    "`repeat` is at most 1000",
-                    Some(Span::at(r)),
-                ));
+                self.diags.push(Diagnostic::error("`repeat` is at most 1000", Some(Span::at(r))));
                 1
             }
             Some(r) => r.value,
@@ -509,13 +419,7 @@ impl<'a> Expander<'a> {
     }
 
     /// Resolves one combination of one shot into a job, reporting what is wrong with it.
-    fn job(
-        &mut self,
-        shot: &Shot,
-        combo: &Combination<Val>,
-        sample: u32,
-        repeat: u32,
-    ) -> Option<Job> {
+    fn job(&mut self, shot: &Shot, combo: &Combination<Val>, sample: u32, repeat: u32) -> Option<Job> {
         let id_span = Some(Span::at(&shot.id));
         let sid = &shot.id.value;
         let defaults = self.defaults();
@@ -540,14 +444,7 @@ impl<'a> Expander<'a> {
 
         // Variables: manifest ⊕ defaults ⊕ shot ⊕ variable axes of this combination.
         let mut vars: BTreeMap<String, String> = BTreeMap::new();
-        for (k, v) in self
-            .loaded
-            .manifest
-            .vars
-            .iter()
-            .chain(&self.defaults().vars)
-            .chain(&shot.vars)
-        {
+        for (k, v) in self.loaded.manifest.vars.iter().chain(&self.defaults().vars).chain(&shot.vars) {
             vars.insert(k.clone(), v.value.to_string());
         }
         for (k, v) in combo {
@@ -556,9 +453,7 @@ impl<'a> Expander<'a> {
             }
         }
         let prompt_span = prompt_val.as_ref().and_then(|v| v.span);
-        let prompt = prompt_template
-            .as_ref()
-            .and_then(|t| self.render_prompt(t, &vars, prompt_span));
+        let prompt = prompt_template.as_ref().and_then(|t| self.render_prompt(t, &vars, prompt_span));
 
         let spec = model.as_ref().and_then(|m| catalog::lookup(m));
         if let (Some(model), None) = (&model, spec) {
@@ -583,49 +478,43 @@ impl<'a> Expander<'a> {
                 None => {
                     if catalog::parse_size(size).is_none() {
                         self.diags.push(
-                            Diagnostic::error(
-                                format!("size `{size}` is not of the form W*H"),
-                                size_val.span,
-                            )
-                            .hint("write it like \"1280*720\""),
+                            Diagnostic::error(format!("size `{size}` is not of the form W*H"), size_val.span)
+                                .hint("write it like \"1280*720\""),
                         );
                     }
                 }
             }
         }
-        if let (Some(spec), Some(t), Some(d)) = (spec, tier, duration) {
-            if !spec.allows_duration(t, d) {
-                let span = get("duration").and_then(|v| v.span);
-                self.diags.push(
-                    Diagnostic::error(
-                        format!("duration {d}s is not allowed for {} at {t}", spec.id),
-                        span,
-                    )
+        if let (Some(spec), Some(t), Some(d)) = (spec, tier, duration)
+            && !spec.allows_duration(t, d)
+        {
+            let span = get("duration").and_then(|v| v.span);
+            self.diags.push(
+                Diagnostic::error(format!("duration {d}s is not allowed for {} at {t}", spec.id), span)
                     .label(format!("{} {t} takes {}", spec.id, spec.durations_text(t)))
-                    .hint(format!(
-                        "at {t} ({}) use {} seconds",
-                        size.as_deref().unwrap_or(""),
-                        spec.durations_text(t)
-                    )),
-                );
-            }
+                    .hint(format!("at {t} ({}) use {} seconds", size.as_deref().unwrap_or(""), spec.durations_text(t))),
+            );
         }
         if let (Some(spec), Some(p)) = (spec, &prompt) {
             let n = p.chars().count();
             if n > spec.prompt_max_chars {
                 self.diags.push(
-                    Diagnostic::error(format!("the prompt is {n} characters; {} reads at most {}", spec.id, spec.prompt_max_chars), prompt_span)
-                        .label("too long")
-                        .hint(format!("the API would silently cut everything after character {}; shorten the prompt", spec.prompt_max_chars)),
+                    Diagnostic::error(
+                        format!("the prompt is {n} characters; {} reads at most {}", spec.id, spec.prompt_max_chars),
+                        prompt_span,
+                    )
+                    .label("too long")
+                    .hint(format!(
+                        "the API would silently cut everything after character {}; shorten the prompt",
+                        spec.prompt_max_chars
+                    )),
                 );
             }
         }
 
         // With a variable missing, the template still shows which refs are mentioned.
-        let media = prompt
-            .as_ref()
-            .or(prompt_template.as_ref())
-            .and_then(|p| self.media(shot, p, prompt_span, id_span));
+        let media =
+            prompt.as_ref().or(prompt_template.as_ref()).and_then(|p| self.media(shot, p, prompt_span, id_span));
         let extra = self.extra(shot);
 
         if self.diags.error_count() > errors_before {
@@ -633,19 +522,12 @@ impl<'a> Expander<'a> {
         }
         let (model, size, duration, prompt, media) = (model?, size?, duration?, prompt?, media?);
 
-        let mut labels: Vec<(String, String)> = combo
-            .iter()
-            .map(|(k, v)| (k.clone(), v.value.to_string()))
-            .collect();
+        let mut labels: Vec<(String, String)> = combo.iter().map(|(k, v)| (k.clone(), v.value.to_string())).collect();
         if repeat > 1 {
             labels.push(("sample".into(), (sample + 1).to_string()));
         }
         labels.sort();
-        let variant = labels
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(",");
+        let variant = labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
         let output = if variant.is_empty() {
             PathBuf::from(format!("{sid}.mp4"))
         } else {
@@ -673,22 +555,12 @@ impl<'a> Expander<'a> {
         Some(job)
     }
 
-    fn required_str(
-        &mut self,
-        val: Option<Val>,
-        field: &str,
-        shot: &str,
-        id_span: Option<Span>,
-    ) -> Option<String> {
+    fn required_str(&mut self, val: Option<Val>, field: &str, shot: &str, id_span: Option<Span>) -> Option<String> {
         match val {
-            Some(Val {
-                value: Scalar::Str(s),
-                ..
-            }) => Some(s),
+            Some(Val { value: Scalar::Str(s), .. }) => Some(s),
             Some(Val { value, span }) => {
                 self.diags.push(
-                    Diagnostic::error(format!("`{field}` must be a string, not `{value}`"), span)
-                        .hint("quote it"),
+                    Diagnostic::error(format!("`{field}` must be a string, not `{value}`"), span).hint("quote it"),
                 );
                 None
             }
@@ -699,15 +571,10 @@ impl<'a> Expander<'a> {
                         catalog::C1_R2V,
                         catalog::V56_R2V
                     ),
-                    "size" => {
-                        "set `size:` on the shot or under `defaults:`, e.g. \"1280*720\"".to_owned()
-                    }
+                    "size" => "set `size:` on the shot or under `defaults:`, e.g. \"1280*720\"".to_owned(),
                     _ => format!("set `{field}:` on the shot or under `defaults:`"),
                 };
-                self.diags.push(
-                    Diagnostic::error(format!("shot `{shot}` has no `{field}`"), id_span)
-                        .hint(hint),
-                );
+                self.diags.push(Diagnostic::error(format!("shot `{shot}` has no `{field}`"), id_span).hint(hint));
                 None
             }
         }
@@ -715,10 +582,7 @@ impl<'a> Expander<'a> {
 
     fn duration(&mut self, val: Option<Val>, shot: &str, id_span: Option<Span>) -> Option<u32> {
         match val {
-            Some(Val {
-                value: Scalar::Int(d),
-                span,
-            }) => match u32::try_from(d) {
+            Some(Val { value: Scalar::Int(d), span }) => match u32::try_from(d) {
                 Ok(d) if d >= 1 => Some(d),
                 _ => {
                     self.diags.push(Diagnostic::error(
@@ -730,11 +594,8 @@ impl<'a> Expander<'a> {
             },
             Some(Val { value, span }) => {
                 self.diags.push(
-                    Diagnostic::error(
-                        format!("duration must be a whole number of seconds, not `{value}`"),
-                        span,
-                    )
-                    .hint("write e.g. `duration: 5`"),
+                    Diagnostic::error(format!("duration must be a whole number of seconds, not `{value}`"), span)
+                        .hint("write e.g. `duration: 5`"),
                 );
                 None
             }
@@ -750,15 +611,9 @@ impl<'a> Expander<'a> {
 
     fn boolean(&mut self, val: Option<Val>, field: &str) -> bool {
         match val {
-            Some(Val {
-                value: Scalar::Bool(b),
-                ..
-            }) => b,
+            Some(Val { value: Scalar::Bool(b), .. }) => b,
             Some(Val { value, span }) => {
-                self.diags.push(Diagnostic::error(
-                    format!("`{field}` must be true or false, not `{value}`"),
-                    span,
-                ));
+                self.diags.push(Diagnostic::error(format!("`{field}` must be true or false, not `{value}`"), span));
                 false
             }
             None => false,
@@ -767,10 +622,7 @@ impl<'a> Expander<'a> {
 
     fn seed(&mut self, val: Option<Val>) -> Option<i64> {
         match val {
-            Some(Val {
-                value: Scalar::Int(s),
-                span,
-            }) => {
+            Some(Val { value: Scalar::Int(s), span }) => {
                 if (0..=SEED_MAX).contains(&s) {
                     Some(s)
                 } else {
@@ -783,10 +635,7 @@ impl<'a> Expander<'a> {
                 }
             }
             Some(Val { value, span }) => {
-                self.diags.push(Diagnostic::error(
-                    format!("seed must be a whole number, not `{value}`"),
-                    span,
-                ));
+                self.diags.push(Diagnostic::error(format!("seed must be a whole number, not `{value}`"), span));
                 None
             }
             None => None,
@@ -794,12 +643,7 @@ impl<'a> Expander<'a> {
     }
 
     /// Fills `{{name}}` from the variables; an unknown name is an error.
-    fn render_prompt(
-        &mut self,
-        template: &str,
-        vars: &BTreeMap<String, String>,
-        span: Option<Span>,
-    ) -> Option<String> {
+    fn render_prompt(&mut self, template: &str, vars: &BTreeMap<String, String>, span: Option<Span>) -> Option<String> {
         let mut out = String::with_capacity(template.len());
         let mut rest = template;
         let mut ok = true;
@@ -807,10 +651,7 @@ impl<'a> Expander<'a> {
             out.push_str(&rest[..start]);
             let after = &rest[start + 2..];
             let Some(end) = after.find("}}") else {
-                self.diags.push(
-                    Diagnostic::error("unclosed `{{` in the prompt", span)
-                        .hint("close it with `}}`"),
-                );
+                self.diags.push(Diagnostic::error("unclosed `{{` in the prompt", span).hint("close it with `}}`"));
                 return None;
             };
             let name = after[..end].trim();
@@ -818,18 +659,16 @@ impl<'a> Expander<'a> {
                 Some(v) => out.push_str(v),
                 None => {
                     ok = false;
-                    let span = locate_in(
-                        &self.loaded.source.text,
-                        span,
-                        &format!("{{{{{}", &after[..end]),
-                    )
-                    .or(span);
+                    let span = locate_in(&self.loaded.source.text, span, &format!("{{{{{}", &after[..end])).or(span);
                     self.diags.push(
                         Diagnostic::error(format!("`{{{{{name}}}}}` has no value"), span)
                             .label("no such variable")
                             .hint(match did_you_mean(name, vars.keys().map(String::as_str)) {
-                                Some(best) => format!("did you mean `{{{{{best}}}}}`? define variables under `vars:` or as a matrix axis"),
-                                None => "define it under `vars:` (manifest, defaults or shot) or as a matrix axis".to_owned(),
+                                Some(best) => format!(
+                                    "did you mean `{{{{{best}}}}}`? define variables under `vars:` or as a matrix axis"
+                                ),
+                                None => "define it under `vars:` (manifest, defaults or shot) or as a matrix axis"
+                                    .to_owned(),
                             }),
                     );
                 }
@@ -858,10 +697,7 @@ impl<'a> Expander<'a> {
                 let span = Some(Span::at(item));
                 match &item.value {
                     MediaItem::Ref(name) => match self.refs.get(name) {
-                        Some(r) => media.push(Media {
-                            source: r.source.clone(),
-                            ref_name: Some(name.clone()),
-                        }),
+                        Some(r) => media.push(Media { source: r.source.clone(), ref_name: Some(name.clone()) }),
                         None => {
                             ok = false;
                             if !self.loaded.manifest.refs.contains_key(name) {
@@ -869,15 +705,10 @@ impl<'a> Expander<'a> {
                             }
                         }
                     },
-                    MediaItem::Inline { url, ref_name } => {
-                        match self.resolve_media_target(url, span) {
-                            Some(source) => media.push(Media {
-                                source,
-                                ref_name: ref_name.clone(),
-                            }),
-                            None => ok = false,
-                        }
-                    }
+                    MediaItem::Inline { url, ref_name } => match self.resolve_media_target(url, span) {
+                        Some(source) => media.push(Media { source, ref_name: ref_name.clone() }),
+                        None => ok = false,
+                    },
                 }
             }
         } else {
@@ -892,21 +723,13 @@ impl<'a> Expander<'a> {
         };
         let mut mentioned: Vec<String> = Vec::new();
         for mention in mentions(prompt) {
-            let span = locate_in(
-                &self.loaded.source.text,
-                prompt_span,
-                &format!("@{}", mention.token),
-            )
-            .or(prompt_span);
-            if names.iter().any(|n| *n == mention.token) {
+            let span = locate_in(&self.loaded.source.text, prompt_span, &format!("@{}", mention.token)).or(prompt_span);
+            if names.contains(&mention.token) {
                 if !mention.followed_by_space {
                     ok = false;
                     self.diags.push(
                         Diagnostic::error(
-                            format!(
-                                "`@{}` at the end of the prompt must be followed by a space",
-                                mention.token
-                            ),
+                            format!("`@{}` at the end of the prompt must be followed by a space", mention.token),
                             span,
                         )
                         .label("add a space after this")
@@ -918,42 +741,28 @@ impl<'a> Expander<'a> {
                 }
                 continue;
             }
-            let prefix = names
-                .iter()
-                .filter(|n| mention.token.starts_with(n.as_str()))
-                .max_by_key(|n| n.len());
+            let prefix = names.iter().filter(|n| mention.token.starts_with(n.as_str())).max_by_key(|n| n.len());
             ok = false;
             match prefix {
                 Some(name) => {
-                    let after: String = mention.token[name.len()..]
-                        .chars()
-                        .next()
-                        .map(String::from)
-                        .unwrap_or_default();
+                    let after: String =
+                        mention.token[name.len()..].chars().next().map(String::from).unwrap_or_default();
                     self.diags.push(
-                        Diagnostic::error(
-                            format!("`@{name}` must be followed by a space, not `{after}`"),
-                            span,
-                        )
-                        .label("no space after the ref name")
-                        .hint(format!(
-                            "write `@{name} {}`: the API binds @name only when a space follows it",
-                            &mention.token[name.len()..]
-                        )),
+                        Diagnostic::error(format!("`@{name}` must be followed by a space, not `{after}`"), span)
+                            .label("no space after the ref name")
+                            .hint(format!(
+                                "write `@{name} {}`: the API binds @name only when a space follows it",
+                                &mention.token[name.len()..]
+                            )),
                     );
                 }
-                None => self
-                    .diags
-                    .push(self.unknown_ref_in(&mention.token, &names, span)),
+                None => self.diags.push(self.unknown_ref_in(&mention.token, &names, span)),
             }
         }
         if explicit.is_none() {
             for name in &mentioned {
                 if let Some(r) = self.refs.get(name) {
-                    media.push(Media {
-                        source: r.source.clone(),
-                        ref_name: Some(name.clone()),
-                    });
+                    media.push(Media { source: r.source.clone(), ref_name: Some(name.clone()) });
                 }
             }
         } else {
@@ -964,9 +773,7 @@ impl<'a> Expander<'a> {
                 {
                     self.diags.push(
                         Diagnostic::warning(
-                            format!(
-                                "media `{name}` is never mentioned as `@{name} ` in the prompt"
-                            ),
+                            format!("media `{name}` is never mentioned as `@{name} ` in the prompt"),
                             list_span,
                         )
                         .hint("the API expects ref_names and @mentions to correspond one to one"),
@@ -980,11 +787,8 @@ impl<'a> Expander<'a> {
                 {
                     ok = false;
                     self.diags.push(
-                        Diagnostic::error(
-                            format!("ref_name `{name}` appears twice in media"),
-                            list_span,
-                        )
-                        .hint("each ref_name must be unique in a request"),
+                        Diagnostic::error(format!("ref_name `{name}` appears twice in media"), list_span)
+                            .hint("each ref_name must be unique in a request"),
                     );
                 }
             }
@@ -1019,36 +823,24 @@ impl<'a> Expander<'a> {
     }
 
     fn unknown_ref_in(&self, name: &str, names: &[String], span: Option<Span>) -> Diagnostic {
-        let list = if names.is_empty() {
-            "none are defined".to_owned()
-        } else {
-            names.join(", ")
-        };
-        Diagnostic::error(format!("unknown ref `@{name}`"), span)
-            .label("not in refs")
-            .hint(match did_you_mean(name, names.iter().map(String::as_str)) {
+        let list = if names.is_empty() { "none are defined".to_owned() } else { names.join(", ") };
+        Diagnostic::error(format!("unknown ref `@{name}`"), span).label("not in refs").hint(
+            match did_you_mean(name, names.iter().map(String::as_str)) {
                 Some(best) => format!("did you mean `@{best}`? refs: {list}"),
                 None => format!("define it under `refs:`; refs: {list}"),
-            })
+            },
+        )
     }
 
     /// `extra` from defaults then shot (shot wins); known fields cannot be set through it.
     fn extra(&mut self, shot: &Shot) -> BTreeMap<String, Value> {
         let mut out = BTreeMap::new();
-        for extra in [self.defaults().extra.as_ref(), shot.extra.as_ref()]
-            .into_iter()
-            .flatten()
-        {
+        for extra in [self.defaults().extra.as_ref(), shot.extra.as_ref()].into_iter().flatten() {
             for (k, v) in &extra.value {
                 if ["size", "duration", "audio", "watermark", "seed"].contains(&k.as_str()) {
                     self.diags.push(
-                        Diagnostic::error(
-                            format!("`extra.{k}` would override the `{k}` field"),
-                            Some(Span::at(extra)),
-                        )
-                        .hint(format!(
-                            "set `{k}:` directly on the shot or under `defaults:`"
-                        )),
+                        Diagnostic::error(format!("`extra.{k}` would override the `{k}` field"), Some(Span::at(extra)))
+                            .hint(format!("set `{k}:` directly on the shot or under `defaults:`")),
                     );
                 } else {
                     out.insert(k.clone(), v.0.clone());
@@ -1062,19 +854,18 @@ impl<'a> Expander<'a> {
     fn check_collisions(&mut self, jobs: &[Job]) {
         let mut outputs: HashMap<&Path, &Job> = HashMap::new();
         let mut keys: HashMap<&str, &Job> = HashMap::new();
-        let shot_span = |id: &str| {
-            self.loaded
-                .manifest
-                .shots
-                .iter()
-                .find(|s| s.id.value == id)
-                .map(|s| Span::at(&s.id))
-        };
+        let shot_span =
+            |id: &str| self.loaded.manifest.shots.iter().find(|s| s.id.value == id).map(|s| Span::at(&s.id));
         for job in jobs {
             if let Some(other) = outputs.insert(&job.output, job) {
                 self.diags.push(
                     Diagnostic::error(
-                        format!("jobs `{}` and `{}` would both write `{}`", other.name(), job.name(), job.output.display()),
+                        format!(
+                            "jobs `{}` and `{}` would both write `{}`",
+                            other.name(),
+                            job.name(),
+                            job.output.display()
+                        ),
                         shot_span(&job.shot),
                     )
                     .hint("make the variants differ in something that shows in the file name, or rename a shot"),
@@ -1083,16 +874,10 @@ impl<'a> Expander<'a> {
             if let Some(other) = keys.insert(&job.key, job) {
                 self.diags.push(
                     Diagnostic::error(
-                        format!(
-                            "jobs `{}` and `{}` send the same request",
-                            other.name(),
-                            job.name()
-                        ),
+                        format!("jobs `{}` and `{}` send the same request", other.name(), job.name()),
                         shot_span(&job.shot),
                     )
-                    .hint(
-                        "they would render the same video; use `repeat: N` for independent samples",
-                    ),
+                    .hint("they would render the same video; use `repeat: N` for independent samples"),
                 );
             }
         }
@@ -1100,33 +885,22 @@ impl<'a> Expander<'a> {
 }
 
 fn combo_of(entry: &Combo) -> Combination<Val> {
-    entry
-        .iter()
-        .map(|(k, v)| (k.value.clone(), Val::of(v)))
-        .collect()
+    entry.iter().map(|(k, v)| (k.value.clone(), Val::of(v))).collect()
 }
 
 fn size_error(spec: &catalog::ModelSpec, size: &str, span: Option<Span>) -> Diagnostic {
     let mut by_tier = String::new();
     for tier in catalog::Tier::ALL {
-        let sizes: Vec<&str> = spec
-            .sizes
-            .iter()
-            .filter(|(_, _, t)| *t == tier)
-            .map(|(s, _, _)| *s)
-            .collect();
+        let sizes: Vec<&str> = spec.sizes.iter().filter(|(_, _, t)| *t == tier).map(|(s, _, _)| *s).collect();
         by_tier.push_str(&format!("\n  {tier}: {}", sizes.join(" ")));
     }
     let nearest = spec.nearest_size(&size.replace(['x', 'X', '×'], "*"));
-    Diagnostic::error(
-        format!("size `{size}` is not allowed for {}", spec.id),
-        span,
-    )
-    .label("not in the model's size table")
-    .hint(match nearest {
-        Some(n) => format!("did you mean \"{n}\"? allowed sizes:{by_tier}"),
-        None => format!("allowed sizes:{by_tier}"),
-    })
+    Diagnostic::error(format!("size `{size}` is not allowed for {}", spec.id), span)
+        .label("not in the model's size table")
+        .hint(match nearest {
+            Some(n) => format!("did you mean \"{n}\"? allowed sizes:{by_tier}"),
+            None => format!("allowed sizes:{by_tier}"),
+        })
 }
 
 /// A mention: `@` then everything up to the next whitespace.
@@ -1140,17 +914,13 @@ pub struct Mention {
 pub fn mentions(prompt: &str) -> Vec<Mention> {
     let mut out = Vec::new();
     let mut prev: Option<char> = None;
-    let mut iter = prompt.char_indices().peekable();
-    while let Some((i, c)) = iter.next() {
+    for (i, c) in prompt.char_indices() {
         if c == '@' && !prev.is_some_and(|p| p.is_ascii_alphanumeric()) {
             let rest = &prompt[i + 1..];
             let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
             let token = &rest[..end];
             if !token.is_empty() {
-                out.push(Mention {
-                    token: token.to_owned(),
-                    followed_by_space: end < rest.len(),
-                });
+                out.push(Mention { token: token.to_owned(), followed_by_space: end < rest.len() });
             }
         }
         prev = Some(c);
@@ -1176,10 +946,7 @@ fn locate_in(text: &str, within: Option<Span>, needle: &str) -> Option<Span> {
     let within = within?;
     let hay = text.get(within.offset..within.offset + within.len)?;
     let at = hay.find(needle)?;
-    Some(Span {
-        offset: within.offset + at,
-        len: needle.len(),
-    })
+    Some(Span { offset: within.offset + at, len: needle.len() })
 }
 
 /// JPG, PNG or WEBP by magic bytes.
@@ -1205,18 +972,9 @@ mod tests {
         assert_eq!(
             m,
             vec![
-                Mention {
-                    token: "男人".into(),
-                    followed_by_space: true
-                },
-                Mention {
-                    token: "吉他，mail".into(),
-                    followed_by_space: true
-                },
-                Mention {
-                    token: "cafe".into(),
-                    followed_by_space: false
-                },
+                Mention { token: "男人".into(), followed_by_space: true },
+                Mention { token: "吉他，mail".into(), followed_by_space: true },
+                Mention { token: "cafe".into(), followed_by_space: false },
             ]
         );
     }

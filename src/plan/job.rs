@@ -137,16 +137,9 @@ impl Job {
             media: self
                 .media
                 .iter()
-                .map(|m| KeyMedia {
-                    source: m.source.key_source(),
-                    ref_name: m.ref_name.as_deref(),
-                })
+                .map(|m| KeyMedia { source: m.source.key_source(), ref_name: m.ref_name.as_deref() })
                 .collect(),
-            parameters: self
-                .parameters()
-                .into_iter()
-                .map(|(k, v)| (k, canonical(v)))
-                .collect(),
+            parameters: self.parameters().into_iter().map(|(k, v)| (k, canonical(v))).collect(),
             sample: self.sample,
         };
         // serde_json maps are sorted (no preserve_order), so this encoding is canonical.
@@ -156,11 +149,7 @@ impl Job {
 
     /// The human name: `shot` or `shot[variant]`.
     pub fn name(&self) -> String {
-        if self.variant.is_empty() {
-            self.shot.clone()
-        } else {
-            format!("{}[{}]", self.shot, self.variant)
-        }
+        if self.variant.is_empty() { self.shot.clone() } else { format!("{}[{}]", self.shot, self.variant) }
     }
 
     /// The first 12 hex digits of the key, for tables.
@@ -174,8 +163,7 @@ impl Job {
 fn canonical(v: Value) -> Value {
     match v {
         Value::Object(map) => {
-            let sorted: BTreeMap<String, Value> =
-                map.into_iter().map(|(k, v)| (k, canonical(v))).collect();
+            let sorted: BTreeMap<String, Value> = map.into_iter().map(|(k, v)| (k, canonical(v))).collect();
             Value::Object(sorted.into_iter().collect())
         }
         Value::Array(items) => Value::Array(items.into_iter().map(canonical).collect()),

@@ -20,8 +20,7 @@ pub struct MatrixSpec<V> {
 
 /// How many combinations the cross product has before exclude/include (saturating).
 pub fn cross_len<V>(axes: &[(String, Vec<V>)]) -> usize {
-    axes.iter()
-        .fold(1usize, |n, (_, values)| n.saturating_mul(values.len()))
+    axes.iter().fold(1usize, |n, (_, values)| n.saturating_mul(values.len()))
 }
 
 fn get<'a, V>(combo: &'a Combination<V>, key: &str) -> Option<&'a V> {
@@ -56,10 +55,7 @@ pub fn expand<V: Clone>(spec: &MatrixSpec<V>, eq: impl Fn(&V, &V) -> bool) -> Ve
     };
 
     combos.retain(|combo| {
-        !spec.exclude.iter().any(|ex| {
-            ex.iter()
-                .all(|(k, v)| get(combo, k).is_some_and(|cv| eq(cv, v)))
-        })
+        !spec.exclude.iter().any(|ex| ex.iter().all(|(k, v)| get(combo, k).is_some_and(|cv| eq(cv, v))))
     });
 
     let original: Vec<&str> = spec.axes.iter().map(|(k, _)| k.as_str()).collect();
@@ -68,9 +64,8 @@ pub fn expand<V: Clone>(spec: &MatrixSpec<V>, eq: impl Fn(&V, &V) -> bool) -> Ve
     for inc in &spec.include {
         let mut fitted = false;
         for combo in combos.iter_mut().take(original_count) {
-            let fits = inc.iter().all(|(k, v)| {
-                !original.contains(&k.as_str()) || get(combo, k).is_some_and(|cv| eq(cv, v))
-            });
+            let fits =
+                inc.iter().all(|(k, v)| !original.contains(&k.as_str()) || get(combo, k).is_some_and(|cv| eq(cv, v)));
             if fits {
                 fitted = true;
                 for (k, v) in inc {
@@ -94,21 +89,11 @@ mod tests {
     use super::*;
 
     fn c(pairs: &[(&str, &str)]) -> Combination<String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
     fn axes(list: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
-        list.iter()
-            .map(|(k, vs)| {
-                (
-                    (*k).to_owned(),
-                    vs.iter().map(|v| (*v).to_owned()).collect(),
-                )
-            })
-            .collect()
+        list.iter().map(|(k, vs)| ((*k).to_owned(), vs.iter().map(|v| (*v).to_owned()).collect())).collect()
     }
 
     fn run(spec: &MatrixSpec<String>) -> Vec<Vec<(String, String)>> {
@@ -144,18 +129,8 @@ mod tests {
             ],
         };
         let expected = sorted(vec![
-            c(&[
-                ("fruit", "apple"),
-                ("animal", "cat"),
-                ("color", "pink"),
-                ("shape", "circle"),
-            ]),
-            c(&[
-                ("fruit", "apple"),
-                ("animal", "dog"),
-                ("color", "green"),
-                ("shape", "circle"),
-            ]),
+            c(&[("fruit", "apple"), ("animal", "cat"), ("color", "pink"), ("shape", "circle")]),
+            c(&[("fruit", "apple"), ("animal", "dog"), ("color", "green"), ("shape", "circle")]),
             c(&[("fruit", "pear"), ("animal", "cat"), ("color", "pink")]),
             c(&[("fruit", "pear"), ("animal", "dog"), ("color", "green")]),
             c(&[("fruit", "banana")]),
@@ -198,11 +173,7 @@ mod tests {
                 &[("a", &["1", "2"]), ("b", &["x", "y"])],
                 vec![c(&[("a", "2"), ("b", "y")])],
                 vec![],
-                vec![
-                    c(&[("a", "1"), ("b", "x")]),
-                    c(&[("a", "1"), ("b", "y")]),
-                    c(&[("a", "2"), ("b", "x")]),
-                ],
+                vec![c(&[("a", "1"), ("b", "x")]), c(&[("a", "1"), ("b", "y")]), c(&[("a", "2"), ("b", "x")])],
             ),
             // An include that contradicts an original value becomes its own job.
             (
@@ -226,22 +197,13 @@ mod tests {
                 vec![c(&[("a", "1")]), c(&[("a", "2")])],
             ),
             // No axes: each include is a job; nothing at all is one empty job.
-            (
-                &[],
-                vec![],
-                vec![c(&[("a", "1")]), c(&[("a", "2")])],
-                vec![c(&[("a", "1")]), c(&[("a", "2")])],
-            ),
+            (&[], vec![], vec![c(&[("a", "1")]), c(&[("a", "2")])], vec![c(&[("a", "1")]), c(&[("a", "2")])]),
             (&[], vec![], vec![], vec![c(&[])]),
             // Excluding everything leaves nothing.
             (&[("a", &["1"])], vec![c(&[("a", "1")])], vec![], vec![]),
         ];
         for (i, (ax, exclude, include, expected)) in cases.into_iter().enumerate() {
-            let spec = MatrixSpec {
-                axes: axes(ax),
-                exclude,
-                include,
-            };
+            let spec = MatrixSpec { axes: axes(ax), exclude, include };
             assert_eq!(run(&spec), sorted(expected), "case {i}");
         }
     }

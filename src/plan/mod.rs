@@ -11,7 +11,10 @@ pub mod matrix;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use std::io::Write as _;
+
 use serde::Serialize;
+use serde::ser::SerializeSeq;
 use serde_json::Value;
 
 pub use expand::{ExpandOptions, Expansion, expand};
@@ -108,27 +111,21 @@ impl Plan<'_> {
         }
     }
 
-    /// `plan --format json`: `{format, manifest, name, output_dir, summary, jobs: [row + request]}`.
-    pub fn to_json(&self) -> Value {
-        let out = &self.expansion.output_dir;
-        let jobs: Vec<Value> = self
-            .expansion
-            .jobs
-            .iter()
-            .map(|job| {
-                let mut row = serde_json::to_value(PlanRow::new(job, out)).unwrap_or(Value::Null);
-                row["request"] = job.request_body();
-                row
-            })
-            .collect();
-        serde_json::json!({
-            "format": PLAN_FORMAT,
-            "manifest": self.manifest.display().to_string(),
-            "name": self.name,
-            "output_dir": out.display().to_string(),
-            "summary": self.summary(),
-            "jobs": jobs,
-        })
+    /// `plan --format json`: `{format, manifest, name, output_dir, summary, jobs: [row + request]}`,
+    /// streamed to `w` job by job so a 100 000-job plan never sits in memory twice.
+    pub fn write_json(&self, w: impl std::io::Write) -> std::io::Result<()> {
+        let doc = PlanJson {
+            format: PLAN_FORMAT,
+            manifest: self.manifest.display().to_string(),
+            name: self.name,
+            output_dir: self.expansion.output_dir.display().to_string(),
+            summary: self.summary(),
+            jobs: JobsJson(self.expansion),
+        };
+        let mut w = std::io::BufWriter::new(w);
+        serde_json::to_writer_pretty(&mut w, &doc)?;
+        w.write_all(b"\n")?;
+        w.flush()
     }
 
     /// `plan --format csv`: one row per job, the [`PlanRow`] columns.
@@ -144,9 +141,7 @@ impl Plan<'_> {
 
     /// `plan --format table`: aligned columns and a total line.
     pub fn to_table(&self) -> String {
-        let header = [
-            "KEY", "SHOT", "VARIANT", "MODEL", "SIZE", "DUR", "SEED", "MEDIA", "COST", "OUTPUT",
-        ];
+        let header = ["KEY", "SHOT", "VARIANT", "MODEL", "SIZE", "DUR", "SEED", "MEDIA", "COST", "OUTPUT"];
         let rows: Vec<[String; 10]> = self
             .expansion
             .jobs
@@ -155,25 +150,14 @@ impl Plan<'_> {
                 [
                     job.short_key().to_owned(),
                     job.shot.clone(),
-                    if job.variant.is_empty() {
-                        "-".into()
-                    } else {
-                        job.variant.clone()
-                    },
-                    job.model
-                        .strip_prefix("pixverse/pixverse-")
-                        .unwrap_or(&job.model)
-                        .to_owned(),
+                    if job.variant.is_empty() { "-".into() } else { job.variant.clone() },
+                    job.model.strip_prefix("pixverse/pixverse-").unwrap_or(&job.model).to_owned(),
                     job.size.clone(),
                     format!("{}s", job.duration),
                     job.seed.map_or_else(|| "-".into(), |s| s.to_string()),
                     job.media.len().to_string(),
                     estimate_cost(job).map_or_else(|| "?".into(), |c| format!("{c:.2}")),
-                    self.expansion
-                        .output_dir
-                        .join(&job.output)
-                        .display()
-                        .to_string(),
+                    self.expansion.output_dir.join(&job.output).display().to_string(),
                 ]
             })
             .collect();
@@ -214,5 +198,37 @@ impl Plan<'_> {
         }
         out.push('\n');
         out
+    }
+}
+
+#[derive(Serialize)]
+struct PlanJson<'a> {
+    format: &'static str,
+    manifest: String,
+    name: Option<&'a str>,
+    output_dir: String,
+    summary: PlanSummary,
+    jobs: JobsJson<'a>,
+}
+
+struct JobsJson<'a>(&'a Expansion);
+
+#[derive(Serialize)]
+struct JobJson {
+    #[serde(flatten)]
+    row: PlanRow,
+    request: Value,
+}
+
+impl Serialize for JobsJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.jobs.len()))?;
+        for job in &self.0.jobs {
+            seq.serialize_element(&JobJson {
+                row: PlanRow::new(job, &self.0.output_dir),
+                request: job.request_body(),
+            })?;
+        }
+        seq.end()
     }
 }
