@@ -47,6 +47,93 @@ pub enum Command {
     },
     /// Print the manifest's JSON Schema.
     Schema,
+    /// Run the fake DashScope server (for demos and tests; no key or network needed).
+    FakeServer(FakeServerArgs),
+}
+
+/// Flags of `pixbatch fake-server`; every knob of the fake's config.
+#[derive(Debug, clap::Args)]
+pub struct FakeServerArgs {
+    /// Address to listen on (loopback only: it accepts a made-up key).
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    pub addr: std::net::SocketAddr,
+    /// The one API key accepted; others get 401 InvalidApiKey.
+    #[arg(long, default_value = "sk-test")]
+    pub api_key: String,
+    /// Running tasks per model family.
+    #[arg(long, default_value_t = 5)]
+    pub concurrency: u32,
+    /// Reject creates past the concurrency with 429 instead of queueing them.
+    #[arg(long)]
+    pub overflow: bool,
+    /// How long a task runs: `2s`, or `3s:6s` for a seeded uniform draw.
+    #[arg(long, default_value = "2s:5s", value_parser = crate::fake::DurationRange::parse)]
+    pub run_time: crate::fake::DurationRange,
+    /// Creates per second per model (0 = unlimited).
+    #[arg(long, default_value_t = 5)]
+    pub submit_rps: u32,
+    /// Queries/lists/cancels per second, shared (0 = unlimited).
+    #[arg(long, default_value_t = 20)]
+    pub query_rps: u32,
+    /// After this a task id answers UNKNOWN.
+    #[arg(long, default_value = "24h", value_parser = crate::fake::config::parse_duration)]
+    pub ttl: std::time::Duration,
+    /// Seed for task durations and faults.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Probability of a 429 on any call.
+    #[arg(long, default_value_t = 0.0)]
+    pub throttle: f64,
+    /// Probability of a 500 InternalError on any call.
+    #[arg(long, default_value_t = 0.0)]
+    pub server_error: f64,
+    /// Probability of closing the connection before doing anything.
+    #[arg(long, default_value_t = 0.0)]
+    pub drop_before: f64,
+    /// Probability of doing the work, then closing the connection without answering.
+    #[arg(long, default_value_t = 0.0)]
+    pub drop_after: f64,
+    /// Probability that a task ends FAILED with a code.
+    #[arg(long, default_value_t = 0.0)]
+    pub task_failed: f64,
+    /// Probability that a task ends FAILED without code or message.
+    #[arg(long, default_value_t = 0.0)]
+    pub task_failed_silent: f64,
+    /// Probability that a download is cut in half.
+    #[arg(long, default_value_t = 0.0)]
+    pub truncated_download: f64,
+    /// Probability that an answer is delayed by --slow-delay.
+    #[arg(long, default_value_t = 0.0)]
+    pub slow: f64,
+    #[arg(long, default_value = "2s", value_parser = crate::fake::config::parse_duration)]
+    pub slow_delay: std::time::Duration,
+}
+
+impl FakeServerArgs {
+    /// The fake's config from the flags.
+    pub fn config(&self) -> crate::fake::FakeConfig {
+        crate::fake::FakeConfig {
+            api_key: self.api_key.clone(),
+            concurrency: self.concurrency,
+            overflow: self.overflow,
+            run_time: self.run_time,
+            submit_rps: self.submit_rps,
+            query_rps: self.query_rps,
+            task_ttl: self.ttl,
+            seed: self.seed,
+            faults: crate::fake::Faults {
+                throttle: self.throttle,
+                server_error: self.server_error,
+                drop_before: self.drop_before,
+                drop_after: self.drop_after,
+                task_failed: self.task_failed,
+                task_failed_silent: self.task_failed_silent,
+                truncated_download: self.truncated_download,
+                slow: self.slow,
+                slow_delay: self.slow_delay,
+            },
+        }
+    }
 }
 
 /// Flags that shape expansion.
@@ -75,7 +162,55 @@ pub fn main() -> i32 {
             print!("{}", crate::schema::manifest_schema());
             exit::OK
         }
+        Command::FakeServer(args) => fake_server(&args),
     }
+}
+
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            None
+        }
+    }
+}
+
+fn fake_server(args: &FakeServerArgs) -> i32 {
+    if !args.addr.ip().is_loopback() {
+        eprintln!("error: the fake server listens on loopback only, not {}", args.addr.ip());
+        eprintln!("hint: use --addr 127.0.0.1:PORT");
+        return exit::USAGE;
+    }
+    let Some(rt) = runtime() else { return exit::USAGE };
+    rt.block_on(async {
+        let listener = match tokio::net::TcpListener::bind(args.addr).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("error: cannot listen on {}: {e}", args.addr);
+                eprintln!("hint: pick another port with --addr 127.0.0.1:PORT");
+                return exit::USAGE;
+            }
+        };
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let token = shutdown.clone();
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            token.cancel();
+        });
+        eprintln!(
+            "fake DashScope on http://{} (key {}); stats at /__fake/stats; Ctrl-C stops it",
+            args.addr, args.api_key
+        );
+        eprintln!("  export DASHSCOPE_BASE_URL=http://{} DASHSCOPE_API_KEY={}", args.addr, args.api_key);
+        match crate::fake::serve(listener, args.config(), shutdown).await {
+            Ok(()) => exit::OK,
+            Err(e) => {
+                eprintln!("error: {e}");
+                exit::USAGE
+            }
+        }
+    })
 }
 
 fn print_diagnostics(diags: &Diagnostics) {

@@ -3,9 +3,11 @@
 //! Data flows one way: [`manifest`] (parse) → [`plan`] (validate, expand into jobs) → run →
 //! ledger. The CLI in [`cli`] only turns flags into options and prints results.
 
+pub mod api;
 pub mod catalog;
 pub mod cli;
 pub mod exit;
+pub mod fake;
 pub mod manifest;
 pub mod plan;
 pub mod schema;

@@ -1,0 +1,471 @@
+//! The DashScope client: the only code that speaks HTTP to DashScope.
+//!
+//! One `reqwest::Client` (rustls) for API calls and one without credentials for downloads.
+//! Every call returns an [`ApiError`] classified once (see [`error`]); retry policies live in
+//! [`retry`] and each caller picks the one that fits its operation.
+
+pub mod error;
+pub mod retry;
+pub mod wire;
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use futures::StreamExt;
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+use url::Url;
+
+pub use error::{ApiError, ErrorClass};
+pub use retry::RetryPolicy;
+pub use wire::{CreateResponse, ListResponse, ListedTask, TaskOutput, TaskResponse, TaskStatus, UploadPolicy, Usage};
+
+/// Where DashScope lives when nothing says otherwise (Beijing, where PixVerse runs).
+pub const DEFAULT_BASE_URL: &str = "https://dashscope.aliyuncs.com";
+const CREATE_PATH: &str = "api/v1/services/aigc/video-generation/video-synthesis";
+
+/// An API key. It never prints: not in `Debug`, logs, errors or panics.
+#[derive(Clone)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// Wraps a key.
+    pub fn new(key: impl Into<String>) -> ApiKey {
+        ApiKey(key.into())
+    }
+
+    fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+/// Why a client could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("DASHSCOPE_API_KEY is not set")]
+    MissingKey,
+    #[error("the base URL `{0}` is not a valid URL")]
+    BadUrl(String),
+    #[error("refusing to send the API key over plain HTTP to `{0}`")]
+    Insecure(String),
+    #[error("cannot set up the HTTP client: {0}")]
+    Http(String),
+}
+
+impl ConfigError {
+    /// What to do next.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            ConfigError::MissingKey => {
+                "export DASHSCOPE_API_KEY=sk-… (a Model Studio key for the Beijing region), or try `--fake`"
+            }
+            ConfigError::BadUrl(_) => "set DASHSCOPE_BASE_URL to e.g. https://dashscope.aliyuncs.com",
+            ConfigError::Insecure(_) => "use an https:// base URL; plain http is allowed only for 127.0.0.1/localhost",
+            ConfigError::Http(_) => "this is a bug or a broken TLS setup; please report it",
+        }
+    }
+}
+
+/// How to reach DashScope.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Scheme and host (and any path prefix) *before* `/api/v1`.
+    pub base_url: Url,
+    pub api_key: ApiKey,
+    pub connect_timeout: Duration,
+    /// For API calls; downloads use [`ApiConfig::read_timeout`] between chunks instead.
+    pub request_timeout: Duration,
+    pub read_timeout: Duration,
+}
+
+impl ApiConfig {
+    /// A config for `base_url` (with or without a trailing `/api/v1`).
+    pub fn new(base_url: &str, api_key: ApiKey) -> Result<ApiConfig, ConfigError> {
+        let trimmed = base_url.trim().trim_end_matches('/');
+        let trimmed = trimmed.strip_suffix("/api/v1").unwrap_or(trimmed);
+        let mut url = Url::parse(trimmed).map_err(|_| ConfigError::BadUrl(base_url.to_owned()))?;
+        if url.host_str().is_none() {
+            return Err(ConfigError::BadUrl(base_url.to_owned()));
+        }
+        match url.scheme() {
+            "https" => {}
+            "http" if is_loopback(&url) => {}
+            "http" => return Err(ConfigError::Insecure(base_url.to_owned())),
+            _ => return Err(ConfigError::BadUrl(base_url.to_owned())),
+        }
+        if !url.path().ends_with('/') {
+            let path = format!("{}/", url.path());
+            url.set_path(&path);
+        }
+        Ok(ApiConfig {
+            base_url: url,
+            api_key,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            read_timeout: Duration::from_secs(60),
+        })
+    }
+
+    /// From the environment: `DASHSCOPE_API_KEY`, and `DASHSCOPE_BASE_URL` or the SDK's
+    /// `DASHSCOPE_HTTP_BASE_URL` (which ends in `/api/v1`).
+    pub fn from_env() -> Result<ApiConfig, ConfigError> {
+        let key = std::env::var("DASHSCOPE_API_KEY").ok().filter(|k| !k.trim().is_empty());
+        let key = key.ok_or(ConfigError::MissingKey)?;
+        let base = std::env::var("DASHSCOPE_BASE_URL")
+            .or_else(|_| std::env::var("DASHSCOPE_HTTP_BASE_URL"))
+            .unwrap_or_else(|_| DEFAULT_BASE_URL.to_owned());
+        ApiConfig::new(&base, ApiKey::new(key.trim()))
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Filters for the list call; times are sent as `YYYYMMDDhhmmss` in UTC+8 (the service's
+/// documented examples are Beijing time; `dashscope-api.md` §11.6).
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub start_time: Option<jiff::Timestamp>,
+    pub end_time: Option<jiff::Timestamp>,
+    pub model_name: Option<String>,
+    pub status: Option<TaskStatus>,
+    pub page_no: Option<u32>,
+    pub page_size: Option<u32>,
+}
+
+/// Formats a time the way the list call wants it.
+pub fn list_time(t: jiff::Timestamp) -> String {
+    t.to_zoned(beijing()).strftime("%Y%m%d%H%M%S").to_string()
+}
+
+/// UTC+8, the service's time zone.
+pub fn beijing() -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::fixed(jiff::tz::offset(8))
+}
+
+/// A finished download.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Downloaded {
+    pub bytes: u64,
+    /// Lowercase hex.
+    pub sha256: String,
+}
+
+/// The DashScope client.
+#[derive(Debug, Clone)]
+pub struct Client {
+    api: reqwest::Client,
+    downloads: reqwest::Client,
+    base: Url,
+    key: ApiKey,
+}
+
+impl Client {
+    /// Builds the HTTP clients.
+    pub fn new(config: ApiConfig) -> Result<Client, ConfigError> {
+        let ua = concat!("pixbatch/", env!("CARGO_PKG_VERSION"));
+        let api = reqwest::Client::builder()
+            .user_agent(ua)
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .build()
+            .map_err(|e| ConfigError::Http(e.to_string()))?;
+        let downloads = reqwest::Client::builder()
+            .user_agent(ua)
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.read_timeout)
+            .build()
+            .map_err(|e| ConfigError::Http(e.to_string()))?;
+        Ok(Client { api, downloads, base: config.base_url, key: config.api_key })
+    }
+
+    /// The base URL (before `/api/v1`).
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> Url {
+        // Joining a relative path onto a base ending in `/` cannot fail.
+        self.base.join(path).unwrap_or_else(|_| self.base.clone())
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.api.request(method, self.url(path)).bearer_auth(self.key.expose())
+    }
+
+    /// Submits a generation task (one attempt). `X-DashScope-OssResourceResolve` is added when
+    /// any media URL is a temporary `oss://` URL.
+    pub async fn create_task(&self, body: &Value) -> Result<CreateResponse, ApiError> {
+        let uses_oss = body["input"]["media"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|i| i["url"].as_str().is_some_and(|u| u.starts_with("oss://"))));
+        let mut req = self.request(Method::POST, CREATE_PATH).header("X-DashScope-Async", "enable").json(body);
+        if uses_oss {
+            req = req.header("X-DashScope-OssResourceResolve", "enable");
+        }
+        let resp = send(req, true).await?;
+        parse(resp).await
+    }
+
+    /// Queries a task (one attempt).
+    pub async fn get_task(&self, task_id: &str) -> Result<TaskResponse, ApiError> {
+        let resp = send(self.request(Method::GET, &format!("api/v1/tasks/{}", encode(task_id))), false).await?;
+        parse(resp).await
+    }
+
+    /// Cancels a PENDING task (one attempt); a running one gives 400 `UnsupportedOperation`.
+    pub async fn cancel_task(&self, task_id: &str) -> Result<(), ApiError> {
+        let resp = send(self.request(Method::POST, &format!("api/v1/tasks/{}/cancel", encode(task_id))), true).await?;
+        let _: Value = parse(resp).await?;
+        Ok(())
+    }
+
+    /// Lists tasks (one attempt, one page).
+    pub async fn list_tasks(&self, query: &ListQuery) -> Result<ListResponse, ApiError> {
+        let mut params: Vec<(&str, String)> = Vec::new();
+        if let Some(t) = query.start_time {
+            params.push(("start_time", list_time(t)));
+        }
+        if let Some(t) = query.end_time {
+            params.push(("end_time", list_time(t)));
+        }
+        if let Some(m) = &query.model_name {
+            params.push(("model_name", m.clone()));
+        }
+        if let Some(s) = query.status {
+            params.push(("status", s.as_str().to_owned()));
+        }
+        if let Some(p) = query.page_no {
+            params.push(("page_no", p.to_string()));
+        }
+        if let Some(p) = query.page_size {
+            params.push(("page_size", p.to_string()));
+        }
+        let resp = send(self.request(Method::GET, "api/v1/tasks/").query(&params), false).await?;
+        parse(resp).await
+    }
+
+    /// Every task of a list query, all pages.
+    pub async fn list_all_tasks(&self, query: &ListQuery, policy: &RetryPolicy) -> Result<Vec<ListedTask>, ApiError> {
+        let mut out = Vec::new();
+        let mut page = 1;
+        loop {
+            let q = ListQuery { page_no: Some(page), page_size: Some(query.page_size.unwrap_or(100)), ..query.clone() };
+            let resp = policy.run(|| self.list_tasks(&q)).await?;
+            let n = resp.data.len();
+            out.extend(resp.data);
+            if n == 0 || u64::from(page) >= resp.total_page || page >= 1000 {
+                return Ok(out);
+            }
+            page += 1;
+        }
+    }
+
+    /// Gets a temporary-storage upload credential for `model`.
+    pub async fn upload_policy(&self, model: &str) -> Result<UploadPolicy, ApiError> {
+        let req = self.request(Method::GET, "api/v1/uploads").query(&[("action", "getPolicy"), ("model", model)]);
+        let resp: wire::PolicyResponse = parse(send(req, false).await?).await?;
+        Ok(resp.data)
+    }
+
+    /// Uploads one file with a credential; returns its `oss://` URL (valid 48 h).
+    pub async fn upload_file(
+        &self,
+        policy: &UploadPolicy,
+        file_name: &str,
+        bytes: Vec<u8>,
+        mime: &str,
+    ) -> Result<String, ApiError> {
+        let key = format!("{}/{}", policy.upload_dir.trim_end_matches('/'), file_name);
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(file_name.to_owned())
+            .mime_str(mime)
+            .map_err(|e| ApiError::transport("BadMime", e.to_string(), false))?;
+        let form = reqwest::multipart::Form::new()
+            .text("OSSAccessKeyId", policy.oss_access_key_id.clone())
+            .text("Signature", policy.signature.clone())
+            .text("policy", policy.policy.clone())
+            .text("key", key.clone())
+            .text("x-oss-object-acl", policy.x_oss_object_acl.clone().unwrap_or_else(|| "private".into()))
+            .text("x-oss-forbid-overwrite", policy.x_oss_forbid_overwrite.clone().unwrap_or_else(|| "true".into()))
+            .text("success_action_status", "200")
+            .text("x-oss-content-type", mime.to_owned())
+            .part("file", part);
+        // The upload host is OSS, not DashScope: no API key goes there.
+        let resp = send(self.downloads.post(&policy.upload_host).multipart(form), true).await?;
+        if !resp.status().is_success() {
+            return Err(error_from(resp).await);
+        }
+        Ok(format!("oss://{key}"))
+    }
+
+    /// Streams a result video into `dest` (a temporary file the caller renames), checking the
+    /// length against `Content-Length` and hashing it. No credentials go to the result host.
+    pub async fn download(&self, url: &str, dest: &Path) -> Result<Downloaded, ApiError> {
+        let resp = send(self.downloads.get(url), false).await?;
+        if !resp.status().is_success() {
+            return Err(error_from(resp).await);
+        }
+        let expected = resp.content_length();
+        let io_err = |e: std::io::Error| ApiError {
+            class: ErrorClass::RunFatal,
+            status: None,
+            code: "LocalIo".into(),
+            message: format!("cannot write {}: {e}", dest.display()),
+            request_id: None,
+            retry_after: None,
+            maybe_processed: false,
+        };
+        let mut file = tokio::fs::File::create(dest).await.map_err(io_err)?;
+        let mut hasher = Sha256::new();
+        let mut total: u64 = 0;
+        let mut stream = resp.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| ApiError::transport("DownloadInterrupted", e.to_string(), false))?;
+            hasher.update(&chunk);
+            total += chunk.len() as u64;
+            file.write_all(&chunk).await.map_err(io_err)?;
+        }
+        file.flush().await.map_err(io_err)?;
+        file.sync_all().await.map_err(io_err)?;
+        if let Some(expected) = expected
+            && expected != total
+        {
+            return Err(ApiError::transport("TruncatedDownload", format!("got {total} of {expected} bytes"), false));
+        }
+        if total == 0 {
+            return Err(ApiError::transport("EmptyDownload", "the video is empty".into(), false));
+        }
+        Ok(Downloaded { bytes: total, sha256: hex::encode(hasher.finalize()) })
+    }
+}
+
+fn encode(segment: &str) -> String {
+    url::form_urlencoded::byte_serialize(segment.as_bytes()).collect()
+}
+
+/// Sends a request, turning transport faults into classified errors. `mutating` requests that
+/// fail after being sent may have taken effect.
+async fn send(req: RequestBuilder, mutating: bool) -> Result<Response, ApiError> {
+    match req.send().await {
+        Ok(resp) => {
+            tracing::debug!(status = resp.status().as_u16(), url = %redact_url(resp.url()), "dashscope answered");
+            Ok(resp)
+        }
+        Err(e) => {
+            let never_sent = e.is_connect() || e.is_builder();
+            let code = if e.is_timeout() {
+                "Timeout"
+            } else if e.is_connect() {
+                "ConnectError"
+            } else {
+                "ConnectionLost"
+            };
+            // reqwest's message names the URL, never headers, so the key cannot leak here.
+            tracing::debug!(code, error = %e, "dashscope request failed");
+            Err(ApiError::transport(code, without_url(&e), mutating && !never_sent))
+        }
+    }
+}
+
+/// A transport error's text without the URL (which may carry a signed download query).
+fn without_url(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    if let Some(url) = e.url() {
+        text = text.replace(url.as_str(), &redact_url(url));
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// A URL without its query string (signed result URLs carry credentials there).
+pub fn redact_url(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.to_string()
+}
+
+/// Reads a 2xx body as JSON, or turns anything else into a classified error.
+async fn parse<T: DeserializeOwned>(resp: Response) -> Result<T, ApiError> {
+    if !resp.status().is_success() {
+        return Err(error_from(resp).await);
+    }
+    let bytes = resp.bytes().await.map_err(|e| ApiError::transport("ConnectionLost", e.to_string(), false))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        let snippet: String = String::from_utf8_lossy(&bytes).chars().take(200).collect();
+        ApiError::decode(format!("unreadable answer ({e}): {snippet}"))
+    })
+}
+
+/// An error answer: JSON `{code, message, request_id}`, or any text (a gateway page).
+async fn error_from(resp: Response) -> ApiError {
+    let status = resp.status();
+    let retry_after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let text = resp.text().await.unwrap_or_default();
+    let body: wire::ErrorBody = serde_json::from_str(&text).unwrap_or_else(|_| wire::ErrorBody {
+        request_id: None,
+        code: None,
+        message: Some(text.chars().take(300).collect::<String>().trim().to_owned()).filter(|s| !s.is_empty()),
+    });
+    let mut err = ApiError::http(status.as_u16(), body.code, body.message, body.request_id);
+    err.retry_after = retry_after;
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        tracing::debug!(code = %err.code, "throttled");
+    }
+    err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_on_loopback() {
+        assert!(ApiConfig::new("http://127.0.0.1:8090", ApiKey::new("k")).is_ok());
+        assert!(ApiConfig::new("http://localhost:8090/api/v1", ApiKey::new("k")).is_ok());
+        assert!(matches!(
+            ApiConfig::new("http://dashscope.aliyuncs.com", ApiKey::new("k")),
+            Err(ConfigError::Insecure(_))
+        ));
+        let c = ApiConfig::new("https://dashscope.aliyuncs.com/api/v1/", ApiKey::new("k")).expect("valid");
+        assert_eq!(c.base_url.as_str(), "https://dashscope.aliyuncs.com/");
+    }
+
+    #[test]
+    fn the_key_never_prints() {
+        let c = ApiConfig::new("https://x.example", ApiKey::new("sk-canary-123")).expect("valid");
+        assert!(!format!("{c:?}").contains("canary"));
+    }
+
+    #[test]
+    fn list_times_are_beijing_time() {
+        let t: jiff::Timestamp = "2026-03-10T07:03:25Z".parse().expect("time");
+        assert_eq!(list_time(t), "20260310150325");
+    }
+}

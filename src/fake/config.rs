@@ -1,0 +1,108 @@
+//! The fake server's knobs: limits, timing and fault probabilities (all seeded).
+
+use std::time::Duration;
+
+/// A duration drawn uniformly from `[min, max]` for each task.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DurationRange {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+impl DurationRange {
+    /// A fixed duration.
+    pub fn fixed(d: Duration) -> DurationRange {
+        DurationRange { min: d, max: d }
+    }
+
+    /// Parses `2s`, `500ms`, or `3s:6s`.
+    pub fn parse(text: &str) -> Result<DurationRange, String> {
+        let one = |s: &str| parse_duration(s.trim());
+        match text.split_once(':') {
+            Some((a, b)) => {
+                let (min, max) = (one(a)?, one(b)?);
+                if min > max {
+                    return Err(format!("`{text}`: the minimum is larger than the maximum"));
+                }
+                Ok(DurationRange { min, max })
+            }
+            None => one(text).map(DurationRange::fixed),
+        }
+    }
+}
+
+/// Parses `250ms`, `2s`, `1.5s`, `5m`, `24h`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (num, unit) = s.find(|c: char| c.is_ascii_alphabetic()).map_or((s, "s"), |i| s.split_at(i));
+    let n: f64 = num.trim().parse().map_err(|_| format!("`{s}` is not a duration like 500ms, 2s, 5m or 24h"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ms, s, m or h)")),
+    };
+    if !(0.0..=1e9).contains(&secs) {
+        return Err(format!("`{s}` is out of range"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Fault probabilities in [0, 1], rolled per request (or per task) from the seeded generator.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Faults {
+    /// Answer 429 `Throttling` to any call.
+    pub throttle: f64,
+    /// Answer 500 `InternalError` to any call.
+    pub server_error: f64,
+    /// Close the connection without answering, before doing anything.
+    pub drop_before: f64,
+    /// Do the work, then close the connection without answering (a create made a task!).
+    pub drop_after: f64,
+    /// A task ends FAILED with a code and message.
+    pub task_failed: f64,
+    /// A task ends FAILED with neither code nor message (seen in the wild).
+    pub task_failed_silent: f64,
+    /// A download sends part of the video and then closes.
+    pub truncated_download: f64,
+    /// A response is delayed by `slow_delay`.
+    pub slow: f64,
+    pub slow_delay: Duration,
+}
+
+/// Everything the fake server does.
+#[derive(Debug, Clone)]
+pub struct FakeConfig {
+    /// The only key accepted; any other gets 401 `InvalidApiKey`.
+    pub api_key: String,
+    /// Running tasks per family (DashScope: 5).
+    pub concurrency: u32,
+    /// Reject a create past the concurrency with 429, instead of queueing it as PENDING.
+    pub overflow: bool,
+    /// How long a task runs.
+    pub run_time: DurationRange,
+    /// Creates per second per model (0 = unlimited; DashScope: 5).
+    pub submit_rps: u32,
+    /// Queries, lists and cancels per second, shared (0 = unlimited; DashScope: 20).
+    pub query_rps: u32,
+    /// After this, a task id answers UNKNOWN (DashScope: 24 h).
+    pub task_ttl: Duration,
+    pub seed: u64,
+    pub faults: Faults,
+}
+
+impl Default for FakeConfig {
+    fn default() -> Self {
+        FakeConfig {
+            api_key: "sk-test".into(),
+            concurrency: 5,
+            overflow: false,
+            run_time: DurationRange { min: Duration::from_secs(2), max: Duration::from_secs(5) },
+            submit_rps: 5,
+            query_rps: 20,
+            task_ttl: Duration::from_secs(24 * 3600),
+            seed: 1,
+            faults: Faults::default(),
+        }
+    }
+}

@@ -1,0 +1,446 @@
+//! The fake's world: tasks moving through their states, slots per family, rate windows and
+//! counters. Time is evaluated lazily: every request first advances the simulation to "now",
+//! finishing tasks at their exact end times and starting queued ones in the freed slots, so
+//! the timeline is the same however often anyone asks.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
+use std::time::{Duration, Instant};
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::config::FakeConfig;
+use crate::api::beijing;
+use crate::catalog::{self, Family};
+
+/// How a task will end, decided when it is created.
+#[derive(Debug, Clone)]
+enum Outcome {
+    Succeed,
+    Fail { code: Option<String>, message: Option<String> },
+}
+
+/// A task as the fake keeps it.
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub id: String,
+    pub model: String,
+    family: Family,
+    pub status: &'static str,
+    created: Instant,
+    scheduled: Option<Instant>,
+    end: Option<Instant>,
+    run_for: Duration,
+    outcome: Outcome,
+    prompt: String,
+    parameters: Value,
+    request_id: String,
+}
+
+/// Counters for tests and benchmarks (`GET /__fake/stats`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    /// Accepted create calls.
+    pub submissions: u64,
+    /// Create calls whose exact body had been accepted before (each repeat counts once).
+    pub duplicate_submissions: u64,
+    /// Task queries.
+    pub queries: u64,
+    pub lists: u64,
+    pub cancels: u64,
+    pub policies: u64,
+    pub uploads: u64,
+    /// Video downloads started.
+    pub downloads: u64,
+    /// 429 answers, for any reason.
+    pub throttled: u64,
+    /// 500 answers injected.
+    pub server_errors: u64,
+    /// Connections closed without an answer.
+    pub dropped: u64,
+    pub slowed: u64,
+    pub truncated: u64,
+    /// Most tasks RUNNING at once, per family.
+    pub peak_running: BTreeMap<String, u32>,
+    /// Most tasks PENDING or RUNNING at once, per family.
+    pub peak_in_flight: BTreeMap<String, u32>,
+    /// Seconds of RUNNING summed over tasks, per family.
+    pub busy_seconds: BTreeMap<String, f64>,
+    /// Seconds from the family's first submission to its last task's end.
+    pub span_seconds: BTreeMap<String, f64>,
+    /// Tasks by final state.
+    pub final_states: BTreeMap<String, u64>,
+}
+
+impl Stats {
+    /// Share of the family's slot time that was busy between its first submission and last end.
+    pub fn utilisation(&self, family: &str, slots: u32) -> f64 {
+        let busy = self.busy_seconds.get(family).copied().unwrap_or(0.0);
+        let span = self.span_seconds.get(family).copied().unwrap_or(0.0);
+        if span <= 0.0 { 0.0 } else { busy / (span * f64::from(slots)) }
+    }
+
+    /// All requests that reached the API (creates, queries, lists, cancels).
+    pub fn api_requests(&self) -> u64 {
+        self.submissions + self.queries + self.lists + self.cancels
+    }
+}
+
+#[derive(Debug, Default)]
+struct FamilyState {
+    queue: VecDeque<String>,
+    running: Vec<String>,
+    /// When each free slot became free.
+    free_at: BinaryHeap<Reverse<Instant>>,
+    first_submit: Option<Instant>,
+    last_end: Option<Instant>,
+}
+
+/// What a create call did.
+pub enum Created {
+    Task { task_id: String, request_id: String },
+    Throttled(&'static str),
+}
+
+/// The simulation.
+pub struct Sim {
+    pub config: FakeConfig,
+    rng: SmallRng,
+    tasks: HashMap<String, Task>,
+    order: Vec<String>,
+    families: BTreeMap<Family, FamilyState>,
+    submit_window: HashMap<String, VecDeque<Instant>>,
+    query_window: VecDeque<Instant>,
+    bodies: HashMap<String, u32>,
+    pub uploads: HashSet<String>,
+    pub stats: Stats,
+    epoch: Instant,
+    epoch_wall: jiff::Timestamp,
+}
+
+impl Sim {
+    /// A fresh world.
+    pub fn new(config: FakeConfig) -> Sim {
+        Sim {
+            rng: SmallRng::seed_from_u64(config.seed),
+            config,
+            tasks: HashMap::new(),
+            order: Vec::new(),
+            families: BTreeMap::new(),
+            submit_window: HashMap::new(),
+            query_window: VecDeque::new(),
+            bodies: HashMap::new(),
+            uploads: HashSet::new(),
+            stats: Stats::default(),
+            epoch: Instant::now(),
+            epoch_wall: jiff::Timestamp::now(),
+        }
+    }
+
+    /// Rolls a probability.
+    pub fn roll(&mut self, p: f64) -> bool {
+        p > 0.0 && self.rng.random::<f64>() < p
+    }
+
+    fn new_id(&mut self) -> String {
+        let a: u32 = self.rng.random();
+        let b: u16 = self.rng.random();
+        let c: u16 = self.rng.random();
+        let d: u16 = self.rng.random();
+        let e: u64 = self.rng.random::<u64>() & 0xffff_ffff_ffff;
+        format!("{a:08x}-{b:04x}-4{:03x}-{d:04x}-{e:012x}", c & 0xfff)
+    }
+
+    /// A request id for any answer.
+    pub fn request_id(&mut self) -> String {
+        self.new_id()
+    }
+
+    /// Wall-clock time of an instant.
+    pub fn wall(&self, at: Instant) -> jiff::Timestamp {
+        let since = at.saturating_duration_since(self.epoch);
+        self.epoch_wall
+            .checked_add(jiff::SignedDuration::try_from(since).unwrap_or_default())
+            .unwrap_or(self.epoch_wall)
+    }
+
+    fn wall_text(&self, at: Instant) -> String {
+        self.wall(at).to_zoned(beijing()).strftime("%Y-%m-%d %H:%M:%S%.3f").to_string()
+    }
+
+    /// Takes a slot in the shared query window; false means 429.
+    pub fn admit_query(&mut self, now: Instant) -> bool {
+        admit(&mut self.query_window, self.config.query_rps, now)
+    }
+
+    /// Finishes every task whose time has come and starts queued ones in the freed slots.
+    pub fn advance(&mut self, now: Instant) {
+        let families: Vec<Family> = self.families.keys().cloned().collect();
+        for family in families {
+            self.advance_family(&family, now);
+        }
+    }
+
+    fn advance_family(&mut self, family: &Family, now: Instant) {
+        loop {
+            // Fill free slots from the queue, in order.
+            loop {
+                let Some(fs) = self.families.get_mut(family) else { return };
+                if fs.queue.is_empty() || fs.free_at.is_empty() {
+                    break;
+                }
+                let (Some(id), Some(Reverse(free))) = (fs.queue.pop_front(), fs.free_at.pop()) else { break };
+                fs.running.push(id.clone());
+                let running = fs.running.len() as u32;
+                if let Some(task) = self.tasks.get_mut(&id) {
+                    let start = free.max(task.created);
+                    task.scheduled = Some(start);
+                    task.end = Some(start + task.run_for);
+                    task.status = "RUNNING";
+                }
+                let peak = self.stats.peak_running.entry(family.name().to_owned()).or_default();
+                *peak = (*peak).max(running);
+            }
+            // Finish the earliest running task if its end has passed.
+            let Some(fs) = self.families.get(family) else { return };
+            let next = fs
+                .running
+                .iter()
+                .filter_map(|id| self.tasks.get(id).and_then(|t| t.end.map(|e| (e, id.clone()))))
+                .min();
+            match next {
+                Some((end, id)) if end <= now => self.finish(family, &id, end),
+                _ => return,
+            }
+        }
+    }
+
+    fn finish(&mut self, family: &Family, id: &str, end: Instant) {
+        let Some(task) = self.tasks.get_mut(id) else { return };
+        task.status = match task.outcome {
+            Outcome::Succeed => "SUCCEEDED",
+            Outcome::Fail { .. } => "FAILED",
+        };
+        let busy = end.saturating_duration_since(task.scheduled.unwrap_or(end)).as_secs_f64();
+        let status = task.status;
+        let fam = family.name().to_owned();
+        *self.stats.busy_seconds.entry(fam.clone()).or_default() += busy;
+        *self.stats.final_states.entry(status.to_owned()).or_default() += 1;
+        if let Some(fs) = self.families.get_mut(family) {
+            fs.running.retain(|r| r != id);
+            fs.free_at.push(Reverse(end));
+            fs.last_end = Some(fs.last_end.map_or(end, |l| l.max(end)));
+            if let Some(first) = fs.first_submit {
+                self.stats.span_seconds.insert(fam, end.saturating_duration_since(first).as_secs_f64());
+            }
+        }
+    }
+
+    /// Accepts a validated create call.
+    pub fn create(&mut self, body: &Value, now: Instant) -> Created {
+        self.advance(now);
+        let model = body["model"].as_str().unwrap_or_default().to_owned();
+        let family = catalog::family_of(&model);
+        let limit = self.config.concurrency;
+        if !admit(self.submit_window.entry(model.clone()).or_default(), self.config.submit_rps, now) {
+            return Created::Throttled("Requests rate limit exceeded, please try again later.");
+        }
+        let fs = self.families.entry(family.clone()).or_insert_with(|| FamilyState {
+            free_at: (0..limit).map(|_| Reverse(now)).collect(),
+            ..FamilyState::default()
+        });
+        let in_flight = (fs.queue.len() + fs.running.len()) as u32;
+        if self.config.overflow && in_flight >= limit {
+            return Created::Throttled("Too many running tasks for this model family, please try again later.");
+        }
+        fs.first_submit.get_or_insert(now);
+
+        let id = self.new_id();
+        let request_id = self.new_id();
+        let outcome = self.decide_outcome(&model, body);
+        let (lo, hi) = (self.config.run_time.min, self.config.run_time.max);
+        let run_for = if hi > lo { self.rng.random_range(lo..=hi) } else { lo };
+        let task = Task {
+            id: id.clone(),
+            model: model.clone(),
+            family: family.clone(),
+            status: "PENDING",
+            created: now,
+            scheduled: None,
+            end: None,
+            run_for,
+            outcome,
+            prompt: body["input"]["prompt"].as_str().unwrap_or_default().to_owned(),
+            parameters: body["parameters"].clone(),
+            request_id: request_id.clone(),
+        };
+        self.tasks.insert(id.clone(), task);
+        self.order.push(id.clone());
+        if let Some(fs) = self.families.get_mut(&family) {
+            fs.queue.push_back(id.clone());
+            let peak = self.stats.peak_in_flight.entry(family.name().to_owned()).or_default();
+            *peak = (*peak).max(in_flight + 1);
+        }
+        self.stats.submissions += 1;
+        let seen = self.bodies.entry(body.to_string()).or_default();
+        *seen += 1;
+        if *seen > 1 {
+            self.stats.duplicate_submissions += 1;
+        }
+        self.advance(now);
+        Created::Task { task_id: id, request_id }
+    }
+
+    fn decide_outcome(&mut self, model: &str, body: &Value) -> Outcome {
+        let size = body["parameters"]["size"].as_str().unwrap_or_default();
+        if let Some(spec) = catalog::lookup(model)
+            && spec.tier_of(size).is_none()
+        {
+            return Outcome::Fail {
+                code: Some("InvalidParameter".into()),
+                message: Some(format!("The size is not match {size}")),
+            };
+        }
+        let f = self.config.faults.clone();
+        if self.roll(f.task_failed_silent) {
+            return Outcome::Fail { code: None, message: None };
+        }
+        if self.roll(f.task_failed) {
+            return Outcome::Fail {
+                code: Some("InternalError.Algo".into()),
+                message: Some("inference internal error.".into()),
+            };
+        }
+        Outcome::Succeed
+    }
+
+    /// A task's query answer, after advancing to `now`; `base` is the server's URL.
+    pub fn task_json(&mut self, id: &str, now: Instant, base: &str) -> Value {
+        self.advance(now);
+        let request_id = self.new_id();
+        let ttl = self.config.task_ttl;
+        let Some(task) = self.tasks.get(id) else {
+            return json!({"request_id": request_id, "output": {"task_id": id, "task_status": "UNKNOWN"}});
+        };
+        if now.saturating_duration_since(task.created) > ttl {
+            return json!({"request_id": request_id, "output": {"task_id": id, "task_status": "UNKNOWN"}});
+        }
+        let mut output =
+            json!({"task_id": task.id, "task_status": task.status, "submit_time": self.wall_text(task.created)});
+        if let Some(s) = task.scheduled.filter(|s| *s <= now) {
+            output["scheduled_time"] = self.wall_text(s).into();
+        }
+        let mut usage = Value::Null;
+        match (&task.outcome, task.status) {
+            (Outcome::Succeed, "SUCCEEDED") => {
+                output["end_time"] = task.end.map(|e| self.wall_text(e)).into();
+                output["orig_prompt"] = task.prompt.clone().into();
+                output["video_url"] = format!("{base}/__media/{}.mp4", task.id).into();
+                let size = task.parameters["size"].as_str().unwrap_or_default();
+                let sr = catalog::lookup(&task.model).and_then(|m| m.tier_of(size)).map_or("720", |t| t.sr());
+                usage = json!({
+                    "duration": task.parameters["duration"],
+                    "size": size,
+                    "fps": 24,
+                    "video_count": 1,
+                    "audio": task.parameters["audio"].as_bool().unwrap_or(false),
+                    "SR": sr,
+                });
+            }
+            (Outcome::Fail { code, message }, "FAILED") => {
+                output["end_time"] = task.end.map(|e| self.wall_text(e)).into();
+                if let Some(c) = code {
+                    output["code"] = c.clone().into();
+                }
+                if let Some(m) = message {
+                    output["message"] = m.clone().into();
+                }
+            }
+            _ => {}
+        }
+        let mut out = json!({"request_id": request_id, "output": output});
+        if !usage.is_null() {
+            out["usage"] = usage;
+        }
+        out
+    }
+
+    /// Cancels a PENDING task; false when it is not PENDING.
+    pub fn cancel(&mut self, id: &str, now: Instant) -> bool {
+        self.advance(now);
+        let Some(task) = self.tasks.get_mut(id) else { return false };
+        if task.status != "PENDING" {
+            return false;
+        }
+        task.status = "CANCELED";
+        let family = task.family.clone();
+        if let Some(fs) = self.families.get_mut(&family) {
+            fs.queue.retain(|q| q != id);
+        }
+        *self.stats.final_states.entry("CANCELED".into()).or_default() += 1;
+        true
+    }
+
+    /// Tasks created in `[start, end]` (wall clock), filtered, newest last.
+    pub fn list(
+        &mut self,
+        now: Instant,
+        start: jiff::Timestamp,
+        end: jiff::Timestamp,
+        model: Option<&str>,
+        status: Option<&str>,
+    ) -> Vec<Value> {
+        self.advance(now);
+        let mut out = Vec::new();
+        for id in &self.order {
+            let Some(t) = self.tasks.get(id) else { continue };
+            let created = self.wall(t.created);
+            if created < start || created > end {
+                continue;
+            }
+            if model.is_some_and(|m| m != t.model) || status.is_some_and(|s| s != t.status) {
+                continue;
+            }
+            let ms = |i: Instant| self.wall(i).as_millisecond();
+            out.push(json!({
+                "task_id": t.id,
+                "status": t.status,
+                "model_name": t.model,
+                "gmt_create": ms(t.created),
+                "start_time": t.scheduled.map(ms),
+                "end_time": t.end.filter(|e| *e <= now).map(ms),
+                "request_id": t.request_id,
+                "region": "cn-beijing",
+                "api_key_id": "fake",
+                "caller_parent_id": "fake",
+                "caller_uid": "fake",
+                "user_api_unique_key": format!("apikey:v1:aigc:video-generation:video-synthesis:{}", t.model),
+            }));
+        }
+        out
+    }
+
+    /// Whether a succeeded task's video may be served.
+    pub fn has_video(&mut self, id: &str, now: Instant) -> bool {
+        self.advance(now);
+        self.tasks.get(id).is_some_and(|t| t.status == "SUCCEEDED")
+    }
+}
+
+/// A one-second sliding window; `limit` 0 means unlimited.
+fn admit(window: &mut VecDeque<Instant>, limit: u32, now: Instant) -> bool {
+    if limit == 0 {
+        return true;
+    }
+    while window.front().is_some_and(|t| now.saturating_duration_since(*t) >= Duration::from_secs(1)) {
+        window.pop_front();
+    }
+    if window.len() as u32 >= limit {
+        return false;
+    }
+    window.push_back(now);
+    true
+}

@@ -1,0 +1,60 @@
+//! Wire compatibility: the official Python SDK (`dashscope==2.0.2`) drives the fake and parses
+//! every answer. The virtualenv lives in `target/sdk-venv` and is reused while it is intact.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use pixbatch::fake::{DurationRange, FakeConfig, FakeServer};
+
+const SDK: &str = "dashscope==2.0.2";
+
+fn venv_python() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let venv = root.join("target/sdk-venv");
+    let python = venv.join("bin/python");
+    let ready = python.exists()
+        && Command::new(&python)
+            .args(["-c", "import dashscope,sys; sys.exit(0 if dashscope.__version__=='2.0.2' else 1)"])
+            .status()
+            .is_ok_and(|s| s.success());
+    if !ready {
+        let status = Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv).status().expect("python3 runs");
+        assert!(status.success(), "python3 -m venv failed");
+        let status = Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", SDK])
+            .status()
+            .expect("pip runs");
+        assert!(status.success(), "pip install {SDK} failed");
+    }
+    python
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_python_sdk_parses_every_answer() {
+    let python = tokio::task::spawn_blocking(venv_python).await.expect("venv");
+    let fake = FakeServer::start(FakeConfig {
+        concurrency: 1,
+        run_time: DurationRange::fixed(Duration::from_millis(1500)),
+        ..FakeConfig::default()
+    })
+    .await
+    .expect("fake starts");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/sdk_compat.py");
+    let out = tokio::process::Command::new(&python)
+        .arg(&script)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DASHSCOPE_HTTP_BASE_URL", format!("{}/api/v1", fake.base_url()))
+        .env("DASHSCOPE_API_KEY", "sk-test")
+        .output()
+        .await
+        .expect("script runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "SDK script failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("all SDK checks passed"), "{stdout}");
+    let stats = fake.stats();
+    assert_eq!(stats.submissions, 3, "three tasks created");
+    assert_eq!(stats.cancels, 2);
+}
