@@ -8,6 +8,8 @@ pub mod catalog;
 pub mod cli;
 pub mod exit;
 pub mod fake;
+pub mod ledger;
 pub mod manifest;
 pub mod plan;
+pub mod run;
 pub mod schema;

@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod progress;
+mod run_cmd;
+
 use crate::exit;
 use crate::manifest::{self, Diagnostics};
 use crate::plan::{self, ExpandOptions, Expansion, Plan};
@@ -45,10 +48,82 @@ pub enum Command {
         #[command(flatten)]
         expand: ExpandFlags,
     },
+    /// Render every job of a manifest that is not done yet.
+    Run(RunArgs),
+    /// The ledger against the manifest: every job's state, and jobs that left the manifest.
+    Status {
+        /// Manifest file.
+        manifest: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[command(flatten)]
+        expand: ExpandFlags,
+    },
     /// Print the manifest's JSON Schema.
     Schema,
     /// Run the fake DashScope server (for demos and tests; no key or network needed).
     FakeServer(FakeServerArgs),
+}
+
+/// Flags of `pixbatch run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Manifest file.
+    pub manifest: PathBuf,
+    /// Run against a fake DashScope started in this process (no key, no network).
+    #[arg(long)]
+    pub fake: bool,
+    /// Running tasks per model family (default 5, DashScope's limit; overrides `run.concurrency`).
+    #[arg(long)]
+    pub concurrency: Option<u32>,
+    /// Resubmit jobs that failed in earlier runs.
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// Only shots whose id matches this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub only: Vec<String>,
+    /// Print one machine-readable JSON report on stdout at the end.
+    #[arg(long)]
+    pub json: bool,
+    /// On Ctrl-C, cancel tasks still PENDING on the service.
+    #[arg(long)]
+    pub cancel_on_interrupt: bool,
+    /// Stop waiting for a task after this long (it is not resubmitted; a rerun polls it).
+    #[arg(long, default_value = "3h10m", value_parser = parse_long_duration)]
+    pub task_timeout: std::time::Duration,
+    /// Queries per second for polling (DashScope allows 20 per account).
+    #[arg(long, default_value_t = 10)]
+    pub query_rps: u32,
+    /// Creates per second per model (DashScope allows 5).
+    #[arg(long, default_value_t = 4)]
+    pub submit_rps: u32,
+    /// Never poll one task more often than this.
+    #[arg(long, default_value = "500ms", value_parser = crate::fake::config::parse_duration)]
+    pub poll_min: std::time::Duration,
+    /// Never leave a task unpolled longer than this.
+    #[arg(long, default_value = "15s", value_parser = crate::fake::config::parse_duration)]
+    pub poll_max: std::time::Duration,
+    /// Task durations of the `--fake` server, e.g. `2s:5s`.
+    #[arg(long, default_value = "2s:5s", value_parser = crate::fake::DurationRange::parse, requires = "fake")]
+    pub fake_run_time: crate::fake::DurationRange,
+    #[command(flatten)]
+    pub expand: ExpandFlags,
+}
+
+/// `3h10m`, `90s`, `2h` or a plain duration.
+fn parse_long_duration(text: &str) -> Result<std::time::Duration, String> {
+    let mut total = std::time::Duration::ZERO;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err("empty duration".into());
+    }
+    while !rest.is_empty() {
+        let split = rest.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(rest.len());
+        let unit_end = rest[split..].find(|c: char| !c.is_ascii_alphabetic()).map_or(rest.len(), |i| split + i);
+        total += crate::fake::config::parse_duration(&rest[..unit_end])?;
+        rest = &rest[unit_end..];
+    }
+    Ok(total)
 }
 
 /// Flags of `pixbatch fake-server`; every knob of the fake's config.
@@ -163,10 +238,12 @@ pub fn main() -> i32 {
             exit::OK
         }
         Command::FakeServer(args) => fake_server(&args),
+        Command::Run(args) => run_cmd::run(&args),
+        Command::Status { manifest, format, expand } => run_cmd::status(&manifest, format, &expand),
     }
 }
 
-fn runtime() -> Option<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {
     match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => Some(rt),
         Err(e) => {
@@ -213,13 +290,13 @@ fn fake_server(args: &FakeServerArgs) -> i32 {
     })
 }
 
-fn print_diagnostics(diags: &Diagnostics) {
+pub(crate) fn print_diagnostics(diags: &Diagnostics) {
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     eprint!("{}", diags.render(color));
 }
 
 /// Loads and expands one manifest, printing its problems; `None` when it has errors.
-fn load_and_expand(path: &Path, flags: &ExpandFlags) -> Option<(manifest::Loaded, Expansion)> {
+pub(crate) fn load_and_expand(path: &Path, flags: &ExpandFlags) -> Option<(manifest::Loaded, Expansion)> {
     let loaded = match manifest::load(path) {
         Ok(l) => l,
         Err(diags) => {
@@ -274,7 +351,7 @@ fn plan_cmd(path: &Path, format: Format, flags: &ExpandFlags) -> i32 {
 }
 
 /// Writes data to stdout; a closed pipe (`| head`) is not an error.
-fn write_stdout(text: &str) -> i32 {
+pub(crate) fn write_stdout(text: &str) -> i32 {
     let mut out = std::io::stdout().lock();
     write_result(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
 }

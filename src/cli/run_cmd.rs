@@ -1,0 +1,278 @@
+//! `pixbatch run` and `pixbatch status`: flags → options, then printing what happened.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use globset::{Glob, GlobSetBuilder};
+
+use super::progress::{Bar, Lines};
+use super::{ExpandFlags, Format, RunArgs, load_and_expand, runtime, write_stdout};
+use crate::api::{ApiConfig, ApiKey, Client};
+use crate::exit;
+use crate::fake::{FakeConfig, FakeServer};
+use crate::ledger::{Ledger, results};
+use crate::run::{PollConfig, RunInput, RunOptions, RunSummary, Stop};
+
+/// Sets up `tracing` on stderr: info lines without a terminal, warnings only under a bar.
+pub fn init_tracing(terminal: bool) {
+    let default = if terminal { "warn" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("pixbatch={default},warn")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(terminal)
+        .with_target(false)
+        .try_init();
+}
+
+pub fn run(args: &RunArgs) -> i32 {
+    let terminal = std::io::stderr().is_terminal();
+    init_tracing(terminal);
+    let Some((loaded, expansion)) = load_and_expand(&args.manifest, &args.expand) else {
+        return exit::USAGE;
+    };
+    let only = match only_filter(&args.only) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!("hint: --only takes a glob over shot ids, e.g. --only 'intro*'");
+            return exit::USAGE;
+        }
+    };
+    let selected: Vec<usize> = (0..expansion.jobs.len())
+        .filter(|&i| only.as_ref().is_none_or(|g| g.is_match(&expansion.jobs[i].shot)))
+        .collect();
+    if selected.is_empty() && !args.only.is_empty() {
+        eprintln!("error: no shot matches --only {}", args.only.join(" --only "));
+        return exit::USAGE;
+    }
+    let section = &loaded.manifest.run;
+    let mut options = RunOptions {
+        concurrency: section.concurrency.clone(),
+        retry_failed: args.retry_failed,
+        submit_per_second: args.submit_rps,
+        query_per_second: args.query_rps,
+        poll: PollConfig { min_interval: args.poll_min, max_interval: args.poll_max.max(args.poll_min) },
+        task_timeout: args.task_timeout,
+        cancel_on_interrupt: args.cancel_on_interrupt,
+        ..RunOptions::default()
+    };
+    if let Some(n) = args.concurrency {
+        options.concurrency.clear();
+        options.default_concurrency = n.max(1);
+    }
+    let Some(rt) = runtime() else { return exit::USAGE };
+    rt.block_on(async {
+        let (client, _fake) = match connect(args).await {
+            Ok(pair) => pair,
+            Err(code) => return code,
+        };
+        let interrupt = tokio_util::sync::CancellationToken::new();
+        watch_signals(interrupt.clone());
+        let input = RunInput {
+            jobs: &expansion.jobs,
+            selected,
+            output_dir: &expansion.output_dir,
+            name: loaded.manifest.name.as_deref(),
+        };
+        let total = input.selected.len();
+        let result = if terminal && !args.json {
+            let mut bar = Bar::new(total);
+            let r = crate::run::run(input, client, &options, &mut bar, interrupt).await;
+            bar.finish();
+            r
+        } else {
+            crate::run::run(input, client, &options, &mut Lines::new(), interrupt).await
+        };
+        match result {
+            Ok(summary) => {
+                print_summary(&summary, &expansion.output_dir);
+                if args.json {
+                    let ledger = Ledger::load(&expansion.output_dir).unwrap_or_default();
+                    let rows = results::rows(&expansion.jobs, &ledger);
+                    let report = serde_json::json!({
+                        "format": "pixbatch.report/1",
+                        "manifest": args.manifest.display().to_string(),
+                        "name": loaded.manifest.name,
+                        "summary": summary,
+                        "exit_code": exit_code(&summary),
+                        "jobs": rows,
+                    });
+                    let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
+                    text.push('\n');
+                    write_stdout(&text);
+                }
+                exit_code(&summary)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                let crate::run::RunError::Ledger(l) = &e;
+                eprintln!("hint: {}", l.hint());
+                exit::JOBS_FAILED
+            }
+        }
+    })
+}
+
+fn only_filter(globs: &[String]) -> Result<Option<globset::GlobSet>, String> {
+    if globs.is_empty() {
+        return Ok(None);
+    }
+    let mut b = GlobSetBuilder::new();
+    for g in globs {
+        b.add(Glob::new(g).map_err(|e| format!("bad --only glob `{g}`: {e}"))?);
+    }
+    b.build().map(Some).map_err(|e| e.to_string())
+}
+
+/// The client: a fake in this process with `--fake`, else DashScope from the environment.
+async fn connect(args: &RunArgs) -> Result<(Client, Option<FakeServer>), i32> {
+    if args.fake {
+        let config = FakeConfig { run_time: args.fake_run_time, ..FakeConfig::default() };
+        let fake = FakeServer::start(config).await.map_err(|e| {
+            eprintln!("error: cannot start the fake server: {e}");
+            exit::USAGE
+        })?;
+        tracing::info!("using the fake DashScope at {} (nothing is billed)", fake.base_url());
+        let client = ApiConfig::new(&fake.base_url(), ApiKey::new("sk-test")).and_then(Client::new).map_err(|e| {
+            eprintln!("error: {e}");
+            exit::USAGE
+        })?;
+        return Ok((client, Some(fake)));
+    }
+    match ApiConfig::from_env().and_then(Client::new) {
+        Ok(c) => Ok((c, None)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!("hint: {}", e.hint());
+            Err(exit::USAGE)
+        }
+    }
+}
+
+/// First Ctrl-C or SIGTERM: stop submitting and wind down. Second: exit at once.
+fn watch_signals(token: tokio_util::sync::CancellationToken) {
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let term_recv = async {
+            match term.as_mut() {
+                Some(t) => {
+                    t.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = term_recv => {}
+        }
+        token.cancel();
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("interrupted twice: exiting now; the next run resumes from the ledger");
+        std::process::exit(exit::INTERRUPTED);
+    });
+}
+
+/// The exit code a summary means.
+pub fn exit_code(s: &RunSummary) -> i32 {
+    match &s.stop {
+        Some(Stop::Fatal { .. }) => exit::FATAL_API,
+        Some(Stop::Interrupted) => exit::INTERRUPTED,
+        Some(Stop::Budget { .. }) => exit::BUDGET,
+        Some(Stop::Disk { .. } | Stop::TooManyFailures { .. }) => exit::JOBS_FAILED,
+        None if s.counts.failed > 0 => exit::JOBS_FAILED,
+        None => exit::OK,
+    }
+}
+
+fn print_summary(s: &RunSummary, output_dir: &Path) {
+    let c = &s.counts;
+    eprintln!(
+        "{} of {} jobs done ({} already done), {} failed, {} s of video billed (¥{:.2}), {} submissions, {} queries, {:.1} s",
+        c.done + c.skipped,
+        c.total,
+        c.skipped,
+        c.failed,
+        s.billed_seconds,
+        s.cost_cny,
+        s.submissions,
+        s.queries,
+        s.wall.as_secs_f64()
+    );
+    for (code, n) in &s.failed_by_code {
+        eprintln!("  failed: {n} × {code}");
+    }
+    match &s.stop {
+        Some(Stop::Fatal { message, hint, .. }) => {
+            eprintln!("error: stopped: {message}");
+            if let Some(h) = hint {
+                eprintln!("hint: {h}");
+            }
+        }
+        Some(Stop::Interrupted) => eprintln!(
+            "interrupted: {} tasks still on the service and {} jobs not started; run again to resume",
+            s.left_in_flight, s.not_started
+        ),
+        Some(Stop::Disk { message }) => {
+            eprintln!("error: {message}");
+            eprintln!("hint: free space or fix permissions, then run again: the ledger is intact up to this point");
+        }
+        Some(Stop::Budget { skipped }) => eprintln!("budget: {skipped} jobs not submitted (skipped: budget)"),
+        Some(Stop::TooManyFailures { failed }) => eprintln!("stopped after {failed} failures"),
+        None if c.failed > 0 => eprintln!("hint: see results.csv; `pixbatch run --retry-failed` resubmits failed jobs"),
+        None => {}
+    }
+    eprintln!("results: {}", output_dir.join("results.csv").display());
+}
+
+pub fn status(path: &Path, format: Format, flags: &ExpandFlags) -> i32 {
+    let Some((loaded, expansion)) = load_and_expand(path, flags) else {
+        return exit::USAGE;
+    };
+    let ledger = match Ledger::load(&expansion.output_dir) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!("hint: {}", e.hint());
+            return exit::JOBS_FAILED;
+        }
+    };
+    let rows = results::rows(&expansion.jobs, &ledger);
+    let text = match format {
+        Format::Json => {
+            let doc =
+                serde_json::json!({"format": results::RESULTS_FORMAT, "name": loaded.manifest.name, "jobs": rows});
+            let mut t = serde_json::to_string_pretty(&doc).unwrap_or_default();
+            t.push('\n');
+            t
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            for r in &rows {
+                let _ = w.serialize(r);
+            }
+            String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+        }
+        Format::Table => {
+            let mut t = String::new();
+            let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+            for r in &rows {
+                *counts.entry(r.state.as_str()).or_default() += 1;
+                let name = if r.variant.is_empty() { r.shot.clone() } else { format!("{}[{}]", r.shot, r.variant) };
+                let detail = match (&r.error_code, &r.task_id) {
+                    (Some(code), _) if r.state != "done" => {
+                        format!("{code}: {}", r.error_message.clone().unwrap_or_default())
+                    }
+                    (_, Some(id)) => format!("task {id}"),
+                    _ => String::new(),
+                };
+                t.push_str(&format!("{:<10} {:<12} {name}  {detail}\n", r.state, &r.key[..12.min(r.key.len())]));
+            }
+            let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+            t.push_str(&format!("\n{}\n", summary.join(", ")));
+            t
+        }
+    };
+    write_stdout(&text)
+}

@@ -1,0 +1,425 @@
+//! The ledger: what happened to every job, kept in the output folder.
+//!
+//! ```text
+//! OUTPUT/
+//!   .pixbatch/journal.jsonl   append-only, one event per line, fsynced per group (the truth)
+//!   .pixbatch/lock            held while a run uses the ledger; names the holder
+//!   results.csv, results.json one row per job, rewritten atomically at the end of every run
+//! ```
+//!
+//! [`Ledger::load`] replays the journal into one [`Record`] per job key; [`decide`] says what
+//! a run must do with a job given its record. `plan`, `status` and `run` share both.
+
+pub mod journal;
+pub mod results;
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+pub use journal::{Entry, Event, JobMeta, Journal};
+
+use crate::api::Usage;
+use crate::plan::Job;
+
+/// The ledger's folder inside the output folder.
+pub const LEDGER_DIR: &str = ".pixbatch";
+/// The journal's file name.
+pub const JOURNAL_FILE: &str = "journal.jsonl";
+
+/// Where a job stands according to the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Never submitted.
+    New,
+    /// An intent without a task id: a create call whose outcome is unknown.
+    Intent,
+    /// A task exists and has not finished (as far as we know).
+    InFlight,
+    /// The task succeeded; the video is not downloaded yet.
+    Succeeded,
+    /// The video is downloaded and was verified when written.
+    Downloaded,
+    /// The task failed, or the create call was refused.
+    Failed,
+    Canceled,
+    /// The task expired (UNKNOWN) before we saw it finish.
+    Expired,
+}
+
+/// Everything the ledger knows about one job.
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    pub key: String,
+    pub meta: JobMeta,
+    pub phase: Phase,
+    pub attempts: u32,
+    pub task_id: Option<String>,
+    /// Status last seen (`RUNNING`, `SUCCEEDED`…).
+    pub status: Option<String>,
+    pub intent_at: Option<jiff::Timestamp>,
+    pub submitted_at: Option<jiff::Timestamp>,
+    pub finished_at: Option<jiff::Timestamp>,
+    pub video_url: Option<String>,
+    pub usage: Option<Usage>,
+    pub path: Option<String>,
+    pub bytes: Option<u64>,
+    pub sha256: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    /// Notes such as reconciliation decisions.
+    pub notes: Vec<String>,
+}
+
+impl Record {
+    fn new(key: &str) -> Record {
+        Record {
+            key: key.to_owned(),
+            meta: JobMeta::default(),
+            phase: Phase::New,
+            attempts: 0,
+            task_id: None,
+            status: None,
+            intent_at: None,
+            submitted_at: None,
+            finished_at: None,
+            video_url: None,
+            usage: None,
+            path: None,
+            bytes: None,
+            sha256: None,
+            error_code: None,
+            error_message: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Applies one journal event.
+    pub fn apply(&mut self, at: jiff::Timestamp, event: &Event) {
+        match event {
+            Event::Intent { attempt, meta } => {
+                self.meta = meta.clone();
+                self.attempts = (*attempt).max(self.attempts);
+                self.phase = Phase::Intent;
+                self.intent_at = Some(at);
+                self.task_id = None;
+                self.status = None;
+                self.error_code = None;
+                self.error_message = None;
+                self.video_url = None;
+                self.usage = None;
+                self.finished_at = None;
+            }
+            Event::Submitted { task_id } => {
+                self.task_id = Some(task_id.clone());
+                self.submitted_at = Some(at);
+                self.status = Some("PENDING".into());
+                self.phase = Phase::InFlight;
+            }
+            Event::SubmitFailed { code, message, class } => {
+                self.error_code = Some(code.clone());
+                self.error_message = Some(message.clone());
+                // A transient refusal (429) created nothing and failed nothing: the job is new.
+                self.phase = if class == "transient" { Phase::New } else { Phase::Failed };
+                self.intent_at = None;
+                self.finished_at = Some(at);
+            }
+            Event::Reconciled { task_id, decision } => {
+                self.notes.push(decision.clone());
+                match task_id {
+                    Some(id) => {
+                        self.task_id = Some(id.clone());
+                        self.submitted_at = self.intent_at.or(Some(at));
+                        self.phase = Phase::InFlight;
+                    }
+                    None => {
+                        self.phase = Phase::New;
+                        self.intent_at = None;
+                    }
+                }
+            }
+            Event::Status { status } => {
+                self.status = Some(status.clone());
+            }
+            Event::Finished { status, code, message, video_url, usage } => {
+                self.status = Some(status.clone());
+                self.finished_at = Some(at);
+                self.error_code = code.clone();
+                self.error_message = message.clone();
+                self.video_url = video_url.clone();
+                self.usage = usage.clone();
+                self.phase = match status.as_str() {
+                    "SUCCEEDED" => Phase::Succeeded,
+                    "CANCELED" => Phase::Canceled,
+                    "UNKNOWN" => Phase::Expired,
+                    _ => Phase::Failed,
+                };
+                if self.phase == Phase::Failed && self.error_code.is_none() {
+                    self.error_code = Some("TaskFailed".into());
+                    self.error_message.get_or_insert_with(|| "the task FAILED without a code or message".into());
+                }
+            }
+            Event::Downloaded { path, bytes, sha256 } => {
+                self.path = Some(path.clone());
+                self.bytes = Some(*bytes);
+                self.sha256 = Some(sha256.clone());
+                self.phase = Phase::Downloaded;
+                self.error_code = None;
+                self.error_message = None;
+            }
+            Event::DownloadFailed { code, message } => {
+                self.error_code = Some(code.clone());
+                self.error_message = Some(message.clone());
+            }
+            Event::TimedOut => {
+                self.notes.push(format!("{at}: stopped waiting (task timeout); the next run polls it again"));
+            }
+            Event::OutputLost { reason } => {
+                self.notes.push(format!("{at}: {reason}"));
+                self.path = None;
+                self.bytes = None;
+                self.sha256 = None;
+                self.phase = if self.video_url.is_some() { Phase::Succeeded } else { Phase::Expired };
+            }
+            Event::Canceled => {
+                self.phase = Phase::Canceled;
+                self.status = Some("CANCELED".into());
+                self.finished_at = Some(at);
+            }
+        }
+    }
+
+    /// Billed seconds, from the service's usage.
+    pub fn billed_seconds(&self) -> Option<f64> {
+        self.usage.as_ref().and_then(|u| u.duration)
+    }
+}
+
+/// The ledger of one output folder, replayed.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    pub records: HashMap<String, Record>,
+    /// Every task id the ledger has ever recorded.
+    pub task_ids: HashSet<String>,
+}
+
+/// Why the ledger could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("cannot use the output folder {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("another pixbatch run is using {path} ({holder})")]
+    Locked { path: PathBuf, holder: String },
+}
+
+impl LedgerError {
+    fn io(path: &Path, source: std::io::Error) -> LedgerError {
+        LedgerError::Io { path: path.to_path_buf(), source }
+    }
+
+    /// What to do next.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            LedgerError::Io { .. } => "check that the output folder exists, is writable and has free space",
+            LedgerError::Locked { .. } => {
+                "wait for that run to finish, or stop it; if it is gone, the lock is released automatically"
+            }
+        }
+    }
+}
+
+impl Ledger {
+    /// The journal's path for an output folder.
+    pub fn journal_path(output_dir: &Path) -> PathBuf {
+        output_dir.join(LEDGER_DIR).join(JOURNAL_FILE)
+    }
+
+    /// Replays the journal of `output_dir` (an absent journal is an empty ledger).
+    pub fn load(output_dir: &Path) -> Result<Ledger, LedgerError> {
+        let path = Ledger::journal_path(output_dir);
+        let entries = journal::read_entries(&path).map_err(|e| LedgerError::io(&path, e))?;
+        let mut ledger = Ledger::default();
+        for entry in &entries {
+            ledger.apply(entry);
+        }
+        Ok(ledger)
+    }
+
+    /// Applies one entry.
+    pub fn apply(&mut self, entry: &Entry) {
+        match &entry.event {
+            Event::Submitted { task_id } | Event::Reconciled { task_id: Some(task_id), .. } => {
+                self.task_ids.insert(task_id.clone());
+            }
+            _ => {}
+        }
+        self.records.entry(entry.key.clone()).or_insert_with(|| Record::new(&entry.key)).apply(entry.at, &entry.event);
+    }
+
+    /// Keys in the ledger but not in `jobs`.
+    pub fn orphans<'a>(&'a self, jobs: &[Job]) -> Vec<&'a Record> {
+        let keys: HashSet<&str> = jobs.iter().map(|j| j.key.as_str()).collect();
+        let mut out: Vec<&Record> = self.records.values().filter(|r| !keys.contains(r.key.as_str())).collect();
+        out.sort_by(|a, b| (&a.meta.shot, &a.meta.variant).cmp(&(&b.meta.shot, &b.meta.variant)));
+        out
+    }
+}
+
+/// What a run does with a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Submit it.
+    New,
+    /// It has a task: poll it, never resubmit.
+    Resume,
+    /// An intent without a task id: ask the list API before deciding.
+    Reconcile,
+    /// The task succeeded: download the video.
+    Download,
+    /// The video is in place and verified.
+    Done,
+    /// It failed; only `--retry-failed` resubmits it.
+    Failed,
+    /// The video is gone and its URL has expired; only `--retry-failed` renders it again.
+    Lost,
+}
+
+impl Decision {
+    /// The word `plan` and `status` print.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Decision::New => "new",
+            Decision::Resume => "resume",
+            Decision::Reconcile => "reconcile",
+            Decision::Download => "download",
+            Decision::Done => "done",
+            Decision::Failed => "failed",
+            Decision::Lost => "lost",
+        }
+    }
+}
+
+/// How long a result URL is trusted after the task finished (`dashscope-api.md` §3.2).
+pub const URL_LIFETIME: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
+/// How a recorded output file compares with the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileCheck {
+    Verified,
+    Missing,
+    Changed,
+}
+
+/// Re-hashes a recorded output file.
+pub fn verify_file(output_dir: &Path, record: &Record) -> FileCheck {
+    let (Some(rel), Some(sha)) = (&record.path, &record.sha256) else { return FileCheck::Missing };
+    let path = output_dir.join(rel);
+    let Ok(mut file) = File::open(&path) else { return FileCheck::Missing };
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    if std::io::copy(&mut file, &mut HashWriter(&mut hasher)).is_err() {
+        return FileCheck::Missing;
+    }
+    if hex::encode(hasher.finalize()) == *sha { FileCheck::Verified } else { FileCheck::Changed }
+}
+
+struct HashWriter<'a>(&'a mut sha2::Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        sha2::Digest::update(self.0, buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Decides what to do with a job from its record; `check` verifies a downloaded file.
+pub fn decide(
+    record: Option<&Record>,
+    retry_failed: bool,
+    now: jiff::Timestamp,
+    check: impl FnOnce(&Record) -> FileCheck,
+) -> Decision {
+    let Some(r) = record else { return Decision::New };
+    let url_alive =
+        |r: &Record| r.video_url.is_some() && r.finished_at.is_some_and(|f| now.duration_since(f) < URL_LIFETIME);
+    match r.phase {
+        Phase::New | Phase::Canceled => Decision::New,
+        Phase::Intent => Decision::Reconcile,
+        Phase::InFlight => Decision::Resume,
+        Phase::Succeeded if url_alive(r) => Decision::Download,
+        Phase::Succeeded | Phase::Expired => {
+            if retry_failed {
+                Decision::New
+            } else {
+                Decision::Lost
+            }
+        }
+        Phase::Downloaded => match check(r) {
+            FileCheck::Verified => Decision::Done,
+            FileCheck::Missing | FileCheck::Changed if url_alive(r) => Decision::Download,
+            FileCheck::Missing | FileCheck::Changed => {
+                if retry_failed {
+                    Decision::New
+                } else {
+                    Decision::Lost
+                }
+            }
+        },
+        Phase::Failed => {
+            if retry_failed {
+                Decision::New
+            } else {
+                Decision::Failed
+            }
+        }
+    }
+}
+
+/// The lock on one ledger, held for a run; released when dropped (or when the process dies).
+#[derive(Debug)]
+pub struct Lock {
+    _file: File,
+}
+
+impl Lock {
+    /// Takes the lock of `output_dir`, creating the ledger folder; says who holds it if taken.
+    pub fn acquire(output_dir: &Path) -> Result<Lock, LedgerError> {
+        let dir = output_dir.join(LEDGER_DIR);
+        std::fs::create_dir_all(&dir).map_err(|e| LedgerError::io(&dir, e))?;
+        let path = dir.join("lock");
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| LedgerError::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                let holder =
+                    if holder.trim().is_empty() { "unknown process".to_owned() } else { holder.trim().to_owned() };
+                return Err(LedgerError::Locked { path: output_dir.to_path_buf(), holder });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(LedgerError::io(&path, e)),
+        }
+        let host = std::env::var("HOSTNAME").unwrap_or_default();
+        let who = format!(
+            "pid {} on {}, since {}",
+            std::process::id(),
+            if host.is_empty() { "this machine" } else { &host },
+            jiff::Timestamp::now()
+        );
+        let _ = file.set_len(0).and_then(|()| file.write_all(who.as_bytes())).and_then(|()| file.sync_data());
+        Ok(Lock { _file: file })
+    }
+}

@@ -1,0 +1,159 @@
+//! `results.csv` and `results.json`: one row per job, rewritten atomically (temp file in the
+//! same folder, fsync, rename) at the end of every run and on interrupt.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::{Record, decide, verify_file};
+use crate::catalog;
+use crate::plan::{Job, round_cents};
+
+/// The `format` of `results.json`.
+pub const RESULTS_FORMAT: &str = "pixbatch.results/1";
+
+/// One row of `results.csv` / `results.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResultRow {
+    pub key: String,
+    pub shot: String,
+    pub variant: String,
+    pub model: String,
+    pub size: String,
+    pub duration: u32,
+    pub seed: Option<i64>,
+    /// done, failed, in_flight, new, lost, orphaned…
+    pub state: String,
+    pub task_id: Option<String>,
+    pub attempts: u32,
+    pub submitted_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub output: String,
+    pub bytes: Option<u64>,
+    pub sha256: Option<String>,
+    pub billed_seconds: Option<f64>,
+    pub cost_cny: Option<f64>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+}
+
+/// The state word for a record, as `status` and the results files show it.
+pub fn state_word(record: Option<&Record>) -> &'static str {
+    use super::Phase;
+    match record.map(|r| r.phase) {
+        None | Some(Phase::New) => "new",
+        Some(Phase::Intent) => "submitting",
+        Some(Phase::InFlight) => "in_flight",
+        Some(Phase::Succeeded) => "succeeded",
+        Some(Phase::Downloaded) => "done",
+        Some(Phase::Failed) => "failed",
+        Some(Phase::Canceled) => "canceled",
+        Some(Phase::Expired) => "expired",
+    }
+}
+
+/// Billed cost of a record at the catalog's prices.
+pub fn billed_cost(record: &Record) -> Option<f64> {
+    let secs = record.billed_seconds()?;
+    let spec = catalog::lookup(&record.meta.model)?;
+    let tier = spec.tier_of(&record.meta.size)?;
+    Some(round_cents(spec.price_per_second(tier, record.meta.audio) * secs))
+}
+
+impl ResultRow {
+    /// The row of a manifest job.
+    pub fn for_job(job: &Job, record: Option<&Record>) -> ResultRow {
+        let mut row = ResultRow::from_record(record, state_word(record));
+        row.key = job.key.clone();
+        row.shot = job.shot.clone();
+        row.variant = job.variant.clone();
+        row.model = job.model.clone();
+        row.size = job.size.clone();
+        row.duration = job.duration;
+        row.seed = job.seed;
+        row.output = job.output.display().to_string();
+        row
+    }
+
+    /// The row of a ledger job that has left the manifest.
+    pub fn orphan(record: &Record) -> ResultRow {
+        let mut row = ResultRow::from_record(Some(record), "orphaned");
+        row.key = record.key.clone();
+        row.shot = record.meta.shot.clone();
+        row.variant = record.meta.variant.clone();
+        row.model = record.meta.model.clone();
+        row.size = record.meta.size.clone();
+        row.duration = record.meta.duration;
+        row.seed = record.meta.seed;
+        row.output = record.path.clone().unwrap_or_else(|| record.meta.output.clone());
+        row
+    }
+
+    fn from_record(record: Option<&Record>, state: &str) -> ResultRow {
+        ResultRow {
+            key: String::new(),
+            shot: String::new(),
+            variant: String::new(),
+            model: String::new(),
+            size: String::new(),
+            duration: 0,
+            seed: None,
+            state: state.to_owned(),
+            task_id: record.and_then(|r| r.task_id.clone()),
+            attempts: record.map_or(0, |r| r.attempts),
+            submitted_at: record.and_then(|r| r.submitted_at).map(|t| t.to_string()),
+            finished_at: record.and_then(|r| r.finished_at).map(|t| t.to_string()),
+            output: String::new(),
+            bytes: record.and_then(|r| r.bytes),
+            sha256: record.and_then(|r| r.sha256.clone()),
+            billed_seconds: record.and_then(Record::billed_seconds),
+            cost_cny: record.and_then(billed_cost),
+            error_code: record.and_then(|r| r.error_code.clone()),
+            error_message: record.and_then(|r| r.error_message.clone()),
+        }
+    }
+}
+
+/// Builds every row: the manifest's jobs in order, then the orphans.
+pub fn rows(jobs: &[Job], ledger: &super::Ledger) -> Vec<ResultRow> {
+    let mut out: Vec<ResultRow> = jobs.iter().map(|j| ResultRow::for_job(j, ledger.records.get(&j.key))).collect();
+    out.extend(ledger.orphans(jobs).into_iter().map(ResultRow::orphan));
+    out
+}
+
+/// Writes `results.csv` and `results.json` into `output_dir`, each atomically.
+pub fn write(output_dir: &Path, manifest_name: Option<&str>, rows: &[ResultRow]) -> std::io::Result<()> {
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        csv.serialize(row).map_err(std::io::Error::other)?;
+    }
+    let csv = csv.into_inner().map_err(|e| std::io::Error::other(e.to_string()))?;
+    write_atomic(&output_dir.join("results.csv"), &csv)?;
+    let doc = serde_json::json!({
+        "format": RESULTS_FORMAT,
+        "name": manifest_name,
+        "written_at": jiff::Timestamp::now().to_string(),
+        "jobs": rows,
+    });
+    let mut json = serde_json::to_vec_pretty(&doc).map_err(std::io::Error::other)?;
+    json.push(b'\n');
+    write_atomic(&output_dir.join("results.json"), &json)
+}
+
+/// Temp file in the same folder, fsync, rename: readers see the old file or the new one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new().prefix(".pixbatch-").suffix(".tmp").tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    crate::run::set_readable(tmp.as_file())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// The decision for every job (re-hashing downloaded files), shared by `plan` and `status`.
+pub fn decisions(jobs: &[Job], ledger: &super::Ledger, output_dir: &Path, retry_failed: bool) -> Vec<super::Decision> {
+    let now = jiff::Timestamp::now();
+    jobs.iter().map(|j| decide(ledger.records.get(&j.key), retry_failed, now, |r| verify_file(output_dir, r))).collect()
+}

@@ -1,0 +1,991 @@
+//! `pixbatch run`: keep every slot busy, poll once for all, download as soon as a task
+//! succeeds, and record everything before going on.
+//!
+//! ```text
+//!                 intents (fsynced first)           Submitted / SubmitFailed / Reconciled
+//!  queues ─► Coordinator ───────────────► lane per model ──────────────┐
+//!  per family    │  ▲   (serial creates, rate limited,                  │
+//!                │  │    reconciles a create that got no answer)        │
+//!                │  └──────────── events (one channel) ◄───────────────┤
+//!                ├─ due polls (one heap, query rate limit) ─► get_task ─┤
+//!                └─ succeeded ─► downloads (semaphore) ────────────────┘
+//!  The coordinator alone owns the journal, the slot counts and the reporter.
+//! ```
+//!
+//! A family's slot is taken when the intent is written and given back the moment its task is
+//! final, so the next job is submitted at once. One create call per model is in the air at a
+//! time, which keeps every doubt about "did that create a task?" down to one task per model.
+
+pub mod reconcile;
+pub mod report;
+pub mod schedule;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+
+pub use report::{Counts, Note, Reporter, RunSummary, Silent, Stop};
+pub use schedule::PollConfig;
+
+use crate::api::{ApiError, Client, Downloaded, RetryPolicy, TaskResponse, TaskStatus};
+use crate::catalog::Family;
+use crate::ledger::{self, Decision, Entry, Event, JobMeta, Journal, Ledger, LedgerError, Lock};
+use crate::plan::{Job, estimate_cost};
+use reconcile::Reconciliation;
+use schedule::{Schedule, service_seconds};
+
+/// How a run behaves; the CLI fills it from flags and the manifest's `run:` section.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Running tasks per family name (`c1`, `v5.6`); others get `default_concurrency`.
+    pub concurrency: BTreeMap<String, u32>,
+    pub default_concurrency: u32,
+    /// Resubmit jobs that failed (or whose video was lost) in earlier runs.
+    pub retry_failed: bool,
+    /// Creates per second per model (DashScope allows 5; stay under it).
+    pub submit_per_second: u32,
+    /// Queries per second for all polls together (DashScope allows 20 per account; leave room
+    /// for the user's other tools).
+    pub query_per_second: u32,
+    pub poll: PollConfig,
+    /// Stop waiting for a task after this long (it is not resubmitted; the next run polls it).
+    pub task_timeout: Duration,
+    pub download_concurrency: usize,
+    /// On interrupt, cancel tasks still PENDING on the service.
+    pub cancel_on_interrupt: bool,
+    /// Multiplies every retry delay (tests use small ones).
+    pub retry_scale: f64,
+    /// How long to wait before a second look at the list API.
+    pub reconcile_settle: Duration,
+    /// After a stop, how long to wait for create calls in the air to answer.
+    pub stop_grace: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            concurrency: BTreeMap::new(),
+            default_concurrency: 5,
+            retry_failed: false,
+            submit_per_second: 4,
+            query_per_second: 10,
+            poll: PollConfig::default(),
+            task_timeout: Duration::from_secs(3 * 3600 + 600),
+            download_concurrency: 8,
+            cancel_on_interrupt: false,
+            retry_scale: 1.0,
+            reconcile_settle: Duration::from_secs(2),
+            stop_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+impl RunOptions {
+    fn slots(&self, family: &Family) -> u32 {
+        self.concurrency.get(family.name()).copied().unwrap_or(self.default_concurrency).max(1)
+    }
+}
+
+/// What a run works on.
+#[derive(Debug)]
+pub struct RunInput<'a> {
+    /// Every job of the manifest (for the results files and orphans).
+    pub jobs: &'a [Job],
+    /// Indices into `jobs` that this run handles (after `--only`/`--shard`).
+    pub selected: Vec<usize>,
+    pub output_dir: &'a Path,
+    pub name: Option<&'a str>,
+}
+
+/// Why a run could not start or finish its bookkeeping.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum JobRun {
+    /// Not part of this run.
+    Idle,
+    Queued,
+    Submitting,
+    Polling {
+        task_id: String,
+        submitted: Instant,
+        started: Instant,
+        status: TaskStatus,
+        in_query: bool,
+    },
+    Downloading,
+    Done,
+    Skipped,
+    Failed,
+}
+
+enum WorkerEvent {
+    Submitted {
+        idx: usize,
+        task_id: String,
+    },
+    SubmitFailed {
+        idx: usize,
+        error: ApiError,
+    },
+    Reconciled {
+        idx: usize,
+        rec: Reconciliation,
+    },
+    /// A create call got no answer and the list API could not be read either.
+    Unresolved {
+        idx: usize,
+        error: ApiError,
+    },
+    Polled {
+        idx: usize,
+        result: Result<TaskResponse, ApiError>,
+    },
+    Downloaded {
+        idx: usize,
+        result: Result<Downloaded, ApiError>,
+    },
+}
+
+struct SubmitJob {
+    idx: usize,
+    body: serde_json::Value,
+    prompt: String,
+    intent_at: jiff::Timestamp,
+}
+
+struct Slot {
+    limit: u32,
+    in_flight: u32,
+    paused_until: Option<Instant>,
+    backoff: Duration,
+}
+
+/// Runs the jobs; returns when everything is done or the run was stopped. The ledger is locked
+/// for the duration and every state change is in the journal before the next step.
+pub async fn run(
+    input: RunInput<'_>,
+    client: Client,
+    options: &RunOptions,
+    reporter: &mut dyn Reporter,
+    interrupt: CancellationToken,
+) -> Result<RunSummary, RunError> {
+    let started = Instant::now();
+    std::fs::create_dir_all(input.output_dir)
+        .map_err(|e| LedgerError::Io { path: input.output_dir.to_path_buf(), source: e })?;
+    let _lock = Lock::acquire(input.output_dir)?;
+    let ledger = Ledger::load(input.output_dir)?;
+    let journal_path = Ledger::journal_path(input.output_dir);
+    let journal =
+        Journal::open(&journal_path).map_err(|e| LedgerError::Io { path: journal_path.clone(), source: e })?;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let per_second = |n: u32| Quota::per_second(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN));
+    let mut coord = Coordinator {
+        jobs: input.jobs,
+        output_dir: input.output_dir.to_path_buf(),
+        client,
+        options,
+        journal,
+        ledger,
+        states: vec![JobRun::Idle; input.jobs.len()],
+        queues: BTreeMap::new(),
+        slots: BTreeMap::new(),
+        polls: BinaryHeap::new(),
+        schedule: Schedule::new(options.poll),
+        lanes: HashMap::new(),
+        tx,
+        rx,
+        outstanding: 0,
+        outstanding_submits: 0,
+        query_limiter: RateLimiter::direct(per_second(options.query_per_second)),
+        submit_quota: per_second(options.submit_per_second),
+        downloads: Arc::new(Semaphore::new(options.download_concurrency.max(1))),
+        counts: Counts { total: input.selected.len(), ..Counts::default() },
+        failed_by_code: BTreeMap::new(),
+        billed_seconds: 0.0,
+        cost: 0.0,
+        submissions: 0,
+        queries: 0,
+        stop: None,
+        stop_deadline: None,
+        reporter,
+    };
+    coord.prepare(&input.selected).await;
+    coord.main_loop(&interrupt).await;
+    let summary = coord.finish(input.jobs, input.name, started);
+    Ok(summary)
+}
+
+struct Coordinator<'a, 'r> {
+    jobs: &'a [Job],
+    output_dir: PathBuf,
+    client: Client,
+    options: &'a RunOptions,
+    journal: Journal,
+    ledger: Ledger,
+    states: Vec<JobRun>,
+    queues: BTreeMap<Family, VecDeque<usize>>,
+    slots: BTreeMap<Family, Slot>,
+    polls: BinaryHeap<Reverse<(Instant, usize)>>,
+    schedule: Schedule,
+    lanes: HashMap<String, mpsc::UnboundedSender<SubmitJob>>,
+    tx: mpsc::UnboundedSender<WorkerEvent>,
+    rx: mpsc::UnboundedReceiver<WorkerEvent>,
+    /// Spawned requests whose event has not arrived.
+    outstanding: usize,
+    outstanding_submits: usize,
+    query_limiter: DefaultDirectRateLimiter,
+    submit_quota: Quota,
+    downloads: Arc<Semaphore>,
+    counts: Counts,
+    failed_by_code: BTreeMap<String, usize>,
+    billed_seconds: f64,
+    cost: f64,
+    submissions: u64,
+    queries: u64,
+    stop: Option<Stop>,
+    stop_deadline: Option<Instant>,
+    reporter: &'r mut dyn Reporter,
+}
+
+impl Coordinator<'_, '_> {
+    fn policy(&self, base: RetryPolicy) -> RetryPolicy {
+        base.scaled(self.options.retry_scale)
+    }
+
+    fn slot(&mut self, family: &Family) -> &mut Slot {
+        let limit = self.options.slots(family);
+        self.slots.entry(family.clone()).or_insert(Slot {
+            limit,
+            in_flight: 0,
+            paused_until: None,
+            backoff: Duration::from_secs(2),
+        })
+    }
+
+    /// Appends to the journal and the in-memory ledger; a write error stops the run.
+    fn record(&mut self, idx: usize, event: Event) {
+        let entry = Entry { at: jiff::Timestamp::now(), key: self.jobs[idx].key.clone(), event };
+        if let Err(e) = self.journal.append(&entry) {
+            self.disk_stop(&e);
+        }
+        self.ledger.apply(&entry);
+    }
+
+    fn commit(&mut self) -> bool {
+        match self.journal.commit() {
+            Ok(()) => true,
+            Err(e) => {
+                self.disk_stop(&e);
+                false
+            }
+        }
+    }
+
+    fn disk_stop(&mut self, e: &std::io::Error) {
+        if !matches!(self.stop, Some(Stop::Disk { .. })) {
+            let message = format!("cannot write the ledger {}: {e}", self.journal.path().display());
+            self.reporter.note(&Note::Info { message: message.clone() });
+            self.stop = Some(Stop::Disk { message });
+            self.stop_deadline = Some(Instant::now());
+        }
+    }
+
+    fn fail(&mut self, idx: usize, code: &str, message: &str) {
+        self.states[idx] = JobRun::Failed;
+        self.counts.failed += 1;
+        *self.failed_by_code.entry(code.to_owned()).or_default() += 1;
+        self.reporter.note(&Note::Failed {
+            job: self.jobs[idx].name(),
+            code: code.to_owned(),
+            message: message.to_owned(),
+        });
+    }
+
+    /// Decides what to do with every selected job, reconciling unanswered creates first.
+    async fn prepare(&mut self, selected: &[usize]) {
+        let now = jiff::Timestamp::now();
+        let mut reconcile = Vec::new();
+        for &idx in selected {
+            let job = &self.jobs[idx];
+            let record = self.ledger.records.get(&job.key);
+            let decision =
+                ledger::decide(record, self.options.retry_failed, now, |r| ledger::verify_file(&self.output_dir, r));
+            let (code, message) = record
+                .map(|r| (r.error_code.clone().unwrap_or_default(), r.error_message.clone().unwrap_or_default()))
+                .unwrap_or_default();
+            if matches!(decision, Decision::Lost) && record.is_some_and(|r| r.phase == ledger::Phase::Downloaded) {
+                self.record(idx, Event::OutputLost { reason: "the downloaded file is missing or changed".into() });
+            }
+            match decision {
+                Decision::Done => {
+                    self.states[idx] = JobRun::Skipped;
+                    self.counts.skipped += 1;
+                }
+                Decision::New => self.enqueue_back(idx),
+                Decision::Resume => self.resume(idx),
+                Decision::Download => self.start_download(idx),
+                Decision::Reconcile => reconcile.push(idx),
+                Decision::Failed => {
+                    let code = if code.is_empty() { "Failed".to_owned() } else { code };
+                    self.fail(
+                        idx,
+                        &code,
+                        &format!("{message} (failed in an earlier run; --retry-failed resubmits it)"),
+                    );
+                }
+                Decision::Lost => self.fail(
+                    idx,
+                    "OutputLost",
+                    "the video is missing and its URL has expired; --retry-failed renders it again",
+                ),
+            }
+        }
+        // Unanswered creates of earlier runs, oldest first, before anything new is submitted.
+        let mut known: HashSet<String> = self.ledger.task_ids.clone();
+        for idx in reconcile {
+            let job = &self.jobs[idx];
+            let intent_at = self.ledger.records.get(&job.key).and_then(|r| r.intent_at).unwrap_or(now);
+            let policy = self.policy(RetryPolicy::poll());
+            let result = reconcile::reconcile(
+                &self.client,
+                &job.model,
+                &job.prompt,
+                intent_at,
+                &known,
+                &policy,
+                self.options.reconcile_settle,
+            )
+            .await;
+            match result {
+                Ok(rec) => {
+                    if let Some(id) = &rec.task_id {
+                        known.insert(id.clone());
+                    }
+                    self.reporter.note(&Note::Reconciled { job: job.name(), decision: rec.decision.clone() });
+                    let adopted = rec.task_id.clone();
+                    self.record(idx, Event::Reconciled { task_id: rec.task_id, decision: rec.decision });
+                    match adopted {
+                        Some(_) => self.resume(idx),
+                        None => self.enqueue_back(idx),
+                    }
+                }
+                Err(e) if e.is_run_fatal() => {
+                    self.fatal(&e);
+                    break;
+                }
+                Err(e) => self.fail(
+                    idx,
+                    "Unresolved",
+                    &format!("could not ask the list API whether its earlier create call made a task ({e}); the next run asks again"),
+                ),
+            }
+        }
+        self.commit();
+        self.report();
+    }
+
+    fn enqueue_back(&mut self, idx: usize) {
+        self.states[idx] = JobRun::Queued;
+        self.counts.queued += 1;
+        let family = self.jobs[idx].family.clone();
+        self.slot(&family);
+        self.queues.entry(family).or_default().push_back(idx);
+    }
+
+    /// A job with a task on the service: it holds a slot and is polled now.
+    fn resume(&mut self, idx: usize) {
+        let Some(task_id) = self.ledger.records.get(&self.jobs[idx].key).and_then(|r| r.task_id.clone()) else {
+            self.enqueue_back(idx);
+            return;
+        };
+        let family = self.jobs[idx].family.clone();
+        self.slot(&family).in_flight += 1;
+        self.counts.running += 1;
+        let now = Instant::now();
+        self.states[idx] =
+            JobRun::Polling { task_id, submitted: now, started: now, status: TaskStatus::Pending, in_query: false };
+        self.polls.push(Reverse((now, idx)));
+    }
+
+    fn fatal(&mut self, e: &ApiError) {
+        if self.stop.is_none() || matches!(self.stop, Some(Stop::Interrupted)) {
+            self.stop =
+                Some(Stop::Fatal { code: e.code.clone(), message: e.to_string(), hint: e.hint().map(str::to_owned) });
+            self.stop_deadline = Some(Instant::now() + self.options.stop_grace);
+        }
+    }
+
+    fn report(&mut self) {
+        let counts = self.counts.clone();
+        self.reporter.update(&counts);
+    }
+
+    fn lane(&mut self, model: &str) -> mpsc::UnboundedSender<SubmitJob> {
+        if let Some(tx) = self.lanes.get(model) {
+            return tx.clone();
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let lane = Lane {
+            client: self.client.clone(),
+            model: model.to_owned(),
+            limiter: RateLimiter::direct(self.submit_quota),
+            known: self.ledger.task_ids.clone(),
+            submit: self.policy(RetryPolicy::submit()),
+            poll: self.policy(RetryPolicy::poll()),
+            settle: self.options.reconcile_settle,
+            events: self.tx.clone(),
+        };
+        tokio::spawn(lane.serve(rx));
+        self.lanes.insert(model.to_owned(), tx.clone());
+        tx
+    }
+
+    /// Fills free slots: writes the intents, syncs once, then hands the creates to the lanes.
+    fn dispatch_submits(&mut self, now: Instant) {
+        if self.stop.is_some() {
+            return;
+        }
+        let mut batch = Vec::new();
+        let families: Vec<Family> = self.queues.keys().cloned().collect();
+        for family in families {
+            loop {
+                let slot = self.slot(&family);
+                if slot.paused_until.is_some_and(|p| p > now) || slot.in_flight >= slot.limit {
+                    break;
+                }
+                let Some(idx) = self.queues.get_mut(&family).and_then(VecDeque::pop_front) else { break };
+                self.slot(&family).in_flight += 1;
+                let job = &self.jobs[idx];
+                let attempt = self.ledger.records.get(&job.key).map_or(0, |r| r.attempts) + 1;
+                let meta = JobMeta {
+                    shot: job.shot.clone(),
+                    variant: job.variant.clone(),
+                    model: job.model.clone(),
+                    size: job.size.clone(),
+                    duration: job.duration,
+                    audio: job.audio,
+                    seed: job.seed,
+                    output: job.output.display().to_string(),
+                };
+                self.record(idx, Event::Intent { attempt, meta });
+                self.states[idx] = JobRun::Submitting;
+                self.counts.queued -= 1;
+                self.counts.running += 1;
+                batch.push(idx);
+            }
+        }
+        if batch.is_empty() || !self.commit() {
+            return;
+        }
+        for idx in batch {
+            let job = &self.jobs[idx];
+            let intent_at =
+                self.ledger.records.get(&job.key).and_then(|r| r.intent_at).unwrap_or_else(jiff::Timestamp::now);
+            let submit = SubmitJob { idx, body: job.request_body(), prompt: job.prompt.clone(), intent_at };
+            let lane = self.lane(&job.model);
+            if lane.send(submit).is_ok() {
+                self.outstanding += 1;
+                self.outstanding_submits += 1;
+            }
+        }
+    }
+
+    /// Sends the queries that are due, as the query budget allows; returns when to look again.
+    fn dispatch_polls(&mut self, now: Instant) -> Option<Instant> {
+        if matches!(self.stop, Some(Stop::Fatal { .. } | Stop::Disk { .. })) {
+            return None;
+        }
+        while let Some(&Reverse((due, idx))) = self.polls.peek() {
+            if due > now {
+                return Some(due);
+            }
+            if let Err(not_until) = self.query_limiter.check() {
+                let wait =
+                    not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+                return Some(now + wait.max(Duration::from_millis(1)));
+            }
+            self.polls.pop();
+            let JobRun::Polling { task_id, in_query, .. } = &mut self.states[idx] else { continue };
+            *in_query = true;
+            let (client, id, tx, policy) =
+                (self.client.clone(), task_id.clone(), self.tx.clone(), self.policy(RetryPolicy::poll()));
+            self.outstanding += 1;
+            self.queries += 1;
+            tokio::spawn(async move {
+                let result = policy.run(|| client.get_task(&id)).await;
+                let _ = tx.send(WorkerEvent::Polled { idx, result });
+            });
+        }
+        None
+    }
+
+    fn start_download(&mut self, idx: usize) {
+        let Some(url) = self.ledger.records.get(&self.jobs[idx].key).and_then(|r| r.video_url.clone()) else {
+            self.fail(idx, "NoVideoUrl", "the task succeeded without a video URL");
+            return;
+        };
+        self.states[idx] = JobRun::Downloading;
+        self.counts.downloading += 1;
+        let dest = self.output_dir.join(&self.jobs[idx].output);
+        let (client, tx, sem, policy) =
+            (self.client.clone(), self.tx.clone(), self.downloads.clone(), self.policy(RetryPolicy::download()));
+        self.outstanding += 1;
+        tokio::spawn(async move {
+            let result = download(&client, &url, &dest, &sem, &policy).await;
+            let _ = tx.send(WorkerEvent::Downloaded { idx, result });
+        });
+    }
+
+    fn release(&mut self, idx: usize) {
+        let family = self.jobs[idx].family.clone();
+        let slot = self.slot(&family);
+        slot.in_flight = slot.in_flight.saturating_sub(1);
+        self.counts.running = self.counts.running.saturating_sub(1);
+    }
+
+    fn requeue_front(&mut self, idx: usize) {
+        self.states[idx] = JobRun::Queued;
+        self.counts.queued += 1;
+        let family = self.jobs[idx].family.clone();
+        self.queues.entry(family).or_default().push_front(idx);
+    }
+
+    fn handle(&mut self, event: WorkerEvent) {
+        let now = Instant::now();
+        match event {
+            WorkerEvent::Submitted { idx, task_id } => {
+                self.outstanding -= 1;
+                self.outstanding_submits -= 1;
+                self.submissions += 1;
+                self.record(idx, Event::Submitted { task_id: task_id.clone() });
+                self.reporter.note(&Note::Submitted { job: self.jobs[idx].name(), task_id: task_id.clone() });
+                self.poll_later(idx, task_id, now);
+            }
+            WorkerEvent::SubmitFailed { idx, error } => {
+                self.outstanding -= 1;
+                self.outstanding_submits -= 1;
+                self.release(idx);
+                if error.is_run_fatal() {
+                    // Not this job's fault: it stays new for the next run.
+                    self.record(idx, submit_failed(&error, "transient"));
+                    self.requeue_front(idx);
+                    self.fatal(&error);
+                } else if error.is_transient() {
+                    self.record(idx, submit_failed(&error, "transient"));
+                    self.requeue_front(idx);
+                    let family = self.jobs[idx].family.clone();
+                    let slot = self.slot(&family);
+                    let backoff = slot.backoff;
+                    slot.paused_until = Some(now + backoff);
+                    slot.backoff = (backoff * 2).min(Duration::from_secs(60));
+                    self.reporter.note(&Note::Info {
+                        message: format!(
+                            "{family}: the service keeps refusing new tasks ({error}); pausing that family for {}s",
+                            backoff.as_secs()
+                        ),
+                    });
+                } else {
+                    self.record(idx, submit_failed(&error, "job_permanent"));
+                    self.fail(idx, &error.code, &error.message);
+                }
+            }
+            WorkerEvent::Reconciled { idx, rec } => {
+                self.outstanding -= 1;
+                self.outstanding_submits -= 1;
+                self.reporter.note(&Note::Reconciled { job: self.jobs[idx].name(), decision: rec.decision.clone() });
+                let adopted = rec.task_id.clone();
+                self.record(idx, Event::Reconciled { task_id: rec.task_id, decision: rec.decision });
+                match adopted {
+                    Some(task_id) => self.poll_later(idx, task_id, now),
+                    None => {
+                        self.release(idx);
+                        self.requeue_front(idx);
+                    }
+                }
+            }
+            WorkerEvent::Unresolved { idx, error } => {
+                self.outstanding -= 1;
+                self.outstanding_submits -= 1;
+                self.release(idx);
+                if error.is_run_fatal() {
+                    self.fatal(&error);
+                }
+                self.fail(
+                    idx,
+                    "Unresolved",
+                    &format!("its create call got no answer and the list API could not be read ({error}); the next run looks again"),
+                );
+            }
+            WorkerEvent::Polled { idx, result } => {
+                self.outstanding -= 1;
+                self.polled(idx, result, now);
+            }
+            WorkerEvent::Downloaded { idx, result } => {
+                self.outstanding -= 1;
+                self.counts.downloading -= 1;
+                match result {
+                    Ok(d) => {
+                        let path = self.jobs[idx].output.display().to_string();
+                        self.record(idx, Event::Downloaded { path: path.clone(), bytes: d.bytes, sha256: d.sha256 });
+                        self.states[idx] = JobRun::Done;
+                        self.counts.done += 1;
+                        self.reporter.note(&Note::Done { job: self.jobs[idx].name(), path });
+                    }
+                    Err(e) => {
+                        self.record(idx, Event::DownloadFailed { code: e.code.clone(), message: e.message.clone() });
+                        if e.code == "LocalIo" {
+                            self.disk_stop(&std::io::Error::other(e.message.clone()));
+                        }
+                        self.fail(
+                            idx,
+                            &e.code,
+                            &format!("{} (the next run downloads it again while the URL lives)", e.message),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn poll_later(&mut self, idx: usize, task_id: String, now: Instant) {
+        let family = self.jobs[idx].family.clone();
+        self.states[idx] =
+            JobRun::Polling { task_id, submitted: now, started: now, status: TaskStatus::Pending, in_query: false };
+        self.polls.push(Reverse((self.schedule.next(&family, now, now), idx)));
+    }
+
+    fn polled(&mut self, idx: usize, result: Result<TaskResponse, ApiError>, now: Instant) {
+        let JobRun::Polling { submitted, started, status, .. } = self.states[idx].clone() else { return };
+        let family = self.jobs[idx].family.clone();
+        let resp = match result {
+            Ok(r) => r,
+            Err(e) if e.is_run_fatal() => {
+                self.fatal(&e);
+                return;
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, job = %self.jobs[idx].name(), "query failed; trying later");
+                self.set_polling(idx, started, status);
+                self.polls.push(Reverse((now + self.options.poll.max_interval, idx)));
+                return;
+            }
+        };
+        let out = &resp.output;
+        let new_status = out.task_status;
+        if new_status.is_final()
+            && let (Some(s), Some(e)) = (&out.scheduled_time, &out.end_time)
+            && let Some(secs) = service_seconds(s, e)
+        {
+            self.schedule.observe(&family, secs);
+        }
+        match new_status {
+            TaskStatus::Succeeded => {
+                self.release(idx);
+                let usage = resp.usage.clone();
+                if let Some(secs) = usage.as_ref().and_then(|u| u.duration) {
+                    self.billed_seconds += secs;
+                    self.cost += estimate_cost(&self.jobs[idx])
+                        .map_or(0.0, |c| c / f64::from(self.jobs[idx].duration.max(1)) * secs);
+                }
+                self.record(
+                    idx,
+                    Event::Finished {
+                        status: "SUCCEEDED".into(),
+                        code: None,
+                        message: None,
+                        video_url: out.video_url.clone(),
+                        usage,
+                    },
+                );
+                self.start_download(idx);
+            }
+            TaskStatus::Failed | TaskStatus::Canceled | TaskStatus::Unknown => {
+                self.release(idx);
+                let (code, message) = match new_status {
+                    TaskStatus::Failed => (
+                        out.code.clone().unwrap_or_else(|| "TaskFailed".into()),
+                        out.message.clone().unwrap_or_else(|| "the task FAILED without a code or message".into()),
+                    ),
+                    TaskStatus::Canceled => ("Canceled".into(), "the task was cancelled".into()),
+                    _ => ("TaskExpired".into(), "the service no longer knows this task (older than 24 h?)".into()),
+                };
+                self.record(
+                    idx,
+                    Event::Finished {
+                        status: new_status.as_str().into(),
+                        code: out.code.clone(),
+                        message: out.message.clone(),
+                        video_url: None,
+                        usage: None,
+                    },
+                );
+                self.fail(idx, &code, &format!("{message}; --retry-failed resubmits it"));
+            }
+            TaskStatus::Pending | TaskStatus::Running | TaskStatus::Other => {
+                if new_status != status {
+                    self.record(idx, Event::Status { status: new_status.as_str().into() });
+                }
+                let mut started = started;
+                if new_status == TaskStatus::Running
+                    && status != TaskStatus::Running
+                    && let (Some(sub), Some(sch)) = (&out.submit_time, &out.scheduled_time)
+                    && let Some(queued) = service_seconds(sub, sch)
+                {
+                    started = submitted + Duration::from_secs_f64(queued.max(0.0));
+                }
+                if now.saturating_duration_since(submitted) > self.options.task_timeout {
+                    self.release(idx);
+                    self.record(idx, Event::TimedOut);
+                    self.fail(
+                        idx,
+                        "Timeout",
+                        "gave up waiting for the task; the next run polls it again (not resubmitted)",
+                    );
+                    return;
+                }
+                self.set_polling(idx, started, new_status);
+                self.polls.push(Reverse((self.schedule.next(&family, started, now), idx)));
+            }
+        }
+    }
+
+    fn set_polling(&mut self, idx: usize, started_at: Instant, new_status: TaskStatus) {
+        if let JobRun::Polling { started, status, in_query, .. } = &mut self.states[idx] {
+            *started = started_at;
+            *status = new_status;
+            *in_query = false;
+        }
+    }
+
+    fn finished(&self) -> bool {
+        if self.stop.is_some() {
+            return self.outstanding_submits == 0 || self.stop_deadline.is_some_and(|d| Instant::now() >= d);
+        }
+        self.outstanding == 0 && self.polls.is_empty() && self.queues.values().all(VecDeque::is_empty)
+    }
+
+    async fn main_loop(&mut self, interrupt: &CancellationToken) {
+        loop {
+            let now = Instant::now();
+            self.dispatch_submits(now);
+            let poll_wake = self.dispatch_polls(now);
+            self.commit();
+            self.report();
+            if self.finished() {
+                return;
+            }
+            let pause_wake = self.slots.values().filter_map(|s| s.paused_until).filter(|p| *p > now).min();
+            let wake = [poll_wake, pause_wake, self.stop_deadline].into_iter().flatten().min();
+            let sleep = async {
+                match wake {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                event = self.rx.recv() => {
+                    if let Some(event) = event {
+                        self.handle(event);
+                        while let Ok(event) = self.rx.try_recv() {
+                            self.handle(event);
+                        }
+                    }
+                }
+                () = sleep => {}
+                () = interrupt.cancelled(), if self.stop.is_none() => self.interrupted().await,
+            }
+        }
+    }
+
+    async fn interrupted(&mut self) {
+        self.stop = Some(Stop::Interrupted);
+        self.stop_deadline = Some(Instant::now() + self.options.stop_grace);
+        self.reporter.note(&Note::Info {
+            message: "interrupted: no new submissions; recording what is in flight (Ctrl-C again to quit at once)"
+                .into(),
+        });
+        if !self.options.cancel_on_interrupt {
+            return;
+        }
+        let pending: Vec<(usize, String)> = self
+            .states
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s {
+                JobRun::Polling { task_id, status: TaskStatus::Pending, .. } => Some((i, task_id.clone())),
+                _ => None,
+            })
+            .collect();
+        for (idx, task_id) in pending {
+            match self.client.cancel_task(&task_id).await {
+                Ok(()) => {
+                    self.release(idx);
+                    self.record(idx, Event::Canceled);
+                    self.states[idx] = JobRun::Queued;
+                    self.reporter
+                        .note(&Note::Info { message: format!("cancelled {} (task {task_id})", self.jobs[idx].name()) });
+                }
+                Err(e) => self.reporter.note(&Note::Info {
+                    message: format!("could not cancel {} (task {task_id}): {e}", self.jobs[idx].name()),
+                }),
+            }
+        }
+        self.commit();
+    }
+
+    fn finish(mut self, jobs: &[Job], name: Option<&str>, started: Instant) -> RunSummary {
+        self.commit();
+        let rows = ledger::results::rows(jobs, &self.ledger);
+        if let Err(e) = ledger::results::write(&self.output_dir, name, &rows) {
+            let message = format!("cannot write results.csv/results.json in {}: {e}", self.output_dir.display());
+            self.reporter.note(&Note::Info { message: message.clone() });
+            if self.stop.is_none() {
+                self.stop = Some(Stop::Disk { message });
+            }
+        }
+        let left_in_flight =
+            self.states.iter().filter(|s| matches!(s, JobRun::Polling { .. } | JobRun::Submitting)).count();
+        let not_started = self.states.iter().filter(|s| matches!(s, JobRun::Queued)).count();
+        self.report();
+        RunSummary {
+            counts: self.counts.clone(),
+            failed_by_code: self.failed_by_code.clone(),
+            not_started,
+            left_in_flight,
+            billed_seconds: self.billed_seconds,
+            cost_cny: crate::plan::round_cents(self.cost),
+            submissions: self.submissions,
+            queries: self.queries,
+            wall: started.elapsed(),
+            stop: self.stop.clone(),
+        }
+    }
+}
+
+fn submit_failed(error: &ApiError, class: &str) -> Event {
+    Event::SubmitFailed { code: error.code.clone(), message: error.message.clone(), class: class.to_owned() }
+}
+
+/// Creates the tasks of one model, one at a time, within the model's submit rate.
+struct Lane {
+    client: Client,
+    model: String,
+    limiter: DefaultDirectRateLimiter,
+    /// Every task id recorded before this run, plus those this lane created.
+    known: HashSet<String>,
+    submit: RetryPolicy,
+    poll: RetryPolicy,
+    settle: Duration,
+    events: mpsc::UnboundedSender<WorkerEvent>,
+}
+
+impl Lane {
+    async fn serve(mut self, mut jobs: mpsc::UnboundedReceiver<SubmitJob>) {
+        while let Some(job) = jobs.recv().await {
+            let event = self.submit_one(&job).await;
+            if self.events.send(event).is_err() {
+                return;
+            }
+        }
+    }
+
+    async fn submit_one(&mut self, job: &SubmitJob) -> WorkerEvent {
+        let idx = job.idx;
+        let result = self
+            .submit
+            .run(|| async {
+                self.limiter.until_ready().await;
+                self.client.create_task(&job.body).await
+            })
+            .await;
+        match result {
+            Ok(resp) => {
+                self.known.insert(resp.output.task_id.clone());
+                WorkerEvent::Submitted { idx, task_id: resp.output.task_id }
+            }
+            Err(error) if error.maybe_processed => {
+                tracing::debug!(%error, model = %self.model, "create got no answer; asking the list API");
+                let rec = reconcile::reconcile(
+                    &self.client,
+                    &self.model,
+                    &job.prompt,
+                    job.intent_at,
+                    &self.known,
+                    &self.poll,
+                    self.settle,
+                )
+                .await;
+                match rec {
+                    Ok(rec) => {
+                        if let Some(id) = &rec.task_id {
+                            self.known.insert(id.clone());
+                        }
+                        WorkerEvent::Reconciled { idx, rec }
+                    }
+                    Err(error) => WorkerEvent::Unresolved { idx, error },
+                }
+            }
+            Err(error) => WorkerEvent::SubmitFailed { idx, error },
+        }
+    }
+}
+
+/// Downloads one video next to its final path, checks it, and renames it into place.
+async fn download(
+    client: &Client,
+    url: &str,
+    dest: &Path,
+    sem: &Semaphore,
+    policy: &RetryPolicy,
+) -> Result<Downloaded, ApiError> {
+    let _permit =
+        sem.acquire().await.map_err(|_| ApiError::transport("Shutdown", "the run is stopping".into(), false))?;
+    let local = |e: std::io::Error| ApiError {
+        class: crate::api::ErrorClass::RunFatal,
+        status: None,
+        code: "LocalIo".into(),
+        message: format!("cannot write {}: {e}", dest.display()),
+        request_id: None,
+        retry_after: None,
+        maybe_processed: false,
+    };
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    tokio::fs::create_dir_all(dir).await.map_err(local)?;
+    let tmp = tempfile::Builder::new().prefix(".pixbatch-").suffix(".part").tempfile_in(dir).map_err(local)?;
+    let downloaded = policy
+        .run(|| async {
+            let d = client.download(url, tmp.path()).await?;
+            let mut head = [0u8; 8];
+            let ok = {
+                use std::io::Read;
+                std::fs::File::open(tmp.path()).and_then(|mut f| f.read_exact(&mut head)).is_ok()
+            };
+            if !ok || &head[4..8] != b"ftyp" {
+                return Err(ApiError::transport("NotAnMp4", "the downloaded file is not an MP4".into(), false));
+            }
+            Ok(d)
+        })
+        .await?;
+    // Temp files are private; a finished video is an ordinary file.
+    set_readable(tmp.as_file()).map_err(local)?;
+    tmp.persist(dest).map_err(|e| local(e.error))?;
+    Ok(downloaded)
+}
+
+/// Gives a finished file the usual `rw-r--r--` permissions.
+pub fn set_readable(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+}

@@ -1,0 +1,103 @@
+//! What a run tells its caller while it works, and at the end. The library never prints: the
+//! CLI implements [`Reporter`] with a progress bar on a terminal and plain lines elsewhere.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// Job counts at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Jobs this run is about (after `--only`/`--shard`).
+    pub total: usize,
+    /// Finished before this run started (verified on disk).
+    pub skipped: usize,
+    /// Downloaded and verified during this run.
+    pub done: usize,
+    /// Waiting for a slot.
+    pub queued: usize,
+    /// Submitted and not finished on the service.
+    pub running: usize,
+    pub downloading: usize,
+    pub failed: usize,
+}
+
+/// A notable thing that happened to one job.
+#[derive(Debug, Clone)]
+pub enum Note {
+    Submitted {
+        job: String,
+        task_id: String,
+    },
+    Done {
+        job: String,
+        path: String,
+    },
+    Failed {
+        job: String,
+        code: String,
+        message: String,
+    },
+    Reconciled {
+        job: String,
+        decision: String,
+    },
+    /// Something the user should know that is not a failure (a retry, a throttled family).
+    Info {
+        message: String,
+    },
+}
+
+/// Why a run stopped before everything was done.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Stop {
+    /// Ctrl-C or SIGTERM.
+    Interrupted,
+    /// An API error that no request can get past (key, billing, model access).
+    Fatal { code: String, message: String, hint: Option<String> },
+    /// The ledger could not be written.
+    Disk { message: String },
+    /// `--max-cost` would have been crossed.
+    Budget { skipped: usize },
+    /// `--max-failures` was reached.
+    TooManyFailures { failed: usize },
+}
+
+/// The end of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub counts: Counts,
+    /// Failures by error code (this run's and earlier failed jobs not retried).
+    pub failed_by_code: BTreeMap<String, usize>,
+    /// Jobs not started because the run stopped (or the budget said no).
+    pub not_started: usize,
+    /// Tasks still on the service when the run stopped (the next run resumes them).
+    pub left_in_flight: usize,
+    /// Seconds of video billed in this run.
+    pub billed_seconds: f64,
+    /// CNY billed in this run, at the catalog's prices.
+    pub cost_cny: f64,
+    pub submissions: u64,
+    pub queries: u64,
+    pub wall: Duration,
+    pub stop: Option<Stop>,
+}
+
+/// Receives progress; implemented by the CLI.
+pub trait Reporter: Send {
+    /// Counts changed.
+    fn update(&mut self, counts: &Counts);
+    /// A job did something worth a line.
+    fn note(&mut self, note: &Note);
+}
+
+/// A reporter that says nothing (library callers, benchmarks).
+#[derive(Debug, Default)]
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn update(&mut self, _: &Counts) {}
+    fn note(&mut self, _: &Note) {}
+}

@@ -1,0 +1,115 @@
+//! When to poll a task: spend queries where a task is likely to finish.
+//!
+//! Each family learns how long its tasks run from the service's own `scheduled_time` and
+//! `end_time`. With no sample yet, a task is polled at a fraction of its age (frequent at
+//! first, sparser later). With samples, the first poll waits until the shortest run seen, then
+//! polls finely across the range seen so far, then backs off past the longest.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crate::catalog::Family;
+
+/// Polling limits.
+#[derive(Debug, Clone, Copy)]
+pub struct PollConfig {
+    /// Never poll one task more often than this.
+    pub min_interval: Duration,
+    /// Never leave a task unpolled longer than this.
+    pub max_interval: Duration,
+}
+
+impl Default for PollConfig {
+    fn default() -> Self {
+        PollConfig { min_interval: Duration::from_millis(500), max_interval: Duration::from_secs(15) }
+    }
+}
+
+/// Observed run durations per family.
+#[derive(Debug, Default)]
+pub struct Schedule {
+    config: PollConfig,
+    seen: HashMap<Family, (f64, f64, u32)>,
+}
+
+impl Schedule {
+    /// A schedule with no observations.
+    pub fn new(config: PollConfig) -> Schedule {
+        Schedule { config, seen: HashMap::new() }
+    }
+
+    /// Records how long a finished task of `family` ran, in seconds.
+    pub fn observe(&mut self, family: &Family, seconds: f64) {
+        if !(seconds.is_finite() && seconds > 0.0) {
+            return;
+        }
+        let e = self.seen.entry(family.clone()).or_insert((seconds, seconds, 0));
+        e.0 = e.0.min(seconds);
+        e.1 = e.1.max(seconds);
+        e.2 += 1;
+    }
+
+    /// When to poll next a task that started (or was submitted) at `started`.
+    pub fn next(&self, family: &Family, started: Instant, now: Instant) -> Instant {
+        let (min, max) = (self.config.min_interval, self.config.max_interval);
+        let age = now.saturating_duration_since(started).as_secs_f64();
+        let clamp = |secs: f64| Duration::from_secs_f64(secs.max(0.0)).clamp(min, max);
+        let Some(&(lo, hi, _)) = self.seen.get(family) else {
+            return now + clamp(age / 8.0);
+        };
+        let (lo, hi) = (lo * 0.97, hi * 1.03);
+        if age < lo {
+            (started + Duration::from_secs_f64(lo)).max(now + min.min(Duration::from_millis(50)))
+        } else if age < hi {
+            now + clamp((hi - lo) / 6.0)
+        } else {
+            now + clamp((age - hi) / 4.0)
+        }
+    }
+}
+
+/// Parses the service's `YYYY-MM-DD HH:mm:ss.SSS` times (the zone does not matter: only
+/// differences between two of them are used).
+pub fn service_time(text: &str) -> Option<jiff::civil::DateTime> {
+    jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M:%S%.f", text.trim()).ok()
+}
+
+/// Seconds between two service times.
+pub fn service_seconds(from: &str, to: &str) -> Option<f64> {
+    let (a, b) = (service_time(from)?, service_time(to)?);
+    Some(b.duration_since(a).as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polls_finely_inside_the_range_seen() {
+        let mut s = Schedule::new(PollConfig::default());
+        let f = Family::C1;
+        let t0 = Instant::now();
+        // Cold: an eighth of the age, at least the minimum.
+        assert_eq!(s.next(&f, t0, t0), t0 + Duration::from_millis(500));
+        s.observe(&f, 3.0);
+        s.observe(&f, 6.0);
+        // Before the shortest run: wait for it.
+        let first = s.next(&f, t0, t0);
+        assert!(first >= t0 + Duration::from_secs_f64(2.9) && first <= t0 + Duration::from_secs(3));
+        // Inside: every (6.18-2.91)/6 ≈ 0.55 s.
+        let at = t0 + Duration::from_secs(4);
+        let step = s.next(&f, t0, at) - at;
+        assert!(step > Duration::from_millis(500) && step < Duration::from_millis(600), "{step:?}");
+        // Long past: back off, up to the maximum.
+        let late = t0 + Duration::from_secs(600);
+        assert_eq!(s.next(&f, t0, late) - late, Duration::from_secs(15));
+    }
+
+    #[test]
+    fn service_times_subtract() {
+        assert_eq!(
+            service_seconds("2026-03-10 15:03:25.884", "2026-03-10 15:04:05.882").map(|s| (s * 1000.0).round()),
+            Some(39998.0)
+        );
+    }
+}
