@@ -66,7 +66,8 @@ impl RetryPolicy {
 
     /// Whether this policy retries `err`.
     pub fn retries(&self, err: &ApiError) -> bool {
-        err.is_transient() && (self.retry_maybe_processed || !err.maybe_processed)
+        // "Stopped" is the run winding down, not the service: never worth a retry.
+        err.is_transient() && err.code != "Stopped" && (self.retry_maybe_processed || !err.maybe_processed)
     }
 
     /// Runs `op` until it succeeds, fails for good, or the policy gives up.

@@ -233,7 +233,11 @@ fn error(sim: &mut Sim, status: StatusCode, code: &str, message: &str) -> Respon
 /// 401 unless the bearer key is the configured one.
 fn check_key(sim: &mut Sim, headers: &HeaderMap) -> Option<Response> {
     let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    match auth.and_then(|a| a.strip_prefix("Bearer ")) {
+    let bearer = auth.and_then(|a| a.strip_prefix("Bearer "));
+    if bearer.is_none_or(|k| k.trim() != sim.config.api_key) {
+        sim.stats.unauthorized += 1;
+    }
+    match bearer {
         None => Some(error(sim, StatusCode::UNAUTHORIZED, "InvalidApiKey", "No API-key provided.")),
         Some(k) if k.trim() != sim.config.api_key => {
             Some(error(sim, StatusCode::UNAUTHORIZED, "InvalidApiKey", "Invalid API-key provided."))

@@ -45,7 +45,9 @@ pub struct Task {
 pub struct Stats {
     /// Accepted create calls.
     pub submissions: u64,
-    /// Create calls whose exact body had been accepted before (each repeat counts once).
+    /// Create calls whose exact body had been accepted before while that earlier task had
+    /// not failed: money spent twice on one video (a resubmission after FAILED or CANCELED is
+    /// not counted).
     pub duplicate_submissions: u64,
     /// Task queries.
     pub queries: u64,
@@ -57,6 +59,8 @@ pub struct Stats {
     pub downloads: u64,
     /// 429 answers, for any reason.
     pub throttled: u64,
+    /// 401 answers (wrong or missing key).
+    pub unauthorized: u64,
     /// 500 answers injected.
     pub server_errors: u64,
     /// Connections closed without an answer.
@@ -114,7 +118,8 @@ pub struct Sim {
     families: BTreeMap<Family, FamilyState>,
     submit_window: HashMap<String, VecDeque<Instant>>,
     query_window: VecDeque<Instant>,
-    bodies: HashMap<String, u32>,
+    /// Canonical body → the tasks created from it.
+    bodies: HashMap<String, Vec<String>>,
     pub uploads: HashSet<String>,
     pub stats: Stats,
     epoch: Instant,
@@ -285,9 +290,11 @@ impl Sim {
             *peak = (*peak).max(in_flight + 1);
         }
         self.stats.submissions += 1;
-        let seen = self.bodies.entry(body.to_string()).or_default();
-        *seen += 1;
-        if *seen > 1 {
+        let earlier = self.bodies.entry(body.to_string()).or_default();
+        let wasted =
+            earlier.iter().any(|t| self.tasks.get(t).is_some_and(|t| !matches!(t.status, "FAILED" | "CANCELED")));
+        earlier.push(id.clone());
+        if wasted {
             self.stats.duplicate_submissions += 1;
         }
         self.advance(now);

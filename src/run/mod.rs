@@ -190,7 +190,13 @@ pub async fn run(
     let journal =
         Journal::open(&journal_path).map_err(|e| LedgerError::Io { path: journal_path.clone(), source: e })?;
     let (tx, rx) = mpsc::unbounded_channel();
-    let per_second = |n: u32| Quota::per_second(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN));
+    // Evenly spaced, no bursts: the service counts in sliding one-second windows, where a burst
+    // followed by the steady rate would exceed the limit.
+    let per_second = |n: u32| {
+        Quota::with_period(Duration::from_secs_f64(1.0 / f64::from(n.max(1))))
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::MIN)
+    };
     let mut coord = Coordinator {
         jobs: input.jobs,
         output_dir: input.output_dir.to_path_buf(),
@@ -219,6 +225,7 @@ pub async fn run(
         queries: 0,
         stop: None,
         stop_deadline: None,
+        halt: CancellationToken::new(),
         reporter,
     };
     coord.prepare(&input.selected).await;
@@ -256,6 +263,8 @@ struct Coordinator<'a, 'r> {
     queries: u64,
     stop: Option<Stop>,
     stop_deadline: Option<Instant>,
+    /// Tells the lanes to send no more create calls.
+    halt: CancellationToken,
     reporter: &'r mut dyn Reporter,
 }
 
@@ -299,6 +308,7 @@ impl Coordinator<'_, '_> {
             self.reporter.note(&Note::Info { message: message.clone() });
             self.stop = Some(Stop::Disk { message });
             self.stop_deadline = Some(Instant::now());
+            self.halt.cancel();
         }
     }
 
@@ -446,6 +456,7 @@ impl Coordinator<'_, '_> {
             poll: self.policy(RetryPolicy::poll()),
             settle: self.options.reconcile_settle,
             events: self.tx.clone(),
+            halt: self.halt.clone(),
         };
         tokio::spawn(lane.serve(rx));
         self.lanes.insert(model.to_owned(), tx.clone());
@@ -582,6 +593,9 @@ impl Coordinator<'_, '_> {
                     self.record(idx, submit_failed(&error, "transient"));
                     self.requeue_front(idx);
                     self.fatal(&error);
+                } else if error.code == "Stopped" {
+                    self.record(idx, submit_failed(&error, "transient"));
+                    self.requeue_front(idx);
                 } else if error.is_transient() {
                     self.record(idx, submit_failed(&error, "transient"));
                     self.requeue_front(idx);
@@ -812,6 +826,7 @@ impl Coordinator<'_, '_> {
     async fn interrupted(&mut self) {
         self.stop = Some(Stop::Interrupted);
         self.stop_deadline = Some(Instant::now() + self.options.stop_grace);
+        self.halt.cancel();
         self.reporter.note(&Note::Info {
             message: "interrupted: no new submissions; recording what is in flight (Ctrl-C again to quit at once)"
                 .into(),
@@ -889,6 +904,7 @@ struct Lane {
     poll: RetryPolicy,
     settle: Duration,
     events: mpsc::UnboundedSender<WorkerEvent>,
+    halt: CancellationToken,
 }
 
 impl Lane {
@@ -903,10 +919,20 @@ impl Lane {
 
     async fn submit_one(&mut self, job: &SubmitJob) -> WorkerEvent {
         let idx = job.idx;
+        if self.halt.is_cancelled() {
+            // The run is stopping: this create was never sent, so nothing exists to find.
+            let error = ApiError::transport("Stopped", "the run stopped before this job was sent".into(), false);
+            return WorkerEvent::SubmitFailed { idx, error };
+        }
         let result = self
             .submit
             .run(|| async {
-                self.limiter.until_ready().await;
+                tokio::select! {
+                    () = self.limiter.until_ready() => {}
+                    () = self.halt.cancelled() => {
+                        return Err(ApiError::transport("Stopped", "the run stopped before this job was sent".into(), false));
+                    }
+                }
                 self.client.create_task(&job.body).await
             })
             .await;
@@ -937,7 +963,13 @@ impl Lane {
                     Err(error) => WorkerEvent::Unresolved { idx, error },
                 }
             }
-            Err(error) => WorkerEvent::SubmitFailed { idx, error },
+            Err(error) => {
+                if error.is_run_fatal() {
+                    // Stop every lane now, before the coordinator even hears of it.
+                    self.halt.cancel();
+                }
+                WorkerEvent::SubmitFailed { idx, error }
+            }
         }
     }
 }

@@ -1,0 +1,85 @@
+//! Helpers shared by the run tests: manifests, a fast fake, and running the library.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use pixbatch::api::{ApiConfig, ApiKey, Client};
+use pixbatch::fake::{DurationRange, FakeConfig, FakeServer};
+use pixbatch::ledger::Ledger;
+use pixbatch::plan::{ExpandOptions, Expansion};
+use pixbatch::run::{PollConfig, RunInput, RunOptions, RunSummary, Silent};
+use tokio_util::sync::CancellationToken;
+
+/// A manifest with one c1 shot and one v5.6 shot, `per_shot` seeds each.
+pub fn two_family_manifest(dir: &Path, per_shot: usize, c1_prompt: &str) -> PathBuf {
+    let seeds: Vec<String> = (1..=per_shot).map(|s| s.to_string()).collect();
+    let seeds = seeds.join(", ");
+    let text = format!(
+        "version: 1\noutput: out\ndefaults: {{size: \"640*360\", duration: 5}}\nrefs: {{man: https://example.com/man.jpg}}\nshots:\n  - id: fight\n    model: pixverse/pixverse-c1-r2v\n    prompt: \"{c1_prompt}\"\n    matrix: {{seed: [{seeds}]}}\n  - id: walk\n    model: pixverse/pixverse-v5.6-r2v\n    prompt: \"@man walks home\"\n    matrix: {{seed: [{seeds}]}}\n"
+    );
+    let path = dir.join("manifest.yaml");
+    std::fs::write(&path, text).expect("write manifest");
+    path
+}
+
+/// A fake whose tasks take 150–300 ms and that enforces no rate limits (tests want speed;
+/// the limits have tests of their own).
+pub fn fast_fake() -> FakeConfig {
+    FakeConfig {
+        run_time: DurationRange { min: Duration::from_millis(150), max: Duration::from_millis(300) },
+        submit_rps: 0,
+        query_rps: 0,
+        ..FakeConfig::default()
+    }
+}
+
+/// Run options scaled for a fake whose tasks take a fraction of a second.
+pub fn fast_options() -> RunOptions {
+    RunOptions {
+        submit_per_second: 200,
+        query_per_second: 500,
+        poll: PollConfig { min_interval: Duration::from_millis(15), max_interval: Duration::from_millis(200) },
+        retry_scale: 0.02,
+        reconcile_settle: Duration::from_millis(20),
+        stop_grace: Duration::from_secs(2),
+        ..RunOptions::default()
+    }
+}
+
+pub fn expand(manifest: &Path) -> Expansion {
+    let loaded = pixbatch::manifest::load(manifest).unwrap_or_else(|d| panic!("{}", d.render(false)));
+    pixbatch::plan::expand(&loaded, &ExpandOptions::default()).unwrap_or_else(|d| panic!("{}", d.render(false)))
+}
+
+pub fn client(fake: &FakeServer) -> Client {
+    Client::new(ApiConfig::new(&fake.base_url(), ApiKey::new("sk-test")).expect("config")).expect("client")
+}
+
+/// Runs every job of the manifest through the library against `fake`.
+pub async fn run(manifest: &Path, fake: &FakeServer, options: &RunOptions) -> RunSummary {
+    let expansion = expand(manifest);
+    let input = RunInput {
+        jobs: &expansion.jobs,
+        selected: (0..expansion.jobs.len()).collect(),
+        output_dir: &expansion.output_dir,
+        name: None,
+    };
+    pixbatch::run::run(input, client(fake), options, &mut Silent, CancellationToken::new()).await.expect("run")
+}
+
+/// Every job's file exists and hashes to what the ledger recorded; returns how many.
+pub fn verify_outputs(manifest: &Path) -> usize {
+    let expansion = expand(manifest);
+    let ledger = Ledger::load(&expansion.output_dir).expect("ledger");
+    for job in &expansion.jobs {
+        let record = ledger.records.get(&job.key).unwrap_or_else(|| panic!("{} not in the ledger", job.name()));
+        let path = expansion.output_dir.join(&job.output);
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        use sha2::Digest;
+        assert_eq!(Some(hex::encode(sha2::Sha256::digest(&bytes))), record.sha256, "{}", job.name());
+        assert_eq!(Some(bytes.len() as u64), record.bytes);
+        assert_eq!(&bytes[4..8], b"ftyp");
+    }
+    expansion.jobs.len()
+}

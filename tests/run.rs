@@ -1,0 +1,136 @@
+//! `pixbatch run` against the fake over real sockets: full slots, idempotent reruns, faults.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use pixbatch::fake::{FakeConfig, FakeServer, Faults};
+use pixbatch::ledger::{Ledger, Phase};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixty_jobs_fill_both_families_then_reruns_do_only_what_changed() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = two_family_manifest(dir.path(), 30, "@man fights with a sword");
+    let fake = FakeServer::start(fast_fake()).await.expect("fake");
+
+    let s = run(&manifest, &fake, &fast_options()).await;
+    assert_eq!((s.counts.done, s.counts.failed, s.counts.total), (60, 0, 60), "{s:?}");
+    assert!(s.stop.is_none());
+    let stats = fake.stats();
+    assert_eq!(stats.submissions, 60);
+    assert_eq!(stats.duplicate_submissions, 0);
+    for family in ["c1", "v5.6"] {
+        assert_eq!(stats.peak_running.get(family), Some(&5), "{family} reached its 5 slots");
+        assert!(stats.peak_in_flight[family] <= 5, "{family}: never more than 5 submitted at once");
+        let u = stats.utilisation(family, 5);
+        assert!(u > 0.75, "{family}: slots busy {:.0}% of the time", u * 100.0);
+    }
+    assert_eq!(verify_outputs(&manifest), 60);
+    let csv = std::fs::read_to_string(dir.path().join("out/results.csv")).expect("results.csv");
+    assert_eq!(csv.lines().count(), 61);
+    assert_eq!(csv.lines().filter(|l| l.contains(",done,")).count(), 60);
+
+    // An immediate rerun sends nothing at all.
+    fake.reset_stats();
+    let s = run(&manifest, &fake, &fast_options()).await;
+    assert_eq!((s.counts.skipped, s.counts.done, s.counts.failed), (60, 0, 0));
+    let stats = fake.stats();
+    assert_eq!((stats.api_requests(), stats.downloads), (0, 0), "{stats:?}");
+
+    // Editing one shot's prompt renders exactly that shot again.
+    let manifest = two_family_manifest(dir.path(), 30, "@man fights with a spear");
+    fake.reset_stats();
+    let s = run(&manifest, &fake, &fast_options()).await;
+    assert_eq!((s.counts.skipped, s.counts.done), (30, 30));
+    assert_eq!(fake.stats().submissions, 30);
+    assert_eq!(verify_outputs(&manifest), 60);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_end_every_job_correctly_and_failed_tasks_wait_for_retry_failed() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = two_family_manifest(dir.path(), 20, "@man fights");
+    let faults = Faults {
+        throttle: 0.1,
+        server_error: 0.05,
+        drop_before: 0.02,
+        drop_after: 0.02,
+        task_failed: 0.1,
+        task_failed_silent: 0.03,
+        truncated_download: 0.1,
+        ..Faults::default()
+    };
+    let fake = FakeServer::start(FakeConfig { faults, seed: 7, ..fast_fake() }).await.expect("fake");
+    let s = run(&manifest, &fake, &fast_options()).await;
+    let stats = fake.stats();
+    assert!(stats.throttled > 0 && stats.server_errors > 0 && stats.dropped > 0 && stats.truncated > 0, "{stats:?}");
+    assert_eq!(stats.duplicate_submissions, 0, "no request was submitted twice");
+    assert_eq!(s.counts.done + s.counts.failed, 40, "{s:?}");
+    assert!(s.counts.failed > 0, "some tasks were made to fail");
+
+    let expansion = expand(&manifest);
+    let ledger = Ledger::load(&expansion.output_dir).expect("ledger");
+    let mut failed = 0;
+    for job in &expansion.jobs {
+        let r = &ledger.records[&job.key];
+        match r.phase {
+            Phase::Downloaded => {}
+            Phase::Failed => {
+                failed += 1;
+                assert!(r.error_code.is_some() && r.error_message.is_some(), "{r:?}");
+            }
+            other => panic!("{}: left in {other:?}", job.name()),
+        }
+    }
+    assert_eq!(failed, s.counts.failed);
+
+    // Without --retry-failed, a rerun submits nothing.
+    fake.set_faults(Faults::default());
+    fake.reset_stats();
+    let again = run(&manifest, &fake, &fast_options()).await;
+    assert_eq!((fake.stats().submissions, again.counts.failed), (0, failed));
+
+    // With it, exactly the failed ones, and then everything is there.
+    let options = pixbatch::run::RunOptions { retry_failed: true, ..fast_options() };
+    let last = run(&manifest, &fake, &options).await;
+    assert_eq!((last.counts.done, last.counts.failed), (failed, 0));
+    assert_eq!(fake.stats().submissions as usize, failed);
+    assert_eq!(fake.stats().duplicate_submissions, 0, "resubmitting a failed job is a new attempt, not a duplicate");
+    assert_eq!(verify_outputs(&manifest), 40);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_rate_limits_are_respected_without_errors() {
+    // DashScope's own limits (5 creates/s per model, 20 queries/s), the runner's defaults.
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = two_family_manifest(dir.path(), 8, "@man fights");
+    let fake = FakeServer::start(FakeConfig { submit_rps: 5, query_rps: 20, ..fast_fake() }).await.expect("fake");
+    let options = pixbatch::run::RunOptions {
+        poll: pixbatch::run::PollConfig {
+            min_interval: Duration::from_millis(100),
+            max_interval: Duration::from_secs(1),
+        },
+        ..pixbatch::run::RunOptions::default()
+    };
+    let s = run(&manifest, &fake, &options).await;
+    assert_eq!(s.counts.done, 16, "{s:?}");
+    assert_eq!(fake.stats().throttled, 0, "the runner stays under the service's rate limits");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_on_the_same_ledger_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = two_family_manifest(dir.path(), 1, "@man fights");
+    let out = dir.path().join("out");
+    let _held = pixbatch::ledger::Lock::acquire(&out).expect("first lock");
+    let fake = FakeServer::start(fast_fake()).await.expect("fake");
+    let expansion = expand(&manifest);
+    let input = pixbatch::run::RunInput { jobs: &expansion.jobs, selected: vec![0, 1], output_dir: &out, name: None };
+    let err = pixbatch::run::run(input, client(&fake), &fast_options(), &mut pixbatch::run::Silent, Default::default())
+        .await
+        .expect_err("locked");
+    let text = err.to_string();
+    assert!(text.contains("another pixbatch run") && text.contains(&format!("pid {}", std::process::id())), "{text}");
+    assert_eq!(fake.stats().api_requests(), 0);
+}

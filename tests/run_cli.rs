@@ -1,0 +1,141 @@
+//! `pixbatch run` as a user runs it: a child process against the fake, killed, interrupted,
+//! and refused by a bad key.
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::*;
+use pixbatch::fake::{FakeConfig, FakeServer};
+use tokio::process::Command;
+
+fn pixbatch(fake: &FakeServer, key: &str) -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("pixbatch"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DASHSCOPE_BASE_URL", fake.base_url())
+        .env("DASHSCOPE_API_KEY", key)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+const FAST: [&str; 6] = ["--poll-min", "20ms", "--poll-max", "200ms", "--submit-rps", "100"];
+
+/// Waits until the fake has accepted `n` creates (checking its counters, no fixed sleeps).
+async fn until_submitted(fake: &FakeServer, n: u64) {
+    for _ in 0..2000 {
+        if fake.stats().submissions >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("the fake never saw {n} submissions: {:?}", fake.stats());
+}
+
+async fn run_to_end(fake: &FakeServer, manifest: &Path) -> (i32, String) {
+    let out = pixbatch(fake, "sk-test").arg("run").arg(manifest).args(FAST).output().await.expect("runs");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_with_sigkill_three_times_and_rerun_finishes_without_duplicates() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = two_family_manifest(dir.path(), 25, "@man fights");
+    let fake = FakeServer::start(fast_fake()).await.expect("fake");
+    for at in [8, 20, 35] {
+        let mut child = pixbatch(&fake, "sk-test").arg("run").arg(&manifest).args(FAST).spawn().expect("spawn");
+        until_submitted(&fake, at).await;
+        child.start_kill().expect("SIGKILL");
+        let status = child.wait().await.expect("reaped");
+        assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9));
+    }
+    let (code, stderr) = run_to_end(&fake, &manifest).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(verify_outputs(&manifest), 50);
+    let stats = fake.stats();
+    assert_eq!(stats.duplicate_submissions, 0, "{stats:?}");
+    assert!(stats.submissions >= 50);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_submitting_records_and_exits_130_then_a_rerun_finishes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = two_family_manifest(dir.path(), 20, "@man fights");
+    let fake = FakeServer::start(FakeConfig {
+        run_time: pixbatch::fake::DurationRange::fixed(Duration::from_millis(400)),
+        ..fast_fake()
+    })
+    .await
+    .expect("fake");
+    let child = pixbatch(&fake, "sk-test").arg("run").arg(&manifest).args(FAST).spawn().expect("spawn");
+    until_submitted(&fake, 6).await;
+    let pid = child.id().expect("pid").to_string();
+    let killed = std::process::Command::new("kill").args(["-INT", &pid]).status().expect("kill");
+    assert!(killed.success());
+    let out = child.wait_with_output().await.expect("exits");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let after_interrupt = fake.stats().submissions;
+    assert!(after_interrupt < 40, "it stopped submitting ({after_interrupt})");
+    assert!(dir.path().join("out/results.csv").exists(), "results written on interrupt");
+
+    let (code, stderr) = run_to_end(&fake, &manifest).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(verify_outputs(&manifest), 40);
+    assert_eq!(fake.stats().duplicate_submissions, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_key_stops_the_run_at_once_with_exit_3() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = two_family_manifest(dir.path(), 25, "@man fights");
+    let fake = FakeServer::start(fast_fake()).await.expect("fake");
+    let out = pixbatch(&fake, "sk-not-the-key").arg("run").arg(&manifest).args(FAST).output().await.expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("InvalidApiKey"), "{stderr}");
+    assert!(stderr.contains("DASHSCOPE_API_KEY") && stderr.contains("region"), "{stderr}");
+    assert!(!stderr.contains("sk-not-the-key"), "the key is never printed");
+    let stats = fake.stats();
+    assert_eq!(stats.submissions, 0);
+    assert!(stats.unauthorized <= 2, "one create per model at most, not 50: {stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_key_says_what_to_do() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = two_family_manifest(dir.path(), 1, "@man fights");
+    let fake = FakeServer::start(fast_fake()).await.expect("fake");
+    let out =
+        pixbatch(&fake, "").env_remove("DASHSCOPE_API_KEY").arg("run").arg(&manifest).output().await.expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("DASHSCOPE_API_KEY is not set") && stderr.contains("--fake"), "{stderr}");
+}
+
+#[test]
+fn the_readme_command_renders_the_storyboard_with_no_key() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(root.join("examples/storyboard.yaml"), dir.path().join("storyboard.yaml")).expect("copy");
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("pixbatch"))
+        .current_dir(dir.path())
+        .env_clear()
+        .args(["run", "storyboard.yaml", "--fake", "--fake-run-time", "100ms:300ms", "--poll-min", "20ms"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("9 of 9 jobs done"), "{stderr}");
+    let videos = std::fs::read_dir(dir.path().join("renders/storyboard"))
+        .expect("output folder")
+        .filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "mp4")))
+        .count();
+    assert_eq!(videos, 9);
+}
