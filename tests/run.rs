@@ -134,3 +134,47 @@ async fn a_second_run_on_the_same_ledger_is_refused() {
     assert!(text.contains("another pixbatch run") && text.contains(&format!("pid {}", std::process::id())), "{text}");
     assert_eq!(fake.stats().api_requests(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_and_status_show_what_a_run_would_do() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = two_family_manifest(dir.path(), 2, "@man fights");
+    let fake = FakeServer::start(fast_fake()).await.expect("fake");
+    run(&manifest, &fake, &fast_options()).await;
+    // One video deleted, one shot edited (its old jobs become orphans, its new ones are new).
+    std::fs::remove_file(dir.path().join("out/walk/seed-1.mp4")).expect("rm");
+    let manifest = two_family_manifest(dir.path(), 2, "@man fights again");
+    let bin = assert_cmd::cargo::cargo_bin("pixbatch");
+    let out =
+        std::process::Command::new(&bin).args(["plan", "--format", "json"]).arg(&manifest).output().expect("plan");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let states: Vec<(String, String)> = plan["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .map(|j| {
+            (
+                format!("{}[{}]", j["shot"].as_str().unwrap_or(""), j["variant"].as_str().unwrap_or("")),
+                j["state"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    let expect = |s: &str, v: &str| (s.to_owned(), v.to_owned());
+    assert_eq!(
+        states,
+        vec![
+            expect("fight[seed=1]", "new"),
+            expect("fight[seed=2]", "new"),
+            expect("walk[seed=1]", "download"),
+            expect("walk[seed=2]", "done")
+        ]
+    );
+    assert_eq!(plan["summary"]["to_submit"], 2);
+    assert_eq!(plan["summary"]["orphaned"], 2);
+    assert_eq!(plan["orphans"].as_array().map(Vec::len), Some(2));
+
+    let out = std::process::Command::new(&bin).args(["status"]).arg(&manifest).output().expect("status");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.trim_end().ends_with("1 done, 1 download, 2 new, 2 orphaned"), "{table}");
+}

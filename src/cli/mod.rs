@@ -341,7 +341,15 @@ fn plan_cmd(path: &Path, format: Format, flags: &ExpandFlags) -> i32 {
     let Some((loaded, expansion)) = load_and_expand(path, flags) else {
         return exit::USAGE;
     };
-    let plan = Plan { manifest: path, name: loaded.manifest.name.as_deref(), expansion: &expansion };
+    let ledger = match crate::ledger::Ledger::load(&expansion.output_dir) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!("hint: {}", e.hint());
+            return exit::JOBS_FAILED;
+        }
+    };
+    let plan = Plan::new(path, loaded.manifest.name.as_deref(), &expansion, &ledger);
     let text = match format {
         Format::Table => plan.to_table(),
         Format::Json => return write_result(plan.write_json(std::io::stdout().lock())),

@@ -238,7 +238,12 @@ pub fn status(path: &Path, format: Format, flags: &ExpandFlags) -> i32 {
             return exit::JOBS_FAILED;
         }
     };
-    let rows = results::rows(&expansion.jobs, &ledger);
+    // The state is what a run would do now: files are re-hashed, so a deleted video shows.
+    let mut rows = results::rows(&expansion.jobs, &ledger);
+    let decisions = results::decisions(&expansion.jobs, &ledger, &expansion.output_dir, false);
+    for (row, decision) in rows.iter_mut().zip(&decisions) {
+        row.state = decision.as_str().to_owned();
+    }
     let text = match format {
         Format::Json => {
             let doc =

@@ -50,12 +50,15 @@ pub struct PlanRow {
     pub media_count: usize,
     pub output: String,
     pub estimated_cost_cny: Option<f64>,
+    /// What a run would do: new, resume, reconcile, download, done, failed, lost.
+    pub state: String,
 }
 
 impl PlanRow {
     /// The row for a job whose file goes under `output_dir`.
-    pub fn new(job: &Job, output_dir: &Path) -> PlanRow {
+    pub fn new(job: &Job, output_dir: &Path, state: &str) -> PlanRow {
         PlanRow {
+            state: state.to_owned(),
             key: job.key.clone(),
             shot: job.shot.clone(),
             variant: job.variant.clone(),
@@ -77,17 +80,38 @@ impl PlanRow {
 
 /// Rounds money to 0.01 for display and reports.
 pub fn round_cents(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
+    // `+ 0.0` turns the -0.0 of an empty float sum into 0.0.
+    (x * 100.0).round() / 100.0 + 0.0
 }
 
 /// Totals shown under the plan.
 #[derive(Debug, Serialize)]
 pub struct PlanSummary {
     pub jobs: usize,
+    /// Jobs a run would submit (state `new`).
+    pub to_submit: usize,
+    /// Seconds of video of the jobs a run would submit.
     pub video_seconds: u64,
+    /// Estimated cost of what a run would submit (not of what is done).
     pub estimated_cost_cny: f64,
-    /// Jobs whose model has no price in the catalog (not in the estimate).
+    /// Estimated cost of every job of the manifest, done or not.
+    pub total_cost_cny: f64,
+    /// Jobs whose model has no price in the catalog (not in the estimates).
     pub unpriced_jobs: usize,
+    /// Jobs per state.
+    pub by_state: std::collections::BTreeMap<String, usize>,
+    /// Jobs in the ledger that left the manifest.
+    pub orphaned: usize,
+}
+
+/// A ledger job that left the manifest.
+#[derive(Debug, Serialize)]
+pub struct Orphan {
+    pub key: String,
+    pub shot: String,
+    pub variant: String,
+    /// Its last state in the ledger.
+    pub last_state: String,
 }
 
 /// A manifest's plan, ready to print.
@@ -96,18 +120,55 @@ pub struct Plan<'a> {
     pub manifest: &'a Path,
     pub name: Option<&'a str>,
     pub expansion: &'a Expansion,
+    /// Per job, what a run would do (all `new` without a ledger).
+    pub states: Vec<&'static str>,
+    pub orphans: Vec<Orphan>,
 }
 
-impl Plan<'_> {
+impl<'a> Plan<'a> {
+    /// The plan of an expansion against the ledger in its output folder (if any).
+    pub fn new(
+        manifest: &'a Path,
+        name: Option<&'a str>,
+        expansion: &'a Expansion,
+        ledger: &crate::ledger::Ledger,
+    ) -> Plan<'a> {
+        let decisions = crate::ledger::results::decisions(&expansion.jobs, ledger, &expansion.output_dir, false);
+        let orphans = ledger
+            .orphans(&expansion.jobs)
+            .into_iter()
+            .map(|r| Orphan {
+                key: r.key.clone(),
+                shot: r.meta.shot.clone(),
+                variant: r.meta.variant.clone(),
+                last_state: crate::ledger::results::state_word(Some(r)).to_owned(),
+            })
+            .collect();
+        Plan { manifest, name, expansion, states: decisions.iter().map(|d| d.as_str()).collect(), orphans }
+    }
+
+    fn state(&self, i: usize) -> &'static str {
+        self.states.get(i).copied().unwrap_or("new")
+    }
+
     /// Totals over every job.
     pub fn summary(&self) -> PlanSummary {
         let jobs = &self.expansion.jobs;
         let costs: Vec<Option<f64>> = jobs.iter().map(estimate_cost).collect();
+        let new: Vec<usize> = (0..jobs.len()).filter(|&i| self.state(i) == "new").collect();
+        let mut by_state = std::collections::BTreeMap::new();
+        for i in 0..jobs.len() {
+            *by_state.entry(self.state(i).to_owned()).or_default() += 1;
+        }
         PlanSummary {
             jobs: jobs.len(),
-            video_seconds: jobs.iter().map(|j| u64::from(j.duration)).sum(),
-            estimated_cost_cny: round_cents(costs.iter().flatten().sum()),
+            to_submit: new.len(),
+            video_seconds: new.iter().map(|&i| u64::from(jobs[i].duration)).sum(),
+            estimated_cost_cny: round_cents(new.iter().filter_map(|&i| costs[i]).sum()),
+            total_cost_cny: round_cents(costs.iter().flatten().sum()),
             unpriced_jobs: costs.iter().filter(|c| c.is_none()).count(),
+            by_state,
+            orphaned: self.orphans.len(),
         }
     }
 
@@ -120,7 +181,8 @@ impl Plan<'_> {
             name: self.name,
             output_dir: self.expansion.output_dir.display().to_string(),
             summary: self.summary(),
-            jobs: JobsJson(self.expansion),
+            jobs: JobsJson(self),
+            orphans: &self.orphans,
         };
         let mut w = std::io::BufWriter::new(w);
         serde_json::to_writer_pretty(&mut w, &doc)?;
@@ -131,9 +193,9 @@ impl Plan<'_> {
     /// `plan --format csv`: one row per job, the [`PlanRow`] columns.
     pub fn to_csv(&self) -> String {
         let mut w = csv::Writer::from_writer(Vec::new());
-        for job in &self.expansion.jobs {
+        for (i, job) in self.expansion.jobs.iter().enumerate() {
             // Serializing a plain struct of scalars to a Vec cannot fail.
-            let _ = w.serialize(PlanRow::new(job, &self.expansion.output_dir));
+            let _ = w.serialize(PlanRow::new(job, &self.expansion.output_dir, self.state(i)));
         }
         let bytes = w.into_inner().unwrap_or_default();
         String::from_utf8(bytes).unwrap_or_default()
@@ -141,13 +203,15 @@ impl Plan<'_> {
 
     /// `plan --format table`: aligned columns and a total line.
     pub fn to_table(&self) -> String {
-        let header = ["KEY", "SHOT", "VARIANT", "MODEL", "SIZE", "DUR", "SEED", "MEDIA", "COST", "OUTPUT"];
-        let rows: Vec<[String; 10]> = self
+        let header = ["STATE", "KEY", "SHOT", "VARIANT", "MODEL", "SIZE", "DUR", "SEED", "MEDIA", "COST", "OUTPUT"];
+        let rows: Vec<[String; 11]> = self
             .expansion
             .jobs
             .iter()
-            .map(|job| {
+            .enumerate()
+            .map(|(i, job)| {
                 [
+                    self.state(i).to_owned(),
                     job.short_key().to_owned(),
                     job.shot.clone(),
                     if job.variant.is_empty() { "-".into() } else { job.variant.clone() },
@@ -188,10 +252,15 @@ impl Plan<'_> {
             line(&cells);
         }
         let s = self.summary();
+        let states: Vec<String> = s.by_state.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        let _ = write!(out, "\n{} jobs ({})", s.jobs, states.join(", "));
+        if !self.orphans.is_empty() {
+            let _ = write!(out, "; {} jobs in the ledger left the manifest (orphaned)", self.orphans.len());
+        }
         let _ = write!(
             out,
-            "\n{} jobs, {} s of video, estimated cost ¥{:.2}",
-            s.jobs, s.video_seconds, s.estimated_cost_cny
+            "\na run would submit {} jobs, {} s of video, estimated ¥{:.2} (all jobs: ¥{:.2})",
+            s.to_submit, s.video_seconds, s.estimated_cost_cny, s.total_cost_cny
         );
         if s.unpriced_jobs > 0 {
             let _ = write!(out, " (+{} jobs with unknown prices)", s.unpriced_jobs);
@@ -209,9 +278,10 @@ struct PlanJson<'a> {
     output_dir: String,
     summary: PlanSummary,
     jobs: JobsJson<'a>,
+    orphans: &'a [Orphan],
 }
 
-struct JobsJson<'a>(&'a Expansion);
+struct JobsJson<'a>(&'a Plan<'a>);
 
 #[derive(Serialize)]
 struct JobJson {
@@ -222,12 +292,11 @@ struct JobJson {
 
 impl Serialize for JobsJson<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.0.jobs.len()))?;
-        for job in &self.0.jobs {
-            seq.serialize_element(&JobJson {
-                row: PlanRow::new(job, &self.0.output_dir),
-                request: job.request_body(),
-            })?;
+        let plan = self.0;
+        let mut seq = serializer.serialize_seq(Some(plan.expansion.jobs.len()))?;
+        for (i, job) in plan.expansion.jobs.iter().enumerate() {
+            let row = PlanRow::new(job, &plan.expansion.output_dir, plan.state(i));
+            seq.serialize_element(&JobJson { row, request: job.request_body() })?;
         }
         seq.end()
     }
