@@ -178,3 +178,37 @@ async fn plan_and_status_show_what_a_run_would_do() {
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.trim_end().ends_with("1 done, 1 download, 2 new, 2 orphaned"), "{table}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_budget_is_never_exceeded_under_concurrency() {
+    // 40 jobs at 0.90 (c1 360P 5 s) or 1.05 (v5.6 360P 5 s) each; a cap in between.
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = two_family_manifest(dir.path(), 20, "@man fights");
+    let fake = FakeServer::start(fast_fake()).await.expect("fake");
+    let cap = 17.5;
+    let options = pixbatch::run::RunOptions { max_cost: Some(cap), ..fast_options() };
+    let s = run(&manifest, &fake, &options).await;
+    assert!(s.cost_cny <= cap, "spent {} > {cap}", s.cost_cny);
+    assert!(s.cost_cny > cap - 1.05, "it used the budget ({}), not stopped early", s.cost_cny);
+    assert!(matches!(s.stop, Some(pixbatch::run::Stop::Budget { skipped }) if skipped == 40 - s.counts.done), "{s:?}");
+    assert_eq!(fake.stats().submissions as usize, s.counts.done, "nothing over the cap was even submitted");
+    assert_eq!(s.billed_seconds, 5.0 * s.counts.done as f64);
+}
+
+#[test]
+fn shards_cover_every_job_exactly_once() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = two_family_manifest(dir.path(), 37, "@man fights");
+    let jobs = expand(&manifest).jobs;
+    for n in [1u32, 2, 3, 4, 7] {
+        let mut seen = std::collections::HashMap::new();
+        for k in 0..n {
+            for j in jobs.iter().filter(|j| pixbatch::plan::shard_of(&j.key, n) == k) {
+                assert!(seen.insert(j.key.clone(), k).is_none(), "{} in two shards", j.name());
+            }
+        }
+        assert_eq!(seen.len(), jobs.len(), "N={n}");
+    }
+    assert_eq!(pixbatch::plan::parse_shard("2/4"), Ok((2, 4)));
+    assert!(pixbatch::plan::parse_shard("5/4").is_err() && pixbatch::plan::parse_shard("0/4").is_err());
+}

@@ -85,6 +85,10 @@ pub struct RunArgs {
     /// Print one machine-readable JSON report on stdout at the end.
     #[arg(long)]
     pub json: bool,
+    /// CNY: never submit a job whose estimate would take this run's spend past it
+    /// (overrides `run.max_cost`); the jobs left are reported as skipped: budget (exit 4).
+    #[arg(long, value_name = "AMOUNT")]
+    pub max_cost: Option<f64>,
     /// On Ctrl-C, cancel tasks still PENDING on the service.
     #[arg(long)]
     pub cancel_on_interrupt: bool,
@@ -211,12 +215,24 @@ impl FakeServerArgs {
     }
 }
 
-/// Flags that shape expansion.
+/// Flags that shape expansion and pick the jobs a command works on.
 #[derive(Debug, clap::Args)]
 pub struct ExpandFlags {
     /// Refuse manifests that expand to more jobs than this.
     #[arg(long, default_value_t = 10_000)]
     pub max_jobs: usize,
+    /// Only this shard of the jobs, `K/N` (split by job key: N runners cover every job once).
+    #[arg(long, value_parser = crate::plan::parse_shard, value_name = "K/N")]
+    pub shard: Option<(u32, u32)>,
+}
+
+impl ExpandFlags {
+    /// Drops the jobs outside the shard.
+    pub fn apply_shard(&self, expansion: &mut Expansion) {
+        if let Some((k, n)) = self.shard {
+            expansion.jobs.retain(|j| crate::plan::shard_of(&j.key, n) == k - 1);
+        }
+    }
 }
 
 /// Output formats of `plan` and `status`.
@@ -305,7 +321,8 @@ pub(crate) fn load_and_expand(path: &Path, flags: &ExpandFlags) -> Option<(manif
         }
     };
     match plan::expand(&loaded, &ExpandOptions { max_jobs: flags.max_jobs }) {
-        Ok(expansion) => {
+        Ok(mut expansion) => {
+            flags.apply_shard(&mut expansion);
             if !expansion.warnings.items.is_empty() {
                 print_diagnostics(&expansion.warnings);
             }
@@ -349,7 +366,11 @@ fn plan_cmd(path: &Path, format: Format, flags: &ExpandFlags) -> i32 {
             return exit::JOBS_FAILED;
         }
     };
-    let plan = Plan::new(path, loaded.manifest.name.as_deref(), &expansion, &ledger);
+    let mut plan = Plan::new(path, loaded.manifest.name.as_deref(), &expansion, &ledger);
+    if flags.shard.is_some() {
+        // Jobs of other shards are not orphans.
+        plan.orphans.clear();
+    }
     let text = match format {
         Format::Table => plan.to_table(),
         Format::Json => return write_result(plan.write_json(std::io::stdout().lock())),

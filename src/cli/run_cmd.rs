@@ -56,8 +56,13 @@ pub fn run(args: &RunArgs) -> i32 {
         poll: PollConfig { min_interval: args.poll_min, max_interval: args.poll_max.max(args.poll_min) },
         task_timeout: args.task_timeout,
         cancel_on_interrupt: args.cancel_on_interrupt,
+        max_cost: args.max_cost.or(section.max_cost),
         ..RunOptions::default()
     };
+    if options.max_cost.is_some_and(|c| !(c.is_finite() && c >= 0.0)) {
+        eprintln!("error: --max-cost must be a non-negative amount of CNY");
+        return exit::USAGE;
+    }
     if let Some(n) = args.concurrency {
         options.concurrency.clear();
         options.default_concurrency = n.max(1);
@@ -243,6 +248,9 @@ pub fn status(path: &Path, format: Format, flags: &ExpandFlags) -> i32 {
     let decisions = results::decisions(&expansion.jobs, &ledger, &expansion.output_dir, false);
     for (row, decision) in rows.iter_mut().zip(&decisions) {
         row.state = decision.as_str().to_owned();
+    }
+    if flags.shard.is_some() {
+        rows.retain(|r| r.state != "orphaned");
     }
     let text = match format {
         Format::Json => {

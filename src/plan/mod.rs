@@ -78,6 +78,26 @@ impl PlanRow {
     }
 }
 
+/// Which shard (0-based, of `n`) a job belongs to: a function of its key only, so N runners
+/// split the same jobs the same way whatever the manifest's order.
+pub fn shard_of(key: &str, n: u32) -> u32 {
+    let head = key.get(..16).and_then(|h| u64::from_str_radix(h, 16).ok()).unwrap_or(0);
+    (head % u64::from(n.max(1))) as u32
+}
+
+/// Parses `K/N` (1-based K).
+pub fn parse_shard(text: &str) -> Result<(u32, u32), String> {
+    let (k, n) = text.split_once('/').ok_or_else(|| format!("`{text}`: write the shard as K/N, e.g. 2/4"))?;
+    let (k, n): (u32, u32) = (
+        k.trim().parse().map_err(|_| format!("`{text}`: K is not a number"))?,
+        n.trim().parse().map_err(|_| format!("`{text}`: N is not a number"))?,
+    );
+    if n == 0 || k == 0 || k > n {
+        return Err(format!("`{text}`: K must be between 1 and N"));
+    }
+    Ok((k, n))
+}
+
 /// Rounds money to 0.01 for display and reports.
 pub fn round_cents(x: f64) -> f64 {
     // `+ 0.0` turns the -0.0 of an empty float sum into 0.0.

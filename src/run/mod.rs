@@ -66,6 +66,9 @@ pub struct RunOptions {
     pub reconcile_settle: Duration,
     /// After a stop, how long to wait for create calls in the air to answer.
     pub stop_grace: Duration,
+    /// CNY: never submit a job whose estimate would take this run's spend (billed plus the
+    /// estimates of tasks in flight) past this.
+    pub max_cost: Option<f64>,
 }
 
 impl Default for RunOptions {
@@ -83,6 +86,7 @@ impl Default for RunOptions {
             retry_scale: 1.0,
             reconcile_settle: Duration::from_secs(2),
             stop_grace: Duration::from_secs(5),
+            max_cost: None,
         }
     }
 }
@@ -128,6 +132,8 @@ enum JobRun {
     Done,
     Skipped,
     Failed,
+    /// Not submitted: its estimate would have crossed `--max-cost`.
+    OverBudget,
 }
 
 enum WorkerEvent {
@@ -226,6 +232,8 @@ pub async fn run(
         stop: None,
         stop_deadline: None,
         halt: CancellationToken::new(),
+        reserved: HashMap::new(),
+        over_budget: 0,
         reporter,
     };
     coord.prepare(&input.selected).await;
@@ -265,6 +273,9 @@ struct Coordinator<'a, 'r> {
     stop_deadline: Option<Instant>,
     /// Tells the lanes to send no more create calls.
     halt: CancellationToken,
+    /// Estimated cost of each job in flight (given back when it fails, replaced when billed).
+    reserved: HashMap<usize, f64>,
+    over_budget: usize,
     reporter: &'r mut dyn Reporter,
 }
 
@@ -477,6 +488,18 @@ impl Coordinator<'_, '_> {
                     break;
                 }
                 let Some(idx) = self.queues.get_mut(&family).and_then(VecDeque::pop_front) else { break };
+                if let Some(cap) = self.options.max_cost {
+                    // An unknown price counts as free here; `plan` warns about unpriced jobs.
+                    let estimate = estimate_cost(&self.jobs[idx]).unwrap_or(0.0);
+                    let committed = self.cost + self.reserved.values().sum::<f64>();
+                    if committed + estimate > cap + 1e-9 {
+                        self.states[idx] = JobRun::OverBudget;
+                        self.counts.queued -= 1;
+                        self.over_budget += 1;
+                        continue;
+                    }
+                    self.reserved.insert(idx, estimate);
+                }
                 self.slot(&family).in_flight += 1;
                 let job = &self.jobs[idx];
                 let attempt = self.ledger.records.get(&job.key).map_or(0, |r| r.attempts) + 1;
@@ -560,6 +583,7 @@ impl Coordinator<'_, '_> {
     }
 
     fn release(&mut self, idx: usize) {
+        self.reserved.remove(&idx);
         let family = self.jobs[idx].family.clone();
         let slot = self.slot(&family);
         slot.in_flight = slot.in_flight.saturating_sub(1);
@@ -708,10 +732,14 @@ impl Coordinator<'_, '_> {
             TaskStatus::Succeeded => {
                 self.release(idx);
                 let usage = resp.usage.clone();
-                if let Some(secs) = usage.as_ref().and_then(|u| u.duration) {
-                    self.billed_seconds += secs;
-                    self.cost += estimate_cost(&self.jobs[idx])
-                        .map_or(0.0, |c| c / f64::from(self.jobs[idx].duration.max(1)) * secs);
+                let estimate = estimate_cost(&self.jobs[idx]).unwrap_or(0.0);
+                match usage.as_ref().and_then(|u| u.duration) {
+                    Some(secs) => {
+                        self.billed_seconds += secs;
+                        self.cost += estimate / f64::from(self.jobs[idx].duration.max(1)) * secs;
+                    }
+                    // No usage reported: count the estimate, so the budget never leaks.
+                    None => self.cost += estimate,
                 }
                 self.record(
                     idx,
@@ -872,7 +900,10 @@ impl Coordinator<'_, '_> {
         }
         let left_in_flight =
             self.states.iter().filter(|s| matches!(s, JobRun::Polling { .. } | JobRun::Submitting)).count();
-        let not_started = self.states.iter().filter(|s| matches!(s, JobRun::Queued)).count();
+        let not_started = self.states.iter().filter(|s| matches!(s, JobRun::Queued | JobRun::OverBudget)).count();
+        if self.over_budget > 0 && self.stop.is_none() {
+            self.stop = Some(Stop::Budget { skipped: self.over_budget });
+        }
         self.report();
         RunSummary {
             counts: self.counts.clone(),
