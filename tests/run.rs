@@ -212,3 +212,27 @@ fn shards_cover_every_job_exactly_once() {
     assert_eq!(pixbatch::plan::parse_shard("2/4"), Ok((2, 4)));
     assert!(pixbatch::plan::parse_shard("5/4").is_err() && pixbatch::plan::parse_shard("0/4").is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_reference_is_uploaded_once_per_model_and_a_rerun_renders_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir(dir.path().join("refs")).expect("mkdir");
+    std::fs::write(dir.path().join("refs/cafe.png"), b"\x89PNG\r\n\x1a\n-not-really-pixels-").expect("png");
+    let manifest = dir.path().join("m.yaml");
+    std::fs::write(
+        &manifest,
+        "version: 1\noutput: out\ndefaults: {size: \"640*360\", duration: 5}\nrefs: {cafe: ./refs/cafe.png, man: https://example.com/m.jpg}\nshots:\n  - id: c1\n    model: pixverse/pixverse-c1-r2v\n    prompt: \"@man sits in @cafe \"\n    matrix: {seed: [1, 2, 3]}\n  - id: v56\n    model: pixverse/pixverse-v5.6-r2v\n    prompt: \"@cafe at night\"\n",
+    )
+    .expect("manifest");
+    let fake = FakeServer::start(fast_fake()).await.expect("fake");
+    let s = run(&manifest, &fake, &fast_options()).await;
+    assert_eq!((s.counts.done, s.counts.failed), (4, 0), "{s:?}");
+    let stats = fake.stats();
+    assert_eq!(stats.uploads, 2, "one upload per model (temporary files are bound to a model)");
+    assert_eq!(verify_outputs(&manifest), 4);
+    fake.reset_stats();
+    let again = run(&manifest, &fake, &fast_options()).await;
+    assert_eq!(again.counts.skipped, 4);
+    let stats = fake.stats();
+    assert_eq!((stats.uploads, stats.api_requests()), (0, 0));
+}

@@ -167,6 +167,8 @@ enum WorkerEvent {
 struct SubmitJob {
     idx: usize,
     body: serde_json::Value,
+    /// Local reference files: (index in `input.media`, path, content hash).
+    local: Vec<(usize, PathBuf, String)>,
     prompt: String,
     intent_at: jiff::Timestamp,
 }
@@ -468,6 +470,7 @@ impl Coordinator<'_, '_> {
             settle: self.options.reconcile_settle,
             events: self.tx.clone(),
             halt: self.halt.clone(),
+            uploads: HashMap::new(),
         };
         tokio::spawn(lane.serve(rx));
         self.lanes.insert(model.to_owned(), tx.clone());
@@ -527,7 +530,18 @@ impl Coordinator<'_, '_> {
             let job = &self.jobs[idx];
             let intent_at =
                 self.ledger.records.get(&job.key).and_then(|r| r.intent_at).unwrap_or_else(jiff::Timestamp::now);
-            let submit = SubmitJob { idx, body: job.request_body(), prompt: job.prompt.clone(), intent_at };
+            let local = job
+                .media
+                .iter()
+                .enumerate()
+                .filter_map(|(i, m)| match &m.source {
+                    crate::plan::MediaSource::Local { path, content_hash } => {
+                        Some((i, path.clone(), content_hash.clone()))
+                    }
+                    crate::plan::MediaSource::Url(_) => None,
+                })
+                .collect();
+            let submit = SubmitJob { idx, body: job.request_body(), local, prompt: job.prompt.clone(), intent_at };
             let lane = self.lane(&job.model);
             if lane.send(submit).is_ok() {
                 self.outstanding += 1;
@@ -936,9 +950,49 @@ struct Lane {
     settle: Duration,
     events: mpsc::UnboundedSender<WorkerEvent>,
     halt: CancellationToken,
+    /// Content hash → `oss://` URL of files uploaded for this model in this run.
+    uploads: HashMap<String, String>,
 }
 
 impl Lane {
+    /// Uploads the job's local reference files (once per file per run; temporary files are
+    /// bound to the model, and this lane is the model's) and puts their `oss://` URLs in the
+    /// body. The job key uses the file's content hash, so a new upload never re-renders.
+    async fn with_uploads(&mut self, job: &SubmitJob) -> Result<serde_json::Value, ApiError> {
+        let mut body = job.body.clone();
+        for (i, path, hash) in &job.local {
+            let url = match self.uploads.get(hash) {
+                Some(url) => url.clone(),
+                None => {
+                    let bytes = tokio::fs::read(path).await.map_err(|e| ApiError {
+                        class: crate::api::ErrorClass::JobPermanent,
+                        status: None,
+                        code: "UploadFailed".into(),
+                        message: format!("cannot read {}: {e}", path.display()),
+                        request_id: None,
+                        retry_after: None,
+                        maybe_processed: false,
+                    })?;
+                    let mime = crate::plan::expand::image_kind(&bytes).unwrap_or("application/octet-stream");
+                    let ext = mime.rsplit('/').next().unwrap_or("bin");
+                    let name = format!("{}.{ext}", &hash[..hash.len().min(24)]);
+                    let url = self
+                        .poll
+                        .run(|| async {
+                            // A fresh credential per try: the upload folder forbids overwrites.
+                            let policy = self.client.upload_policy(&self.model).await?;
+                            self.client.upload_file(&policy, &name, bytes.clone(), mime).await
+                        })
+                        .await?;
+                    self.uploads.insert(hash.clone(), url.clone());
+                    url
+                }
+            };
+            body["input"]["media"][*i]["url"] = url.into();
+        }
+        Ok(body)
+    }
+
     async fn serve(mut self, mut jobs: mpsc::UnboundedReceiver<SubmitJob>) {
         while let Some(job) = jobs.recv().await {
             let event = self.submit_one(&job).await;
@@ -955,6 +1009,10 @@ impl Lane {
             let error = ApiError::transport("Stopped", "the run stopped before this job was sent".into(), false);
             return WorkerEvent::SubmitFailed { idx, error };
         }
+        let body = match self.with_uploads(job).await {
+            Ok(body) => body,
+            Err(error) => return WorkerEvent::SubmitFailed { idx, error },
+        };
         let result = self
             .submit
             .run(|| async {
@@ -964,7 +1022,7 @@ impl Lane {
                         return Err(ApiError::transport("Stopped", "the run stopped before this job was sent".into(), false));
                     }
                 }
-                self.client.create_task(&job.body).await
+                self.client.create_task(&body).await
             })
             .await;
         match result {
