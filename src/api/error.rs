@@ -63,6 +63,19 @@ impl ApiError {
         }
     }
 
+    /// A problem on this machine (disk, file): no retry helps; `code` names it.
+    pub fn local(class: ErrorClass, code: &str, message: String) -> ApiError {
+        ApiError {
+            class,
+            status: None,
+            code: code.to_owned(),
+            message,
+            request_id: None,
+            retry_after: None,
+            maybe_processed: false,
+        }
+    }
+
     /// An answer we could not read (e.g. a gateway page with status 200).
     pub fn decode(message: String) -> ApiError {
         ApiError::transport("DecodeError", message, false)

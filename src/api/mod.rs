@@ -323,14 +323,12 @@ impl Client {
             return Err(error_from(resp).await);
         }
         let expected = resp.content_length();
-        let io_err = |e: std::io::Error| ApiError {
-            class: ErrorClass::RunFatal,
-            status: None,
-            code: "LocalIo".into(),
-            message: format!("cannot write {}: {e}", dest.display()),
-            request_id: None,
-            retry_after: None,
-            maybe_processed: false,
+        let io_err = |e: std::io::Error| {
+            ApiError::local(
+                crate::api::ErrorClass::RunFatal,
+                "LocalIo",
+                format!("cannot write {}: {e}", dest.display()),
+            )
         };
         let mut file = tokio::fs::File::create(dest).await.map_err(io_err)?;
         let mut hasher = Sha256::new();

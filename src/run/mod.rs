@@ -964,14 +964,12 @@ impl Lane {
             let url = match self.uploads.get(hash) {
                 Some(url) => url.clone(),
                 None => {
-                    let bytes = tokio::fs::read(path).await.map_err(|e| ApiError {
-                        class: crate::api::ErrorClass::JobPermanent,
-                        status: None,
-                        code: "UploadFailed".into(),
-                        message: format!("cannot read {}: {e}", path.display()),
-                        request_id: None,
-                        retry_after: None,
-                        maybe_processed: false,
+                    let bytes = tokio::fs::read(path).await.map_err(|e| {
+                        ApiError::local(
+                            crate::api::ErrorClass::JobPermanent,
+                            "UploadFailed",
+                            format!("cannot read {}: {e}", path.display()),
+                        )
                     })?;
                     let mime = crate::plan::expand::image_kind(&bytes).unwrap_or("application/octet-stream");
                     let ext = mime.rsplit('/').next().unwrap_or("bin");
@@ -1073,14 +1071,8 @@ async fn download(
 ) -> Result<Downloaded, ApiError> {
     let _permit =
         sem.acquire().await.map_err(|_| ApiError::transport("Shutdown", "the run is stopping".into(), false))?;
-    let local = |e: std::io::Error| ApiError {
-        class: crate::api::ErrorClass::RunFatal,
-        status: None,
-        code: "LocalIo".into(),
-        message: format!("cannot write {}: {e}", dest.display()),
-        request_id: None,
-        retry_after: None,
-        maybe_processed: false,
+    let local = |e: std::io::Error| {
+        ApiError::local(crate::api::ErrorClass::RunFatal, "LocalIo", format!("cannot write {}: {e}", dest.display()))
     };
     let dir = dest.parent().unwrap_or(Path::new("."));
     tokio::fs::create_dir_all(dir).await.map_err(local)?;
