@@ -98,8 +98,8 @@ pub struct RunArgs {
     /// Queries per second for polling (DashScope allows 20 per account).
     #[arg(long, default_value_t = 10)]
     pub query_rps: u32,
-    /// Creates per second per model (DashScope allows 5).
-    #[arg(long, default_value_t = 4)]
+    /// Creates per second per model (DashScope allows 5 in any one-second window).
+    #[arg(long, default_value_t = 5)]
     pub submit_rps: u32,
     /// Never poll one task more often than this.
     #[arg(long, default_value = "500ms", value_parser = crate::fake::config::parse_duration)]

@@ -77,7 +77,7 @@ impl Default for RunOptions {
             concurrency: BTreeMap::new(),
             default_concurrency: 5,
             retry_failed: false,
-            submit_per_second: 4,
+            submit_per_second: 5,
             query_per_second: 10,
             poll: PollConfig::default(),
             task_timeout: Duration::from_secs(3 * 3600 + 600),
@@ -223,7 +223,6 @@ pub async fn run(
         outstanding: 0,
         outstanding_submits: 0,
         query_limiter: RateLimiter::direct(per_second(options.query_per_second)),
-        submit_quota: per_second(options.submit_per_second),
         downloads: Arc::new(Semaphore::new(options.download_concurrency.max(1))),
         counts: Counts { total: input.selected.len(), ..Counts::default() },
         failed_by_code: BTreeMap::new(),
@@ -263,7 +262,6 @@ struct Coordinator<'a, 'r> {
     outstanding: usize,
     outstanding_submits: usize,
     query_limiter: DefaultDirectRateLimiter,
-    submit_quota: Quota,
     downloads: Arc<Semaphore>,
     counts: Counts,
     failed_by_code: BTreeMap<String, usize>,
@@ -463,7 +461,7 @@ impl Coordinator<'_, '_> {
         let lane = Lane {
             client: self.client.clone(),
             model: model.to_owned(),
-            limiter: RateLimiter::direct(self.submit_quota),
+            limiter: SlidingWindow::new(self.options.submit_per_second),
             known: self.ledger.task_ids.clone(),
             submit: self.policy(RetryPolicy::submit()),
             poll: self.policy(RetryPolicy::poll()),
@@ -942,7 +940,7 @@ fn submit_failed(error: &ApiError, class: &str) -> Event {
 struct Lane {
     client: Client,
     model: String,
-    limiter: DefaultDirectRateLimiter,
+    limiter: SlidingWindow,
     /// Every task id recorded before this run, plus those this lane created.
     known: HashSet<String>,
     submit: RetryPolicy,
@@ -1015,7 +1013,7 @@ impl Lane {
             .submit
             .run(|| async {
                 tokio::select! {
-                    () = self.limiter.until_ready() => {}
+                    () = self.limiter.wait() => {}
                     () = self.halt.cancelled() => {
                         return Err(ApiError::transport("Stopped", "the run stopped before this job was sent".into(), false));
                     }
@@ -1101,4 +1099,44 @@ async fn download(
 pub fn set_readable(file: &std::fs::File) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     file.set_permissions(std::fs::Permissions::from_mode(0o644))
+}
+
+/// At most `limit` sends in any window of a little over one second — the service's own rule
+/// for creates. Unlike a token bucket (`governor`), it lets the first `limit` creates of a run
+/// go at once, which fills every slot immediately, and then never exceeds the window.
+struct SlidingWindow {
+    limit: usize,
+    window: Duration,
+    sent: std::sync::Mutex<VecDeque<Instant>>,
+}
+
+impl SlidingWindow {
+    fn new(per_second: u32) -> SlidingWindow {
+        // 5 % margin for clock and network jitter between us and the service.
+        SlidingWindow {
+            limit: per_second.max(1) as usize,
+            window: Duration::from_millis(1050),
+            sent: std::sync::Mutex::new(VecDeque::new()),
+        }
+    }
+
+    async fn wait(&self) {
+        loop {
+            let until = {
+                let mut sent = self.sent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let now = Instant::now();
+                while sent.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+                    sent.pop_front();
+                }
+                match sent.front() {
+                    Some(oldest) if sent.len() >= self.limit => *oldest + self.window,
+                    _ => {
+                        sent.push_back(now);
+                        return;
+                    }
+                }
+            };
+            tokio::time::sleep_until(until.into()).await;
+        }
+    }
 }

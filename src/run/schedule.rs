@@ -61,7 +61,7 @@ impl Schedule {
         if age < lo {
             (started + Duration::from_secs_f64(lo)).max(now + min.min(Duration::from_millis(50)))
         } else if age < hi {
-            now + clamp((hi - lo) / 6.0)
+            now + clamp((hi - lo) / 10.0)
         } else {
             now + clamp((age - hi) / 4.0)
         }
@@ -96,10 +96,10 @@ mod tests {
         // Before the shortest run: wait for it.
         let first = s.next(&f, t0, t0);
         assert!(first >= t0 + Duration::from_secs_f64(2.9) && first <= t0 + Duration::from_secs(3));
-        // Inside: every (6.18-2.91)/6 ≈ 0.55 s.
+        // Inside: every (6.18-2.91)/10 ≈ 0.33 s, but never under the 0.5 s minimum.
         let at = t0 + Duration::from_secs(4);
         let step = s.next(&f, t0, at) - at;
-        assert!(step > Duration::from_millis(500) && step < Duration::from_millis(600), "{step:?}");
+        assert_eq!(step, Duration::from_millis(500));
         // Long past: back off, up to the maximum.
         let late = t0 + Duration::from_secs(600);
         assert_eq!(s.next(&f, t0, late) - late, Duration::from_secs(15));
