@@ -139,3 +139,75 @@ fn the_readme_command_renders_the_storyboard_with_no_key() {
         .count();
     assert_eq!(videos, 9);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_cancels_pending_tasks_only_and_a_rerun_resubmits_them() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = two_family_manifest(dir.path(), 5, "@man fights");
+    // One slot on the service: of the 5 per family the runner submits, 1 runs and 4 wait.
+    let fake = FakeServer::start(FakeConfig {
+        concurrency: 1,
+        run_time: pixbatch::fake::DurationRange::fixed(Duration::from_secs(60)),
+        ..fast_fake()
+    })
+    .await
+    .expect("fake");
+    let mut child = pixbatch(&fake, "sk-test").arg("run").arg(&manifest).args(FAST).spawn().expect("spawn");
+    until_submitted(&fake, 10).await;
+    // Let the runner record the last task ids (its journal is synced before it polls).
+    for _ in 0..400 {
+        let journal = std::fs::read_to_string(dir.path().join("out/.pixbatch/journal.jsonl")).unwrap_or_default();
+        if journal.matches("\"ev\":\"submitted\"").count() >= 10 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.start_kill().expect("kill");
+    child.wait().await.expect("reaped");
+
+    let out = pixbatch(&fake, "sk-test").arg("cancel").arg(&manifest).output().await.expect("cancel");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout.matches("\ncancelled ").count() + usize::from(stdout.starts_with("cancelled ")), 8, "{stdout}");
+    assert_eq!(stdout.matches("not cancelled").count(), 2, "the two RUNNING tasks: {stdout}");
+    assert_eq!(fake.stats().final_states.get("CANCELED"), Some(&8));
+    let plan = std::process::Command::new(assert_cmd::cargo::cargo_bin("pixbatch"))
+        .args(["plan", "--format", "csv"])
+        .arg(&manifest)
+        .output()
+        .expect("plan");
+    let csv = String::from_utf8_lossy(&plan.stdout);
+    assert_eq!(csv.matches(",new\n").count(), 8, "cancelled jobs are new again: {csv}");
+    assert_eq!(csv.matches(",resume\n").count(), 2, "{csv}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junit_has_one_case_per_job_and_failures_with_codes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = two_family_manifest(dir.path(), 6, "@man fights");
+    let fake = FakeServer::start(FakeConfig {
+        faults: pixbatch::fake::Faults { task_failed: 0.4, ..Default::default() },
+        seed: 3,
+        ..fast_fake()
+    })
+    .await
+    .expect("fake");
+    let junit = dir.path().join("junit.xml");
+    let out = pixbatch(&fake, "sk-test")
+        .arg("run")
+        .arg(&manifest)
+        .args(FAST)
+        .arg("--junit")
+        .arg(&junit)
+        .output()
+        .await
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "some jobs failed");
+    let xml = std::fs::read_to_string(&junit).expect("junit written");
+    let failed = fake.stats().final_states.get("FAILED").copied().unwrap_or(0) as usize;
+    assert!(failed > 0);
+    assert!(xml.starts_with("<?xml") && xml.trim_end().ends_with("</testsuites>"));
+    assert_eq!(xml.matches("<testcase ").count(), 12);
+    assert_eq!(xml.matches("<failure type=\"InternalError.Algo\"").count(), failed);
+    assert!(xml.contains(&format!("tests=\"12\" failures=\"{failed}\" skipped=\"0\"")), "{xml}");
+}

@@ -59,6 +59,13 @@ pub enum Command {
         #[command(flatten)]
         expand: ExpandFlags,
     },
+    /// Cancel this manifest's tasks that are still PENDING on the service.
+    Cancel {
+        /// Manifest file.
+        manifest: PathBuf,
+        #[command(flatten)]
+        expand: ExpandFlags,
+    },
     /// Print the manifest's JSON Schema.
     Schema,
     /// Run the fake DashScope server (for demos and tests; no key or network needed).
@@ -85,6 +92,9 @@ pub struct RunArgs {
     /// Print one machine-readable JSON report on stdout at the end.
     #[arg(long)]
     pub json: bool,
+    /// Also write a JUnit XML report here (one test case per job).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// CNY: never submit a job whose estimate would take this run's spend past it
     /// (overrides `run.max_cost`); the jobs left are reported as skipped: budget (exit 4).
     #[arg(long, value_name = "AMOUNT")]
@@ -255,6 +265,7 @@ pub fn main() -> i32 {
         }
         Command::FakeServer(args) => fake_server(&args),
         Command::Run(args) => run_cmd::run(&args),
+        Command::Cancel { manifest, expand } => run_cmd::cancel(&manifest, &expand),
         Command::Status { manifest, format, expand } => run_cmd::status(&manifest, format, &expand),
     }
 }

@@ -93,6 +93,14 @@ pub fn run(args: &RunArgs) -> i32 {
         match result {
             Ok(summary) => {
                 print_summary(&summary, &expansion.output_dir);
+                if let Some(path) = &args.junit {
+                    let ledger = Ledger::load(&expansion.output_dir).unwrap_or_default();
+                    let rows = results::rows(&expansion.jobs, &ledger);
+                    let name = loaded.manifest.name.clone().unwrap_or_else(|| args.manifest.display().to_string());
+                    if let Err(e) = results::write_atomic(path, results::junit(&name, &rows).as_bytes()) {
+                        eprintln!("error: cannot write {}: {e}", path.display());
+                    }
+                }
                 if args.json {
                     let ledger = Ledger::load(&expansion.output_dir).unwrap_or_default();
                     let rows = results::rows(&expansion.jobs, &ledger);
@@ -288,4 +296,37 @@ pub fn status(path: &Path, format: Format, flags: &ExpandFlags) -> i32 {
         }
     };
     write_stdout(&text)
+}
+
+pub fn cancel(path: &Path, flags: &ExpandFlags) -> i32 {
+    init_tracing(std::io::stderr().is_terminal());
+    let Some((_, expansion)) = load_and_expand(path, flags) else {
+        return exit::USAGE;
+    };
+    let client = match ApiConfig::from_env().and_then(Client::new) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!("hint: {}", e.hint());
+            return exit::USAGE;
+        }
+    };
+    let Some(rt) = runtime() else { return exit::USAGE };
+    match rt.block_on(crate::run::cancel::cancel_pending(&expansion.output_dir, &expansion.jobs, &client)) {
+        Ok(report) => {
+            for job in &report.cancelled {
+                println!("cancelled {job}");
+            }
+            for (job, why) in &report.not_cancelled {
+                println!("not cancelled {job}: {why}");
+            }
+            eprintln!("{} cancelled, {} could not be cancelled", report.cancelled.len(), report.not_cancelled.len());
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!("hint: {}", e.hint());
+            exit::JOBS_FAILED
+        }
+    }
 }

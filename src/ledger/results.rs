@@ -157,3 +157,49 @@ pub fn decisions(jobs: &[Job], ledger: &super::Ledger, output_dir: &Path, retry_
     let now = jiff::Timestamp::now();
     jobs.iter().map(|j| decide(ledger.records.get(&j.key), retry_failed, now, |r| verify_file(output_dir, r))).collect()
 }
+
+/// A JUnit XML report: one test case per job (class = shot, name = variant), failures with the
+/// API's code and message, jobs not done (queued, budget, in flight) as skipped.
+pub fn junit(suite: &str, rows: &[ResultRow]) -> String {
+    fn esc(s: &str) -> String {
+        s.chars()
+            .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+            .map(|c| match c {
+                '&' => "&amp;".to_owned(),
+                '<' => "&lt;".to_owned(),
+                '>' => "&gt;".to_owned(),
+                '"' => "&quot;".to_owned(),
+                '\'' => "&apos;".to_owned(),
+                c => c.to_string(),
+            })
+            .collect()
+    }
+    let rows: Vec<&ResultRow> = rows.iter().filter(|r| r.state != "orphaned").collect();
+    let failures = rows.iter().filter(|r| matches!(r.state.as_str(), "failed" | "expired" | "canceled")).count();
+    let skipped =
+        rows.iter().filter(|r| !matches!(r.state.as_str(), "done" | "failed" | "expired" | "canceled")).count();
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n<testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">\n",
+        esc(suite),
+        rows.len()
+    );
+    for r in rows {
+        let name = if r.variant.is_empty() { "default" } else { &r.variant };
+        out.push_str(&format!("  <testcase classname=\"{}\" name=\"{}\"", esc(&r.shot), esc(name)));
+        match r.state.as_str() {
+            "done" => out.push_str("/>\n"),
+            "failed" | "expired" | "canceled" => {
+                let code = r.error_code.as_deref().unwrap_or(&r.state);
+                out.push_str(&format!(
+                    ">\n    <failure type=\"{}\" message=\"{}\">{}</failure>\n  </testcase>\n",
+                    esc(code),
+                    esc(r.error_message.as_deref().unwrap_or("")),
+                    esc(&format!("key {} task {}", r.key, r.task_id.as_deref().unwrap_or("-")))
+                ));
+            }
+            other => out.push_str(&format!(">\n    <skipped message=\"{}\"/>\n  </testcase>\n", esc(other))),
+        }
+    }
+    out.push_str("</testsuite>\n</testsuites>\n");
+    out
+}

@@ -16,6 +16,7 @@
 //! final, so the next job is submitted at once. One create call per model is in the air at a
 //! time, which keeps every doubt about "did that create a task?" down to one task per model.
 
+pub mod cancel;
 pub mod reconcile;
 pub mod report;
 pub mod schedule;

@@ -1,0 +1,50 @@
+//! `pixbatch cancel`: cancel the manifest's tasks that are still PENDING on the service.
+//! The API cancels only PENDING tasks; a RUNNING one finishes (and is billed) regardless.
+
+use std::path::Path;
+
+use crate::api::{Client, RetryPolicy, TaskStatus};
+use crate::ledger::{Entry, Event, Journal, Ledger, LedgerError, Lock, Phase};
+use crate::plan::Job;
+
+/// What `cancel` did.
+#[derive(Debug, Default)]
+pub struct CancelReport {
+    /// Jobs whose task was cancelled.
+    pub cancelled: Vec<String>,
+    /// Jobs whose task could not be cancelled, with why.
+    pub not_cancelled: Vec<(String, String)>,
+}
+
+/// Cancels every in-flight task of `jobs` that the service still has PENDING, recording each.
+pub async fn cancel_pending(output_dir: &Path, jobs: &[Job], client: &Client) -> Result<CancelReport, LedgerError> {
+    let _lock = Lock::acquire(output_dir)?;
+    let ledger = Ledger::load(output_dir)?;
+    let path = Ledger::journal_path(output_dir);
+    let io = |e| LedgerError::Io { path: path.clone(), source: e };
+    let mut journal = Journal::open(&path).map_err(io)?;
+    let mut report = CancelReport::default();
+    let policy = RetryPolicy::poll();
+    for job in jobs {
+        let Some(record) = ledger.records.get(&job.key) else { continue };
+        let (Phase::InFlight, Some(task_id)) = (record.phase, &record.task_id) else { continue };
+        let status = policy.run(|| client.get_task(task_id)).await.map(|r| r.output.task_status);
+        match status {
+            Ok(TaskStatus::Pending) => match policy.run(|| client.cancel_task(task_id)).await {
+                Ok(()) => {
+                    journal
+                        .append(&Entry { at: jiff::Timestamp::now(), key: job.key.clone(), event: Event::Canceled })
+                        .map_err(io)?;
+                    report.cancelled.push(job.name());
+                }
+                Err(e) => report.not_cancelled.push((job.name(), e.to_string())),
+            },
+            Ok(s) => report
+                .not_cancelled
+                .push((job.name(), format!("task {task_id} is {}, only PENDING tasks can be cancelled", s.as_str()))),
+            Err(e) => report.not_cancelled.push((job.name(), e.to_string())),
+        }
+    }
+    journal.commit().map_err(io)?;
+    Ok(report)
+}
