@@ -73,6 +73,10 @@ impl ResultRow {
         row.duration = job.duration;
         row.seed = job.seed;
         row.output = job.output.display().to_string();
+        row.cost_cny = match (row.billed_seconds, job.price_per_second) {
+            (Some(secs), Some(p)) => Some(round_cents(secs * p)),
+            _ => row.cost_cny,
+        };
         row
     }
 

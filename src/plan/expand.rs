@@ -106,6 +106,7 @@ pub fn expand(loaded: &Loaded, options: &ExpandOptions) -> Result<Expansion, Dia
         );
     }
     cx.resolve_refs();
+    cx.check_prices();
     cx.check_shot_ids();
     cx.check_axes(&m.matrix, None);
 
@@ -533,7 +534,9 @@ impl<'a> Expander<'a> {
         } else {
             PathBuf::from(sid).join(format!("{}.mp4", slug(&variant)))
         };
+        let price_per_second = self.price(&model, spec, tier, &size, audio);
         let mut job = Job {
+            price_per_second,
             key: String::new(),
             shot: sid.clone(),
             variant,
@@ -553,6 +556,53 @@ impl<'a> Expander<'a> {
         };
         job.key = job.compute_key();
         Some(job)
+    }
+
+    /// The price per second: `run.prices` first, then the catalog. An unknown model's tier is
+    /// read off the size's short side.
+    fn price(
+        &self,
+        model: &str,
+        spec: Option<&catalog::ModelSpec>,
+        tier: Option<catalog::Tier>,
+        size: &str,
+        audio: bool,
+    ) -> Option<f64> {
+        let tier = tier.or_else(|| {
+            let (w, h) = catalog::parse_size(size)?;
+            Some(match w.min(h) {
+                0..=360 => catalog::Tier::P360,
+                361..=576 => catalog::Tier::P540,
+                577..=832 => catalog::Tier::P720,
+                _ => catalog::Tier::P1080,
+            })
+        });
+        if let (Some(table), Some(t)) = (self.loaded.manifest.run.prices.get(model), tier) {
+            let key = if audio { format!("{t}+audio") } else { t.to_string() };
+            if let Some(p) = table.get(&key) {
+                return Some(*p);
+            }
+        }
+        Some(spec?.price_per_second(tier?, audio))
+    }
+
+    /// `run.prices` keys must name a tier, optionally `+audio`; prices are CNY per second.
+    fn check_prices(&mut self) {
+        for (model, table) in &self.loaded.manifest.run.prices {
+            for (key, price) in table {
+                let tier = key.strip_suffix("+audio").unwrap_or(key);
+                if !catalog::Tier::ALL.iter().any(|t| t.name() == tier) {
+                    self.diags.push(
+                        Diagnostic::error(format!("run.prices.\"{model}\": `{key}` is not a tier"), None)
+                            .hint("write 360P, 540P, 720P or 1080P, optionally with +audio (e.g. \"720P+audio\")"),
+                    );
+                }
+                if !(price.is_finite() && *price >= 0.0) {
+                    self.diags
+                        .push(Diagnostic::error(format!("run.prices.\"{model}\".{key}: {price} is not a price"), None));
+                }
+            }
+        }
     }
 
     fn required_str(&mut self, val: Option<Val>, field: &str, shot: &str, id_span: Option<Span>) -> Option<String> {

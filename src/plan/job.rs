@@ -74,6 +74,8 @@ pub struct Job {
     pub extra: BTreeMap<String, Value>,
     /// Path of the video relative to the output folder.
     pub output: PathBuf,
+    /// CNY per second of output (the catalog's, or the manifest's `run.prices`); not in the key.
+    pub price_per_second: Option<f64>,
 }
 
 /// Exactly what determines a job's video, hashed into its key. Nothing about the manifest's

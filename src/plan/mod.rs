@@ -20,16 +20,13 @@ use serde_json::Value;
 pub use expand::{ExpandOptions, Expansion, expand};
 pub use job::{Job, Media, MediaSource};
 
-use crate::catalog;
-
 /// The `format` of `plan --format json`; bump on any incompatible change.
 pub const PLAN_FORMAT: &str = "pixbatch.plan/1";
 
-/// Estimated cost of a job in CNY, from the catalog's price table (`None` for unknown models).
+/// Estimated cost of a job in CNY: its price per second (the catalog's, or `run.prices`) times
+/// its duration; `None` when nothing prices its model.
 pub fn estimate_cost(job: &Job) -> Option<f64> {
-    let spec = catalog::lookup(&job.model)?;
-    let tier = job.tier?;
-    Some(spec.price_per_second(tier, job.audio) * f64::from(job.duration))
+    Some(job.price_per_second? * f64::from(job.duration))
 }
 
 /// One job as `plan --format json|csv` shows it.
