@@ -236,3 +236,21 @@ async fn a_local_reference_is_uploaded_once_per_model_and_a_rerun_renders_nothin
     let stats = fake.stats();
     assert_eq!((stats.uploads, stats.api_requests()), (0, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_failures_stops_submitting() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = two_family_manifest(dir.path(), 20, "@man fights");
+    let fake =
+        FakeServer::start(FakeConfig { faults: Faults { task_failed: 1.0, ..Faults::default() }, ..fast_fake() })
+            .await
+            .expect("fake");
+    let options = pixbatch::run::RunOptions { max_failures: Some(3), ..fast_options() };
+    let s = run(&manifest, &fake, &options).await;
+    assert!(matches!(s.stop, Some(pixbatch::run::Stop::TooManyFailures { failed }) if failed >= 3), "{s:?}");
+    assert!(
+        fake.stats().submissions <= 10 + 2,
+        "stopped after the first failures, not 40: {}",
+        fake.stats().submissions
+    );
+}

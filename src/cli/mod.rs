@@ -92,6 +92,12 @@ pub struct RunArgs {
     /// Print one machine-readable JSON report on stdout at the end.
     #[arg(long)]
     pub json: bool,
+    /// Stop submitting at the first failed job (same as --max-failures 1).
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Stop submitting once this many jobs have failed; tasks in flight are resumed next run.
+    #[arg(long, value_name = "N")]
+    pub max_failures: Option<usize>,
     /// Also write a JUnit XML report here (one test case per job).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,

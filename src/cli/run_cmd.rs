@@ -57,6 +57,7 @@ pub fn run(args: &RunArgs) -> i32 {
         task_timeout: args.task_timeout,
         cancel_on_interrupt: args.cancel_on_interrupt,
         max_cost: args.max_cost.or(section.max_cost),
+        max_failures: if args.fail_fast { Some(1) } else { args.max_failures.map(|n| n.max(1)) },
         ..RunOptions::default()
     };
     if options.max_cost.is_some_and(|c| !(c.is_finite() && c >= 0.0)) {

@@ -70,6 +70,8 @@ pub struct RunOptions {
     /// CNY: never submit a job whose estimate would take this run's spend (billed plus the
     /// estimates of tasks in flight) past this.
     pub max_cost: Option<f64>,
+    /// Stop submitting once this many jobs have failed in this run (`--fail-fast` is 1).
+    pub max_failures: Option<usize>,
 }
 
 impl Default for RunOptions {
@@ -88,6 +90,7 @@ impl Default for RunOptions {
             reconcile_settle: Duration::from_secs(2),
             stop_grace: Duration::from_secs(5),
             max_cost: None,
+            max_failures: None,
         }
     }
 }
@@ -333,6 +336,11 @@ impl Coordinator<'_, '_> {
             code: code.to_owned(),
             message: message.to_owned(),
         });
+        if self.options.max_failures.is_some_and(|m| self.counts.failed >= m) && self.stop.is_none() {
+            self.stop = Some(Stop::TooManyFailures { failed: self.counts.failed });
+            self.stop_deadline = Some(Instant::now() + self.options.stop_grace);
+            self.halt.cancel();
+        }
     }
 
     /// Decides what to do with every selected job, reconciling unanswered creates first.
