@@ -9,3 +9,11 @@ pub fn manifest_schema() -> String {
     text.push('\n');
     text
 }
+
+/// The `--json` report's schema, as committed in `schemas/report.schema.json`.
+pub fn report_schema() -> String {
+    let schema = schemars::schema_for!(crate::run::Report);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}

@@ -211,3 +211,34 @@ async fn junit_has_one_case_per_job_and_failures_with_codes() {
     assert_eq!(xml.matches("<failure type=\"InternalError.Algo\"").count(), failed);
     assert!(xml.contains(&format!("tests=\"12\" failures=\"{failed}\" skipped=\"0\"")), "{xml}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_json_report_is_alone_on_stdout_and_matches_its_schema() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = two_family_manifest(dir.path(), 3, "@man fights");
+    let fake = FakeServer::start(FakeConfig {
+        faults: pixbatch::fake::Faults { task_failed: 0.3, ..Default::default() },
+        seed: 5,
+        ..fast_fake()
+    })
+    .await
+    .expect("fake");
+    let out =
+        pixbatch(&fake, "sk-test").arg("run").arg(&manifest).args(FAST).arg("--json").output().await.expect("runs");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    let schema: serde_json::Value = serde_json::from_str(&pixbatch::schema::report_schema()).expect("schema");
+    let validator = jsonschema::validator_for(&schema).expect("compiles");
+    let errors: Vec<String> = validator.iter_errors(&report).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(report["format"], "pixbatch.report/1");
+    assert_eq!(report["exit_code"].as_i64(), out.status.code().map(i64::from));
+    assert_eq!(report["jobs"].as_array().map(Vec::len), Some(6));
+    let failed = report["summary"]["counts"]["failed"].as_u64().expect("count");
+    let failures = report["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .filter(|j| j["state"] == "failed" && j["error_code"].is_string())
+        .count();
+    assert_eq!(failures as u64, failed);
+}

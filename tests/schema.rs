@@ -50,3 +50,12 @@ fn schema_rejects_an_unknown_field() {
     let good = serde_json::json!({"version": 1, "shots": [{"id": "a", "prompt": "x"}]});
     assert!(validator.is_valid(&good));
 }
+
+#[test]
+fn committed_report_schema_is_up_to_date() {
+    let committed = std::fs::read_to_string("schemas/report.schema.json").expect("schemas/report.schema.json exists");
+    assert!(
+        committed == pixbatch::schema::report_schema(),
+        "schemas/report.schema.json is stale: run `cargo run -- schema --report > schemas/report.schema.json`"
+    );
+}

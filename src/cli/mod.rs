@@ -66,8 +66,12 @@ pub enum Command {
         #[command(flatten)]
         expand: ExpandFlags,
     },
-    /// Print the manifest's JSON Schema.
-    Schema,
+    /// Print the manifest's JSON Schema (or, with --report, the `run --json` report's).
+    Schema {
+        /// The schema of `pixbatch run --json` instead.
+        #[arg(long)]
+        report: bool,
+    },
     /// Run the fake DashScope server (for demos and tests; no key or network needed).
     FakeServer(FakeServerArgs),
 }
@@ -265,8 +269,12 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Validate { manifests, expand } => validate(&manifests, &expand),
         Command::Plan { manifest, format, expand } => plan_cmd(&manifest, format, &expand),
-        Command::Schema => {
-            print!("{}", crate::schema::manifest_schema());
+        Command::Schema { report } => {
+            if report {
+                print!("{}", crate::schema::report_schema());
+            } else {
+                print!("{}", crate::schema::manifest_schema());
+            }
             exit::OK
         }
         Command::FakeServer(args) => fake_server(&args),

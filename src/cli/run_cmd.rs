@@ -105,14 +105,14 @@ pub fn run(args: &RunArgs) -> i32 {
                 if args.json {
                     let ledger = Ledger::load(&expansion.output_dir).unwrap_or_default();
                     let rows = results::rows(&expansion.jobs, &ledger);
-                    let report = serde_json::json!({
-                        "format": "pixbatch.report/1",
-                        "manifest": args.manifest.display().to_string(),
-                        "name": loaded.manifest.name,
-                        "summary": summary,
-                        "exit_code": exit_code(&summary),
-                        "jobs": rows,
-                    });
+                    let report = crate::run::Report {
+                        format: crate::run::REPORT_FORMAT.to_owned(),
+                        manifest: args.manifest.display().to_string(),
+                        name: loaded.manifest.name.clone(),
+                        exit_code: exit_code(&summary),
+                        summary: summary.clone(),
+                        jobs: rows,
+                    };
                     let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
                     text.push('\n');
                     write_stdout(&text);
@@ -212,7 +212,7 @@ fn print_summary(s: &RunSummary, output_dir: &Path) {
         s.cost_cny,
         s.submissions,
         s.queries,
-        s.wall.as_secs_f64()
+        s.wall_seconds
     );
     for (code, n) in &s.failed_by_code {
         eprintln!("  failed: {n} × {code}");

@@ -14,7 +14,7 @@ use crate::plan::{Job, round_cents};
 pub const RESULTS_FORMAT: &str = "pixbatch.results/1";
 
 /// One row of `results.csv` / `results.json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ResultRow {
     pub key: String,
     pub shot: String,

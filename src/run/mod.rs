@@ -32,7 +32,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
-pub use report::{Counts, Note, Reporter, RunSummary, Silent, Stop};
+pub use report::{Counts, Note, REPORT_FORMAT, Report, Reporter, RunSummary, Silent, Stop};
 pub use schedule::PollConfig;
 
 use crate::api::{ApiError, Client, Downloaded, RetryPolicy, TaskResponse, TaskStatus};
@@ -935,7 +935,7 @@ impl Coordinator<'_, '_> {
             cost_cny: crate::plan::round_cents(self.cost),
             submissions: self.submissions,
             queries: self.queries,
-            wall: started.elapsed(),
+            wall_seconds: started.elapsed().as_secs_f64(),
             stop: self.stop.clone(),
         }
     }

@@ -1,13 +1,11 @@
 //! What a run tells its caller while it works, and at the end. The library never prints: the
 //! CLI implements [`Reporter`] with a progress bar on a terminal and plain lines elsewhere.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Job counts at one moment.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Counts {
     /// Jobs this run is about (after `--only`/`--shard`).
     pub total: usize,
@@ -50,7 +48,7 @@ pub enum Note {
 }
 
 /// Why a run stopped before everything was done.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Stop {
     /// Ctrl-C or SIGTERM.
@@ -66,7 +64,7 @@ pub enum Stop {
 }
 
 /// The end of a run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RunSummary {
     pub counts: Counts,
     /// Failures by error code (this run's and earlier failed jobs not retried).
@@ -81,7 +79,8 @@ pub struct RunSummary {
     pub cost_cny: f64,
     pub submissions: u64,
     pub queries: u64,
-    pub wall: Duration,
+    /// Wall-clock seconds the run took.
+    pub wall_seconds: f64,
     pub stop: Option<Stop>,
 }
 
@@ -101,3 +100,21 @@ impl Reporter for Silent {
     fn update(&mut self, _: &Counts) {}
     fn note(&mut self, _: &Note) {}
 }
+
+/// The `--json` report: one document on stdout at the end of `pixbatch run`. Its schema is
+/// `schemas/report.schema.json`; `format` changes only with an incompatible change.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Report {
+    /// Always `pixbatch.report/1`.
+    pub format: String,
+    pub manifest: String,
+    pub name: Option<String>,
+    pub summary: RunSummary,
+    /// The process's exit code (0, 1, 3, 4 or 130).
+    pub exit_code: i32,
+    /// One row per job, as in results.json.
+    pub jobs: Vec<crate::ledger::results::ResultRow>,
+}
+
+/// The `format` of the `--json` report.
+pub const REPORT_FORMAT: &str = "pixbatch.report/1";
