@@ -254,3 +254,38 @@ async fn max_failures_stops_submitting() {
         fake.stats().submissions
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merging_shard_ledgers_gives_the_single_machine_ledger() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = two_family_manifest(dir.path(), 9, "@man fights");
+    let expansion = expand(&manifest);
+    let fake = FakeServer::start(fast_fake()).await.expect("fake");
+    let n = 3;
+    let mut shard_dirs = Vec::new();
+    for k in 0..n {
+        let out = dir.path().join(format!("shard{k}"));
+        let selected: Vec<usize> =
+            (0..expansion.jobs.len()).filter(|&i| pixbatch::plan::shard_of(&expansion.jobs[i].key, n) == k).collect();
+        let input = pixbatch::run::RunInput { jobs: &expansion.jobs, selected, output_dir: &out, name: None };
+        let s =
+            pixbatch::run::run(input, client(&fake), &fast_options(), &mut pixbatch::run::Silent, Default::default())
+                .await
+                .expect("shard run");
+        assert_eq!(s.counts.failed, 0);
+        shard_dirs.push(out);
+    }
+    assert_eq!(fake.stats().submissions, 18, "the shards together submitted every job once");
+    let merged = dir.path().join("out");
+    let report = pixbatch::ledger::merge::merge(&merged, &shard_dirs).expect("merge");
+    assert_eq!((report.jobs, report.conflicts.len(), report.files_copied), (18, 0, 18));
+    // The merged folder is what one machine would have: a rerun there does nothing.
+    assert_eq!(verify_outputs(&manifest), 18);
+    fake.reset_stats();
+    let s = run(&manifest, &fake, &fast_options()).await;
+    assert_eq!(s.counts.skipped, 18);
+    assert_eq!(fake.stats().api_requests(), 0);
+    // Merging a shard again is a conflict, resolved to the same state.
+    let again = pixbatch::ledger::merge::merge(&merged, &shard_dirs[..1]).expect("merge");
+    assert_eq!(again.jobs, 18);
+}

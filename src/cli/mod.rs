@@ -59,6 +59,9 @@ pub enum Command {
         #[command(flatten)]
         expand: ExpandFlags,
     },
+    /// Ledger tools.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
     /// Cancel this manifest's tasks that are still PENDING on the service.
     Cancel {
         /// Manifest file.
@@ -74,6 +77,21 @@ pub enum Command {
     },
     /// Run the fake DashScope server (for demos and tests; no key or network needed).
     FakeServer(FakeServerArgs),
+}
+
+/// `pixbatch ledger …`
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Combine shard runs' output folders (ledger and videos) into one; a job in several keeps
+    /// its most advanced state and is reported as a conflict.
+    Merge {
+        /// The output folder to merge into (its own ledger takes part).
+        #[arg(long)]
+        into: PathBuf,
+        /// Output folders of the shard runs.
+        #[arg(required = true)]
+        sources: Vec<PathBuf>,
+    },
 }
 
 /// Flags of `pixbatch run`.
@@ -280,6 +298,26 @@ pub fn main() -> i32 {
         Command::FakeServer(args) => fake_server(&args),
         Command::Run(args) => run_cmd::run(&args),
         Command::Cancel { manifest, expand } => run_cmd::cancel(&manifest, &expand),
+        Command::Ledger(LedgerCommand::Merge { into, sources }) => match crate::ledger::merge::merge(&into, &sources) {
+            Ok(r) => {
+                for (key, kept) in &r.conflicts {
+                    eprintln!("conflict: job {key} is in several ledgers; kept the one from {}", kept.display());
+                }
+                eprintln!(
+                    "merged {} jobs into {} ({} videos copied, {} conflicts)",
+                    r.jobs,
+                    into.display(),
+                    r.files_copied,
+                    r.conflicts.len()
+                );
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                eprintln!("hint: {}", e.hint());
+                exit::JOBS_FAILED
+            }
+        },
         Command::Status { manifest, format, expand } => run_cmd::status(&manifest, format, &expand),
     }
 }

@@ -11,6 +11,7 @@
 //! a run must do with a job given its record. `plan`, `status` and `run` share both.
 
 pub mod journal;
+pub mod merge;
 pub mod results;
 
 use std::collections::{HashMap, HashSet};
