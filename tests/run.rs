@@ -235,6 +235,13 @@ async fn a_local_reference_is_uploaded_once_per_model_and_a_rerun_renders_nothin
     assert_eq!(again.counts.skipped, 4);
     let stats = fake.stats();
     assert_eq!((stats.uploads, stats.api_requests()), (0, 0));
+    // A new job using the same file in a later run reuses the upload recorded in the ledger.
+    let text = std::fs::read_to_string(&manifest).expect("read");
+    std::fs::write(&manifest, text.replace("matrix: {seed: [1, 2, 3]}", "matrix: {seed: [1, 2, 3, 4]}")).expect("edit");
+    fake.reset_stats();
+    let third = run(&manifest, &fake, &fast_options()).await;
+    assert_eq!((third.counts.done, third.counts.skipped), (1, 4));
+    assert_eq!((fake.stats().uploads, fake.stats().policies), (0, 0), "the oss:// URL was reused");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -56,6 +56,9 @@ pub enum Event {
     OutputLost { reason: String },
     /// `pixbatch cancel` (or an interrupt with `--cancel-on-interrupt`) cancelled the task.
     Canceled,
+    /// A local reference file of this job was uploaded to temporary storage (valid 48 h, bound
+    /// to `model`); later runs reuse the URL until shortly before it expires.
+    Uploaded { content_hash: String, model: String, url: String },
 }
 
 /// A job's description, stored with its first intent so the ledger can report on jobs that

@@ -56,6 +56,8 @@ pub fn merge(target: &Path, sources: &[PathBuf]) -> Result<MergeReport, LedgerEr
             }
             let Some(record) = ledger.records.remove(&key) else { continue };
             match best.get(&key) {
+                // The same history in two places (a shard started from the merged ledger).
+                Some((_, same, _)) if *same == entries => {}
                 Some((kept, _, other)) => {
                     let keep_new = rank(record.phase) > rank(other.phase);
                     let kept_source = if keep_new { source.clone() } else { kept.clone() };

@@ -186,6 +186,7 @@ impl Record {
                 self.sha256 = None;
                 self.phase = if self.video_url.is_some() { Phase::Succeeded } else { Phase::Expired };
             }
+            Event::Uploaded { .. } => {}
             Event::Canceled => {
                 self.phase = Phase::Canceled;
                 self.status = Some("CANCELED".into());
@@ -206,7 +207,12 @@ pub struct Ledger {
     pub records: HashMap<String, Record>,
     /// Every task id the ledger has ever recorded.
     pub task_ids: HashSet<String>,
+    /// (content hash, model) → (`oss://` URL, when uploaded).
+    pub uploads: HashMap<(String, String), (String, jiff::Timestamp)>,
 }
+
+/// Temporary files live 48 h; reuse one only while it has this much left.
+pub const UPLOAD_REUSE_FOR: jiff::SignedDuration = jiff::SignedDuration::from_hours(40);
 
 /// Why the ledger could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -252,6 +258,9 @@ impl Ledger {
 
     /// Applies one entry.
     pub fn apply(&mut self, entry: &Entry) {
+        if let Event::Uploaded { content_hash, model, url } = &entry.event {
+            self.uploads.insert((content_hash.clone(), model.clone()), (url.clone(), entry.at));
+        }
         match &entry.event {
             Event::Submitted { task_id } | Event::Reconciled { task_id: Some(task_id), .. } => {
                 self.task_ids.insert(task_id.clone());
@@ -259,6 +268,15 @@ impl Ledger {
             _ => {}
         }
         self.records.entry(entry.key.clone()).or_insert_with(|| Record::new(&entry.key)).apply(entry.at, &entry.event);
+    }
+
+    /// Uploads of `model` still young enough to reuse: content hash → URL.
+    pub fn live_uploads(&self, model: &str, now: jiff::Timestamp) -> HashMap<String, String> {
+        self.uploads
+            .iter()
+            .filter(|((_, m), (_, at))| m == model && now.duration_since(*at) < UPLOAD_REUSE_FOR)
+            .map(|((hash, _), (url, _))| (hash.clone(), url.clone()))
+            .collect()
     }
 
     /// Keys in the ledger but not in `jobs`.

@@ -141,6 +141,13 @@ enum JobRun {
 }
 
 enum WorkerEvent {
+    /// A local reference file was uploaded for this job (recorded for reuse by later runs).
+    Uploaded {
+        idx: usize,
+        content_hash: String,
+        model: String,
+        url: String,
+    },
     Submitted {
         idx: usize,
         task_id: String,
@@ -477,7 +484,7 @@ impl Coordinator<'_, '_> {
             settle: self.options.reconcile_settle,
             events: self.tx.clone(),
             halt: self.halt.clone(),
-            uploads: HashMap::new(),
+            uploads: self.ledger.live_uploads(model, jiff::Timestamp::now()),
         };
         tokio::spawn(lane.serve(rx));
         self.lanes.insert(model.to_owned(), tx.clone());
@@ -621,6 +628,9 @@ impl Coordinator<'_, '_> {
     fn handle(&mut self, event: WorkerEvent) {
         let now = Instant::now();
         match event {
+            WorkerEvent::Uploaded { idx, content_hash, model, url } => {
+                self.record(idx, Event::Uploaded { content_hash, model, url });
+            }
             WorkerEvent::Submitted { idx, task_id } => {
                 self.outstanding -= 1;
                 self.outstanding_submits -= 1;
@@ -990,6 +1000,12 @@ impl Lane {
                         })
                         .await?;
                     self.uploads.insert(hash.clone(), url.clone());
+                    let _ = self.events.send(WorkerEvent::Uploaded {
+                        idx: job.idx,
+                        content_hash: hash.clone(),
+                        model: self.model.clone(),
+                        url: url.clone(),
+                    });
                     url
                 }
             };
