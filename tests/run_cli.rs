@@ -206,9 +206,27 @@ async fn junit_has_one_case_per_job_and_failures_with_codes() {
     let xml = std::fs::read_to_string(&junit).expect("junit written");
     let failed = fake.stats().final_states.get("FAILED").copied().unwrap_or(0) as usize;
     assert!(failed > 0);
-    assert!(xml.starts_with("<?xml") && xml.trim_end().ends_with("</testsuites>"));
-    assert_eq!(xml.matches("<testcase ").count(), 12);
-    assert_eq!(xml.matches("<failure type=\"InternalError.Algo\"").count(), failed);
+    // Parse it as XML: every element well formed, one testcase per job, a failure per failed job.
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let (mut cases, mut failures, mut depth) = (0, 0, 0i32);
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            quick_xml::events::Event::Start(e) => {
+                depth += 1;
+                cases += usize::from(e.name().as_ref() == b"testcase");
+                if e.name().as_ref() == b"failure" {
+                    failures += 1;
+                    let ty = e.try_get_attribute("type").expect("attr").expect("type");
+                    assert_eq!(ty.value.as_ref(), b"InternalError.Algo");
+                }
+            }
+            quick_xml::events::Event::Empty(e) => cases += usize::from(e.name().as_ref() == b"testcase"),
+            quick_xml::events::Event::End(_) => depth -= 1,
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!((cases, failures, depth), (12, failed, 0));
     assert!(xml.contains(&format!("tests=\"12\" failures=\"{failed}\" skipped=\"0\"")), "{xml}");
 }
 

@@ -108,9 +108,6 @@ pub struct RunArgs {
     /// Resubmit jobs that failed in earlier runs.
     #[arg(long)]
     pub retry_failed: bool,
-    /// Only shots whose id matches this glob (repeatable).
-    #[arg(long, value_name = "GLOB")]
-    pub only: Vec<String>,
     /// Print one machine-readable JSON report on stdout at the end.
     #[arg(long)]
     pub json: bool,
@@ -262,14 +259,36 @@ pub struct ExpandFlags {
     /// Only this shard of the jobs, `K/N` (split by job key: N runners cover every job once).
     #[arg(long, value_parser = crate::plan::parse_shard, value_name = "K/N")]
     pub shard: Option<(u32, u32)>,
+    /// Only shots whose id matches this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub only: Vec<String>,
 }
 
 impl ExpandFlags {
-    /// Drops the jobs outside the shard.
-    pub fn apply_shard(&self, expansion: &mut Expansion) {
+    /// Whether the command works on a part of the manifest (then jobs outside it are not orphans).
+    pub fn partial(&self) -> bool {
+        self.shard.is_some() || !self.only.is_empty()
+    }
+
+    /// Drops the jobs outside the shard and the `--only` globs.
+    pub fn select(&self, expansion: &mut Expansion) -> Result<(), String> {
         if let Some((k, n)) = self.shard {
             expansion.jobs.retain(|j| crate::plan::shard_of(&j.key, n) == k - 1);
         }
+        if self.only.is_empty() {
+            return Ok(());
+        }
+        let mut b = globset::GlobSetBuilder::new();
+        for g in &self.only {
+            b.add(globset::Glob::new(g).map_err(|e| format!("bad --only glob `{g}`: {e}"))?);
+        }
+        let set = b.build().map_err(|e| e.to_string())?;
+        let before = expansion.jobs.len();
+        expansion.jobs.retain(|j| set.is_match(&j.shot));
+        if expansion.jobs.is_empty() && before > 0 {
+            return Err(format!("no shot matches --only {}", self.only.join(" --only ")));
+        }
+        Ok(())
     }
 }
 
@@ -385,7 +404,11 @@ pub(crate) fn load_and_expand(path: &Path, flags: &ExpandFlags) -> Option<(manif
     };
     match plan::expand(&loaded, &ExpandOptions { max_jobs: flags.max_jobs }) {
         Ok(mut expansion) => {
-            flags.apply_shard(&mut expansion);
+            if let Err(e) = flags.select(&mut expansion) {
+                eprintln!("error: {e}");
+                eprintln!("hint: --only takes a glob over shot ids, e.g. --only 'intro*'");
+                return None;
+            }
             if !expansion.warnings.items.is_empty() {
                 print_diagnostics(&expansion.warnings);
             }
@@ -430,8 +453,8 @@ fn plan_cmd(path: &Path, format: Format, flags: &ExpandFlags) -> i32 {
         }
     };
     let mut plan = Plan::new(path, loaded.manifest.name.as_deref(), &expansion, &ledger);
-    if flags.shard.is_some() {
-        // Jobs of other shards are not orphans.
+    if flags.partial() {
+        // Jobs outside the selection are not orphans.
         plan.orphans.clear();
     }
     let text = match format {

@@ -3,8 +3,6 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use globset::{Glob, GlobSetBuilder};
-
 use super::progress::{Bar, Lines};
 use super::{ExpandFlags, Format, RunArgs, load_and_expand, runtime, write_stdout};
 use crate::api::{ApiConfig, ApiKey, Client};
@@ -32,21 +30,7 @@ pub fn run(args: &RunArgs) -> i32 {
     let Some((loaded, expansion)) = load_and_expand(&args.manifest, &args.expand) else {
         return exit::USAGE;
     };
-    let only = match only_filter(&args.only) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: {e}");
-            eprintln!("hint: --only takes a glob over shot ids, e.g. --only 'intro*'");
-            return exit::USAGE;
-        }
-    };
-    let selected: Vec<usize> = (0..expansion.jobs.len())
-        .filter(|&i| only.as_ref().is_none_or(|g| g.is_match(&expansion.jobs[i].shot)))
-        .collect();
-    if selected.is_empty() && !args.only.is_empty() {
-        eprintln!("error: no shot matches --only {}", args.only.join(" --only "));
-        return exit::USAGE;
-    }
+    let selected: Vec<usize> = (0..expansion.jobs.len()).collect();
     let section = &loaded.manifest.run;
     let mut options = RunOptions {
         concurrency: section.concurrency.clone(),
@@ -127,17 +111,6 @@ pub fn run(args: &RunArgs) -> i32 {
             }
         }
     })
-}
-
-fn only_filter(globs: &[String]) -> Result<Option<globset::GlobSet>, String> {
-    if globs.is_empty() {
-        return Ok(None);
-    }
-    let mut b = GlobSetBuilder::new();
-    for g in globs {
-        b.add(Glob::new(g).map_err(|e| format!("bad --only glob `{g}`: {e}"))?);
-    }
-    b.build().map(Some).map_err(|e| e.to_string())
 }
 
 /// The client: a fake in this process with `--fake`, else DashScope from the environment.
@@ -258,7 +231,7 @@ pub fn status(path: &Path, format: Format, flags: &ExpandFlags) -> i32 {
     for (row, decision) in rows.iter_mut().zip(&decisions) {
         row.state = decision.as_str().to_owned();
     }
-    if flags.shard.is_some() {
+    if flags.partial() {
         rows.retain(|r| r.state != "orphaned");
     }
     let text = match format {
