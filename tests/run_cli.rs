@@ -4,43 +4,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
 use pixbatch::fake::{FakeConfig, FakeServer};
-use tokio::process::Command;
-
-fn pixbatch(fake: &FakeServer, key: &str) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("pixbatch"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DASHSCOPE_BASE_URL", fake.base_url())
-        .env("DASHSCOPE_API_KEY", key)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
-}
-
-const FAST: [&str; 6] = ["--poll-min", "20ms", "--poll-max", "200ms", "--submit-rps", "100"];
-
-/// Waits until the fake has accepted `n` creates (checking its counters, no fixed sleeps).
-async fn until_submitted(fake: &FakeServer, n: u64) {
-    for _ in 0..2000 {
-        if fake.stats().submissions >= n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    panic!("the fake never saw {n} submissions: {:?}", fake.stats());
-}
-
-async fn run_to_end(fake: &FakeServer, manifest: &Path) -> (i32, String) {
-    let out = pixbatch(fake, "sk-test").arg("run").arg(manifest).args(FAST).output().await.expect("runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_with_sigkill_three_times_and_rerun_finishes_without_duplicates() {
@@ -54,7 +21,7 @@ async fn killed_with_sigkill_three_times_and_rerun_finishes_without_duplicates()
         let status = child.wait().await.expect("reaped");
         assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9));
     }
-    let (code, stderr) = run_to_end(&fake, &manifest).await;
+    let (code, stderr) = run_to_end(&fake, &manifest, &[]).await;
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(verify_outputs(&manifest), 50);
     let stats = fake.stats();
@@ -85,7 +52,7 @@ async fn ctrl_c_stops_submitting_records_and_exits_130_then_a_rerun_finishes() {
     assert!(after_interrupt < 40, "it stopped submitting ({after_interrupt})");
     assert!(dir.path().join("out/results.csv").exists(), "results written on interrupt");
 
-    let (code, stderr) = run_to_end(&fake, &manifest).await;
+    let (code, stderr) = run_to_end(&fake, &manifest, &[]).await;
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(verify_outputs(&manifest), 40);
     assert_eq!(fake.stats().duplicate_submissions, 0);

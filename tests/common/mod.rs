@@ -9,6 +9,9 @@ use pixbatch::fake::{DurationRange, FakeConfig, FakeServer};
 use pixbatch::ledger::Ledger;
 use pixbatch::plan::{ExpandOptions, Expansion};
 use pixbatch::run::{PollConfig, RunInput, RunOptions, RunSummary, Silent};
+use std::process::Stdio;
+
+use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
 /// A manifest with one c1 shot and one v5.6 shot, `per_shot` seeds each.
@@ -82,4 +85,37 @@ pub fn verify_outputs(manifest: &Path) -> usize {
         assert_eq!(&bytes[4..8], b"ftyp");
     }
     expansion.jobs.len()
+}
+
+/// The `pixbatch` binary against `fake`, with a clean environment.
+pub fn pixbatch(fake: &FakeServer, key: &str) -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("pixbatch"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DASHSCOPE_BASE_URL", fake.base_url())
+        .env("DASHSCOPE_API_KEY", key)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+pub const FAST: [&str; 6] = ["--poll-min", "20ms", "--poll-max", "200ms", "--submit-rps", "100"];
+
+/// Waits until the fake has accepted `n` creates (checking its counters, no fixed sleeps).
+pub async fn until_submitted(fake: &FakeServer, n: u64) {
+    for _ in 0..2000 {
+        if fake.stats().submissions >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("the fake never saw {n} submissions: {:?}", fake.stats());
+}
+
+/// Runs `pixbatch run` to its end; returns the exit code and stderr.
+pub async fn run_to_end(fake: &FakeServer, manifest: &Path, extra: &[&str]) -> (i32, String) {
+    let out = pixbatch(fake, "sk-test").arg("run").arg(manifest).args(FAST).args(extra).output().await.expect("runs");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
 }
