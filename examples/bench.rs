@@ -95,6 +95,7 @@ async fn main() {
     println!("  429s               {}", stats.throttled);
     println!("  duplicate creates  {}", stats.duplicate_submissions);
     drop(fake);
+    baseline(n, wall).await;
 
     // 2. Overhead at 10 000 jobs.
     let dir = tempfile::tempdir().expect("tmp");
@@ -133,4 +134,52 @@ async fn main() {
     println!("no-op rerun: {} jobs skipped", s.counts.skipped);
     println!("  wall               {:.3} s  (target < 0.5 s)", wall.as_secs_f64());
     println!("  requests           {}", fake.stats().api_requests() + fake.stats().downloads);
+}
+
+/// The same jobs through the official Python SDK in 20 threads, against an identical fake.
+async fn baseline(n: usize, pixbatch_wall: Duration) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let venv = root.join("target/sdk-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        let ok =
+            std::process::Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success())
+                && std::process::Command::new(&python)
+                    .args(["-m", "pip", "install", "--quiet", "dashscope==2.0.2"])
+                    .status()
+                    .is_ok_and(|s| s.success());
+        if !ok {
+            println!("baseline: skipped (could not install dashscope==2.0.2)");
+            return;
+        }
+    }
+    let fake = FakeServer::start(FakeConfig {
+        run_time: DurationRange { min: Duration::from_secs(3), max: Duration::from_secs(6) },
+        seed: 42,
+        ..FakeConfig::default()
+    })
+    .await
+    .expect("fake");
+    let out = tempfile::tempdir().expect("tmp");
+    let result = tokio::process::Command::new(&python)
+        .arg(root.join("tests/sdk/baseline.py"))
+        .arg(n.to_string())
+        .arg(out.path())
+        .env("DASHSCOPE_HTTP_BASE_URL", format!("{}/api/v1", fake.base_url()))
+        .env("DASHSCOPE_API_KEY", "sk-test")
+        .output()
+        .await
+        .expect("python runs");
+    let text = String::from_utf8_lossy(&result.stdout);
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    let Some(secs) = fields.first().and_then(|f| f.parse::<f64>().ok()) else {
+        println!("baseline: failed: {}", String::from_utf8_lossy(&result.stderr));
+        return;
+    };
+    let stats = fake.stats();
+    println!("baseline: official Python SDK 2.0.2, 20 threads, async_call + wait + download, 1 s retry on 429");
+    println!("  makespan           {secs:.2} s  ({} of {n} videos)", fields.get(1).unwrap_or(&"?"));
+    println!("  queries per task   {:.2}", stats.queries as f64 / n as f64);
+    println!("  submit 429s        {}", fields.get(2).unwrap_or(&"?"));
+    println!("  pixbatch / SDK     {:.3}  (target <= 0.67)", pixbatch_wall.as_secs_f64() / secs);
 }
