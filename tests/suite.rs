@@ -99,3 +99,27 @@ async fn crash_loop_short() {
 async fn crash_loop_200_jobs_10_kills() {
     crash_loop(100, 10).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_output_folder_vanishing_mid_run_stops_it_clearly_and_the_next_run_continues() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = two_family_manifest(dir.path(), 20, "@man fights");
+    let fake = FakeServer::start(FakeConfig {
+        run_time: pixbatch::fake::DurationRange::fixed(std::time::Duration::from_millis(300)),
+        ..fast_fake()
+    })
+    .await
+    .expect("fake");
+    let child = pixbatch(&fake, "sk-test").arg("run").arg(&manifest).args(FAST).spawn().expect("spawn");
+    until_submitted(&fake, 10).await;
+    std::fs::remove_dir_all(dir.path().join("out")).expect("rm -rf out");
+    let out = child.wait_with_output().await.expect("exits");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("vanished") && stderr.contains("rebuilt"), "{stderr}");
+    // The rebuilt ledger knows every task: nothing is paid for twice.
+    let (code, stderr) = run_to_end(&fake, &manifest, &[]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(verify_outputs(&manifest), 40);
+    assert_eq!(fake.stats().duplicate_submissions, 0, "{:?}", fake.stats());
+}

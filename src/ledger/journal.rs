@@ -96,18 +96,27 @@ pub struct Journal {
     pending: usize,
     /// Bytes written so far in this process (for benchmarks).
     pub bytes_written: u64,
+    /// Every entry, kept to rebuild the file if its folder vanishes mid-run.
+    history: Vec<Entry>,
 }
 
 impl Journal {
     /// Opens (creating) the journal for appending.
     pub fn open(path: &Path) -> std::io::Result<Journal> {
+        let history = read_entries(path)?;
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         Ok(Journal {
             path: path.to_path_buf(),
             out: BufWriter::with_capacity(64 * 1024, file),
             pending: 0,
             bytes_written: 0,
+            history,
         })
+    }
+
+    /// Every entry in the file, in order (as read at open, plus those appended since).
+    pub fn entries(&self) -> &[Entry] {
+        &self.history
     }
 
     /// Where it is.
@@ -122,10 +131,15 @@ impl Journal {
         self.bytes_written += line.len() as u64;
         self.out.write_all(&line)?;
         self.pending += 1;
+        self.history.push(entry.clone());
         Ok(())
     }
 
     /// Writes and fsyncs everything appended since the last commit: one sync for the group.
+    ///
+    /// If the file was deleted under us (the output folder vanished), writing to the open
+    /// handle would succeed and lose everything: the file is rebuilt at its path from the whole
+    /// history and an error says so, so the run stops and the next one finds a complete ledger.
     pub fn commit(&mut self) -> std::io::Result<()> {
         if self.pending == 0 {
             return Ok(());
@@ -133,6 +147,38 @@ impl Journal {
         self.out.flush()?;
         self.out.get_ref().sync_data()?;
         self.pending = 0;
+        if !self.still_there() {
+            self.rebuild()?;
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("the ledger {} vanished during the run; it was rebuilt from memory", self.path.display()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn still_there(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(&self.path), self.out.get_ref().metadata()) {
+            (Ok(on_disk), Ok(ours)) => on_disk.ino() == ours.ino() && on_disk.dev() == ours.dev(),
+            _ => false,
+        }
+    }
+
+    fn rebuild(&mut self) -> std::io::Result<()> {
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = OpenOptions::new().create(true).write(true).truncate(true).open(&self.path)?;
+        let mut out = BufWriter::with_capacity(64 * 1024, file);
+        for entry in &self.history {
+            let mut line = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
+            line.push(b'\n');
+            out.write_all(&line)?;
+        }
+        out.flush()?;
+        out.get_ref().sync_all()?;
+        self.out = out;
         Ok(())
     }
 }

@@ -249,11 +249,16 @@ impl Ledger {
     pub fn load(output_dir: &Path) -> Result<Ledger, LedgerError> {
         let path = Ledger::journal_path(output_dir);
         let entries = journal::read_entries(&path).map_err(|e| LedgerError::io(&path, e))?;
+        Ok(Ledger::from_entries(&entries))
+    }
+
+    /// Replays entries.
+    pub fn from_entries(entries: &[Entry]) -> Ledger {
         let mut ledger = Ledger::default();
-        for entry in &entries {
+        for entry in entries {
             ledger.apply(entry);
         }
-        Ok(ledger)
+        ledger
     }
 
     /// Applies one entry.

@@ -204,10 +204,10 @@ pub async fn run(
     std::fs::create_dir_all(input.output_dir)
         .map_err(|e| LedgerError::Io { path: input.output_dir.to_path_buf(), source: e })?;
     let _lock = Lock::acquire(input.output_dir)?;
-    let ledger = Ledger::load(input.output_dir)?;
     let journal_path = Ledger::journal_path(input.output_dir);
     let journal =
         Journal::open(&journal_path).map_err(|e| LedgerError::Io { path: journal_path.clone(), source: e })?;
+    let ledger = Ledger::from_entries(journal.entries());
     let (tx, rx) = mpsc::unbounded_channel();
     // Evenly spaced, no bursts: the service counts in sliding one-second windows, where a burst
     // followed by the steady rate would exceed the limit.
