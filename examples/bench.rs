@@ -42,6 +42,16 @@ async fn run(path: &Path, fake: &FakeServer, options: &RunOptions) -> (RunSummar
     (s, t.elapsed())
 }
 
+/// DashScope's limits and 5 slots per family, tasks of 3–6 s drawn from seed 42: the same
+/// world for pixbatch and for the SDK baseline.
+fn slot_fake() -> FakeConfig {
+    FakeConfig {
+        run_time: DurationRange { min: Duration::from_secs(3), max: Duration::from_secs(6) },
+        seed: 42,
+        ..FakeConfig::default()
+    }
+}
+
 /// User+system CPU seconds of this process so far.
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -68,13 +78,7 @@ async fn main() {
     // 1. Slot utilisation.
     let dir = tempfile::tempdir().expect("tmp");
     let path = manifest(dir.path(), n / 2);
-    let fake = FakeServer::start(FakeConfig {
-        run_time: DurationRange { min: Duration::from_secs(3), max: Duration::from_secs(6) },
-        seed: 42,
-        ..FakeConfig::default()
-    })
-    .await
-    .expect("fake");
+    let fake = FakeServer::start(slot_fake()).await.expect("fake");
     let (s, wall) = run(&path, &fake, &RunOptions::default()).await;
     let stats = fake.stats();
     let ideal =
@@ -156,13 +160,7 @@ async fn baseline(n: usize, pixbatch_wall: Duration) {
             return;
         }
     }
-    let fake = FakeServer::start(FakeConfig {
-        run_time: DurationRange { min: Duration::from_secs(3), max: Duration::from_secs(6) },
-        seed: 42,
-        ..FakeConfig::default()
-    })
-    .await
-    .expect("fake");
+    let fake = FakeServer::start(slot_fake()).await.expect("fake");
     let out = tempfile::tempdir().expect("tmp");
     let result = tokio::process::Command::new(&python)
         .arg(root.join("tests/sdk/baseline.py"))
