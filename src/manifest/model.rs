@@ -299,16 +299,6 @@ impl Scalar {
     pub fn matches(&self, other: &Scalar) -> bool {
         self.to_string() == other.to_string()
     }
-
-    /// The value as JSON, for request bodies and reports.
-    pub fn to_json(&self) -> serde_json::Value {
-        match self {
-            Scalar::Bool(b) => (*b).into(),
-            Scalar::Int(i) => (*i).into(),
-            Scalar::Float(x) => serde_json::Number::from_f64(*x).map_or(serde_json::Value::Null, Into::into),
-            Scalar::Str(s) => s.clone().into(),
-        }
-    }
 }
 
 impl<'de> Deserialize<'de> for Scalar {
