@@ -78,17 +78,19 @@ pub fn run(args: &RunArgs) -> i32 {
         match result {
             Ok(summary) => {
                 print_summary(&summary, &expansion.output_dir);
+                // The rows of the reports: the ledger as the run left it, read once.
+                let rows = if args.junit.is_some() || args.json {
+                    results::rows(&expansion.jobs, &Ledger::load(&expansion.output_dir).unwrap_or_default())
+                } else {
+                    Vec::new()
+                };
                 if let Some(path) = &args.junit {
-                    let ledger = Ledger::load(&expansion.output_dir).unwrap_or_default();
-                    let rows = results::rows(&expansion.jobs, &ledger);
                     let name = loaded.manifest.name.clone().unwrap_or_else(|| args.manifest.display().to_string());
                     if let Err(e) = results::write_atomic(path, results::junit(&name, &rows).as_bytes()) {
                         eprintln!("error: cannot write {}: {e}", path.display());
                     }
                 }
                 if args.json {
-                    let ledger = Ledger::load(&expansion.output_dir).unwrap_or_default();
-                    let rows = results::rows(&expansion.jobs, &ledger);
                     let report = crate::run::Report {
                         format: crate::run::REPORT_FORMAT.to_owned(),
                         manifest: args.manifest.display().to_string(),

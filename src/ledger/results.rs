@@ -150,7 +150,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new().prefix(".pixbatch-").suffix(".tmp").tempfile_in(dir)?;
     tmp.write_all(bytes)?;
-    crate::run::set_readable(tmp.as_file())?;
+    set_readable(tmp.as_file())?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
@@ -206,4 +206,10 @@ pub fn junit(suite: &str, rows: &[ResultRow]) -> String {
     }
     out.push_str("</testsuite>\n</testsuites>\n");
     out
+}
+
+/// Gives a finished file the usual `rw-r--r--` permissions.
+pub fn set_readable(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
 }

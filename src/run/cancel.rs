@@ -19,10 +19,10 @@ pub struct CancelReport {
 /// Cancels every in-flight task of `jobs` that the service still has PENDING, recording each.
 pub async fn cancel_pending(output_dir: &Path, jobs: &[Job], client: &Client) -> Result<CancelReport, LedgerError> {
     let _lock = Lock::acquire(output_dir)?;
-    let ledger = Ledger::load(output_dir)?;
     let path = Ledger::journal_path(output_dir);
     let io = |e| LedgerError::Io { path: path.clone(), source: e };
     let mut journal = Journal::open(&path).map_err(io)?;
+    let ledger = Ledger::from_entries(journal.entries());
     let mut report = CancelReport::default();
     let policy = RetryPolicy::poll();
     for job in jobs {

@@ -1115,15 +1115,9 @@ async fn download(
         })
         .await?;
     // Temp files are private; a finished video is an ordinary file.
-    set_readable(tmp.as_file()).map_err(local)?;
+    ledger::results::set_readable(tmp.as_file()).map_err(local)?;
     tmp.persist(dest).map_err(|e| local(e.error))?;
     Ok(downloaded)
-}
-
-/// Gives a finished file the usual `rw-r--r--` permissions.
-pub fn set_readable(file: &std::fs::File) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(std::fs::Permissions::from_mode(0o644))
 }
 
 /// At most `limit` sends in any window of a little over one second — the service's own rule
