@@ -153,7 +153,7 @@ async fn junit_has_one_case_per_job_and_failures_with_codes() {
     let dir = tempfile::tempdir().expect("tmp");
     let manifest = two_family_manifest(dir.path(), 6, "@man fights");
     let fake = FakeServer::start(FakeConfig {
-        faults: pixbatch::fake::Faults { task_failed: 0.4, ..Default::default() },
+        faults: pixbatch::fake::Faults { task_failed: 0.6, ..Default::default() },
         seed: 3,
         ..fast_fake()
     })
