@@ -89,6 +89,15 @@ impl Family {
             other => Family::Other(other.to_owned()),
         }
     }
+
+    /// How many tasks of this family the service runs at once for an account (DashScope's
+    /// rate-limit page: 5 per PixVerse family); unknown for a model outside the catalog.
+    pub fn service_slots(&self) -> Option<u32> {
+        match self {
+            Family::C1 | Family::V56 => Some(5),
+            Family::Other(_) => None,
+        }
+    }
 }
 
 impl fmt::Display for Family {

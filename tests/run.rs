@@ -22,7 +22,8 @@ async fn sixty_jobs_fill_both_families_then_reruns_do_only_what_changed() {
     assert_eq!(stats.duplicate_submissions, 0);
     for family in ["c1", "v5.6"] {
         assert_eq!(stats.peak_running.get(family), Some(&5), "{family} reached its 5 slots");
-        assert!(stats.peak_in_flight[family] <= 5, "{family}: never more than 5 submitted at once");
+        // Two more are queued on the service, to start the moment a slot frees.
+        assert_eq!(stats.peak_in_flight[family], 7, "{family}: 5 running and 2 queued ahead");
         let u = stats.utilisation(family, 5);
         assert!(u > 0.75, "{family}: slots busy {:.0}% of the time", u * 100.0);
     }
@@ -119,6 +120,51 @@ async fn real_rate_limits_are_respected_without_errors() {
     let s = run(&manifest, &fake, &options).await;
     assert_eq!(s.counts.done, 16, "{s:?}");
     assert_eq!(fake.stats().throttled, 0, "the runner stays under the service's rate limits");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_that_refuses_tasks_past_its_slots_costs_one_refusal_per_queued_task_then_none() {
+    // The 6th concurrent task may be refused rather than queued (dashscope-api.md §6): the
+    // tasks sent ahead are refused once, put back in line, and the run keeps to 5 after that.
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = two_family_manifest(dir.path(), 15, "@man fights");
+    let fake = FakeServer::start(FakeConfig { overflow: true, ..fast_fake() }).await.expect("fake");
+    let s = run(&manifest, &fake, &fast_options()).await;
+    assert_eq!((s.counts.done, s.counts.failed), (30, 0), "{s:?}");
+    let stats = fake.stats();
+    assert_eq!(stats.submissions, 30, "refused creates made no task");
+    assert_eq!(stats.duplicate_submissions, 0);
+    assert!(stats.throttled <= 4, "at most the 2 queued-ahead creates per family are refused: {stats:?}");
+    for family in ["c1", "v5.6"] {
+        assert_eq!(stats.peak_running.get(family), Some(&5), "{family}");
+        assert_eq!(stats.peak_in_flight.get(family), Some(&5), "{family}");
+    }
+    assert_eq!(verify_outputs(&manifest), 30);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lower_concurrency_is_a_cap_that_nothing_is_queued_past() {
+    // Queueing ahead would let the service start a 4th task in a free slot of its pool of 5.
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = two_family_manifest(dir.path(), 12, "@man fights");
+    let fake = FakeServer::start(fast_fake()).await.expect("fake");
+    let options = pixbatch::run::RunOptions { default_concurrency: 3, ..fast_options() };
+    let s = run(&manifest, &fake, &options).await;
+    assert_eq!(s.counts.done, 24, "{s:?}");
+    let stats = fake.stats();
+    for family in ["c1", "v5.6"] {
+        assert_eq!(stats.peak_in_flight.get(family), Some(&3), "{family}: {stats:?}");
+    }
+    // And `queue_ahead: 0` keeps to the 5 slots exactly.
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = two_family_manifest(dir.path(), 12, "@man runs");
+    fake.reset_stats();
+    let s = run(&manifest, &fake, &pixbatch::run::RunOptions { queue_ahead: 0, ..fast_options() }).await;
+    assert_eq!(s.counts.done, 24, "{s:?}");
+    let stats = fake.stats();
+    for family in ["c1", "v5.6"] {
+        assert_eq!(stats.peak_in_flight.get(family), Some(&5), "{family}: {stats:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -258,11 +304,16 @@ async fn max_failures_stops_submitting() {
     let options = pixbatch::run::RunOptions { max_failures: Some(3), ..fast_options() };
     let s = run(&manifest, &fake, &options).await;
     assert!(matches!(s.stop, Some(pixbatch::run::Stop::TooManyFailures { failed }) if failed >= 3), "{s:?}");
-    assert!(
-        fake.stats().submissions <= 10 + 2,
-        "stopped after the first failures, not 40: {}",
-        fake.stats().submissions
-    );
+    let stats = fake.stats();
+    // In flight when the 3rd failure is seen: 5 running + 2 queued per family, and at most
+    // one create per model in the air.
+    assert!(stats.submissions <= 14 + 2, "stopped after the first failures, not 40: {stats:?}");
+    // Tasks still waiting on the service are cancelled: stopping means stop spending.
+    assert!(stats.cancels >= 1, "the queued tasks were cancelled: {stats:?}");
+    let expansion = expand(&manifest);
+    let ledger = Ledger::load(&expansion.output_dir).expect("ledger");
+    let canceled = ledger.records.values().filter(|r| r.phase == Phase::Canceled).count();
+    assert_eq!(canceled as u64, stats.final_states.get("CANCELED").copied().unwrap_or(0), "the ledger knows");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -111,10 +111,12 @@ pub struct RunArgs {
     /// Print one machine-readable JSON report on stdout at the end.
     #[arg(long)]
     pub json: bool,
-    /// Stop submitting at the first failed job (same as --max-failures 1).
+    /// Stop submitting at the first failed job (same as --max-failures 1); tasks still waiting
+    /// on the service are cancelled, running ones are resumed by the next run.
     #[arg(long)]
     pub fail_fast: bool,
-    /// Stop submitting once this many jobs have failed; tasks in flight are resumed next run.
+    /// Stop submitting once this many jobs have failed; tasks still waiting on the service are
+    /// cancelled, running ones are resumed by the next run.
     #[arg(long, value_name = "N")]
     pub max_failures: Option<usize>,
     /// Also write a JUnit XML report here (one test case per job).
@@ -127,6 +129,10 @@ pub struct RunArgs {
     /// On Ctrl-C, cancel tasks still PENDING on the service.
     #[arg(long)]
     pub cancel_on_interrupt: bool,
+    /// Tasks to submit past a family's 5 running ones, so the service starts the next the
+    /// moment a slot frees (default 2, or `run.queue_ahead`; 0 turns it off).
+    #[arg(long, value_name = "N")]
+    pub queue_ahead: Option<u32>,
     /// Stop waiting for a task after this long (it is not resubmitted; a rerun polls it).
     #[arg(long, default_value = "3h10m", value_parser = parse_long_duration)]
     pub task_timeout: std::time::Duration,

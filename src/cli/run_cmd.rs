@@ -44,6 +44,9 @@ pub fn run(args: &RunArgs) -> i32 {
         max_failures: if args.fail_fast { Some(1) } else { args.max_failures.map(|n| n.max(1)) },
         ..RunOptions::default()
     };
+    if let Some(n) = args.queue_ahead.or(section.queue_ahead) {
+        options.queue_ahead = n;
+    }
     if options.max_cost.is_some_and(|c| !(c.is_finite() && c >= 0.0)) {
         eprintln!("error: --max-cost must be a non-negative amount of CNY");
         return exit::USAGE;

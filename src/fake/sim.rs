@@ -75,6 +75,12 @@ pub struct Stats {
     pub busy_seconds: BTreeMap<String, f64>,
     /// Seconds from the family's first submission to its last task's end.
     pub span_seconds: BTreeMap<String, f64>,
+    /// Slots refilled after a task ended, per family, and the seconds they stood empty
+    /// (from the end of one task to the start of the next in that slot).
+    pub refills: BTreeMap<String, u64>,
+    pub refill_gap_seconds: BTreeMap<String, f64>,
+    /// Each task's run time, per family, in the order the tasks were created.
+    pub run_seconds: BTreeMap<String, Vec<f64>>,
     /// Tasks by final state.
     pub final_states: BTreeMap<String, u64>,
 }
@@ -87,6 +93,13 @@ impl Stats {
         if span <= 0.0 { 0.0 } else { busy / (span * f64::from(slots)) }
     }
 
+    /// Mean seconds between a task ending and its slot taking the next task, per family.
+    pub fn mean_refill_gap(&self, family: &str) -> f64 {
+        let n = self.refills.get(family).copied().unwrap_or(0);
+        let gap = self.refill_gap_seconds.get(family).copied().unwrap_or(0.0);
+        if n == 0 { 0.0 } else { gap / n as f64 }
+    }
+
     /// All requests that reached the API (creates, queries, lists, cancels).
     pub fn api_requests(&self) -> u64 {
         self.submissions + self.queries + self.lists + self.cancels
@@ -97,8 +110,8 @@ impl Stats {
 struct FamilyState {
     queue: VecDeque<String>,
     running: Vec<String>,
-    /// When each free slot became free.
-    free_at: BinaryHeap<Reverse<Instant>>,
+    /// When each free slot became free, and whether a task's end freed it (not the start).
+    free_at: BinaryHeap<Reverse<(Instant, bool)>>,
     first_submit: Option<Instant>,
     last_end: Option<Instant>,
 }
@@ -113,6 +126,10 @@ pub enum Created {
 pub struct Sim {
     pub config: FakeConfig,
     rng: SmallRng,
+    /// Run times come from their own generator per family, so the n-th task of a family runs
+    /// for the same time whatever else happened (queries, faults): the same world for every
+    /// client that is compared against it.
+    run_times: BTreeMap<Family, SmallRng>,
     tasks: HashMap<String, Task>,
     order: Vec<String>,
     families: BTreeMap<Family, FamilyState>,
@@ -131,6 +148,7 @@ impl Sim {
     pub fn new(config: FakeConfig) -> Sim {
         Sim {
             rng: SmallRng::seed_from_u64(config.seed),
+            run_times: BTreeMap::new(),
             config,
             tasks: HashMap::new(),
             order: Vec::new(),
@@ -197,7 +215,9 @@ impl Sim {
                 if fs.queue.is_empty() || fs.free_at.is_empty() {
                     break;
                 }
-                let (Some(id), Some(Reverse(free))) = (fs.queue.pop_front(), fs.free_at.pop()) else { break };
+                let (Some(id), Some(Reverse((free, after_task)))) = (fs.queue.pop_front(), fs.free_at.pop()) else {
+                    break;
+                };
                 fs.running.push(id.clone());
                 let running = fs.running.len() as u32;
                 if let Some(task) = self.tasks.get_mut(&id) {
@@ -205,6 +225,12 @@ impl Sim {
                     task.scheduled = Some(start);
                     task.end = Some(start + task.run_for);
                     task.status = "RUNNING";
+                    if after_task {
+                        let fam = family.name().to_owned();
+                        *self.stats.refills.entry(fam.clone()).or_default() += 1;
+                        *self.stats.refill_gap_seconds.entry(fam).or_default() +=
+                            start.saturating_duration_since(free).as_secs_f64();
+                    }
                 }
                 let peak = self.stats.peak_running.entry(family.name().to_owned()).or_default();
                 *peak = (*peak).max(running);
@@ -236,7 +262,7 @@ impl Sim {
         *self.stats.final_states.entry(status.to_owned()).or_default() += 1;
         if let Some(fs) = self.families.get_mut(family) {
             fs.running.retain(|r| r != id);
-            fs.free_at.push(Reverse(end));
+            fs.free_at.push(Reverse((end, true)));
             fs.last_end = Some(fs.last_end.map_or(end, |l| l.max(end)));
             if let Some(first) = fs.first_submit {
                 self.stats.span_seconds.insert(fam, end.saturating_duration_since(first).as_secs_f64());
@@ -254,7 +280,7 @@ impl Sim {
             return Created::Throttled("Requests rate limit exceeded, please try again later.");
         }
         let fs = self.families.entry(family.clone()).or_insert_with(|| FamilyState {
-            free_at: (0..limit).map(|_| Reverse(now)).collect(),
+            free_at: (0..limit).map(|_| Reverse((now, false))).collect(),
             ..FamilyState::default()
         });
         let in_flight = (fs.queue.len() + fs.running.len()) as u32;
@@ -267,7 +293,10 @@ impl Sim {
         let request_id = self.new_id();
         let outcome = self.decide_outcome(&model, body);
         let (lo, hi) = (self.config.run_time.min, self.config.run_time.max);
-        let run_for = if hi > lo { self.rng.random_range(lo..=hi) } else { lo };
+        let seed = family.name().bytes().fold(self.config.seed, |h, b| h.wrapping_mul(0x100_0000_01b3) ^ u64::from(b));
+        let rng = self.run_times.entry(family.clone()).or_insert_with(|| SmallRng::seed_from_u64(seed));
+        let run_for = if hi > lo { rng.random_range(lo..=hi) } else { lo };
+        self.stats.run_seconds.entry(family.name().to_owned()).or_default().push(run_for.as_secs_f64());
         let task = Task {
             id: id.clone(),
             model: model.clone(),

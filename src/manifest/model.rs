@@ -352,6 +352,11 @@ pub struct RunSection {
     /// Price overrides: model → tier (`720P`, or `720P+audio`) → CNY per second.
     #[serde(default)]
     pub prices: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Tasks submitted past a family's full 5 slots so that the service starts the next one
+    /// the moment a slot frees (default 2; 0 turns it off). Only when the family runs at the
+    /// service's full 5; a service that refuses them turns it off for the rest of the run.
+    #[serde(default)]
+    pub queue_ahead: Option<u32>,
 }
 
 /// A YAML map kept in the order it was written, with the location of every key.

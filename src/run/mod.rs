@@ -72,6 +72,12 @@ pub struct RunOptions {
     pub max_cost: Option<f64>,
     /// Stop submitting once this many jobs have failed in this run (`--fail-fast` is 1).
     pub max_failures: Option<usize>,
+    /// Tasks to submit past a full family, so that the service starts the next one the moment
+    /// a slot frees instead of when the poller notices. Only when the family's slots are the
+    /// service's whole pool (a lower `concurrency` is a cap the user chose, and a queued task
+    /// would break it). If the service refuses such a task, the run stops doing it for that
+    /// family. 0 turns it off.
+    pub queue_ahead: u32,
 }
 
 impl Default for RunOptions {
@@ -91,6 +97,7 @@ impl Default for RunOptions {
             stop_grace: Duration::from_secs(5),
             max_cost: None,
             max_failures: None,
+            queue_ahead: 2,
         }
     }
 }
@@ -98,6 +105,10 @@ impl Default for RunOptions {
 impl RunOptions {
     fn slots(&self, family: &Family) -> u32 {
         self.concurrency.get(family.name()).copied().unwrap_or(self.default_concurrency).max(1)
+    }
+
+    fn ahead(&self, family: &Family) -> u32 {
+        if family.service_slots() == Some(self.slots(family)) { self.queue_ahead } else { 0 }
     }
 }
 
@@ -152,6 +163,11 @@ enum WorkerEvent {
         idx: usize,
         task_id: String,
     },
+    /// A task sent past a full family was refused (429): the service does not queue.
+    AheadRefused {
+        idx: usize,
+        error: ApiError,
+    },
     SubmitFailed {
         idx: usize,
         error: ApiError,
@@ -182,10 +198,14 @@ struct SubmitJob {
     local: Vec<(usize, PathBuf, String)>,
     prompt: String,
     intent_at: jiff::Timestamp,
+    /// Sent while the family's slots were all taken: the service may queue it or refuse it.
+    ahead: bool,
 }
 
 struct Slot {
     limit: u32,
+    /// Extra tasks allowed in flight past `limit` (see `RunOptions::queue_ahead`).
+    ahead: u32,
     in_flight: u32,
     paused_until: Option<Instant>,
     backoff: Duration,
@@ -296,9 +316,10 @@ impl Coordinator<'_, '_> {
     }
 
     fn slot(&mut self, family: &Family) -> &mut Slot {
-        let limit = self.options.slots(family);
+        let (limit, ahead) = (self.options.slots(family), self.options.ahead(family));
         self.slots.entry(family.clone()).or_insert(Slot {
             limit,
+            ahead,
             in_flight: 0,
             paused_until: None,
             backoff: Duration::from_secs(2),
@@ -497,11 +518,12 @@ impl Coordinator<'_, '_> {
             return;
         }
         let mut batch = Vec::new();
+        let mut ahead = HashSet::new();
         let families: Vec<Family> = self.queues.keys().cloned().collect();
         for family in families {
             loop {
                 let slot = self.slot(&family);
-                if slot.paused_until.is_some_and(|p| p > now) || slot.in_flight >= slot.limit {
+                if slot.paused_until.is_some_and(|p| p > now) || slot.in_flight >= slot.limit + slot.ahead {
                     break;
                 }
                 let Some(idx) = self.queues.get_mut(&family).and_then(VecDeque::pop_front) else { break };
@@ -517,7 +539,11 @@ impl Coordinator<'_, '_> {
                     }
                     self.reserved.insert(idx, estimate);
                 }
-                self.slot(&family).in_flight += 1;
+                let slot = self.slot(&family);
+                if slot.in_flight >= slot.limit {
+                    ahead.insert(idx);
+                }
+                slot.in_flight += 1;
                 let job = &self.jobs[idx];
                 let attempt = self.ledger.records.get(&job.key).map_or(0, |r| r.attempts) + 1;
                 let meta = JobMeta {
@@ -555,7 +581,14 @@ impl Coordinator<'_, '_> {
                     crate::plan::MediaSource::Url(_) => None,
                 })
                 .collect();
-            let submit = SubmitJob { idx, body: job.request_body(), local, prompt: job.prompt.clone(), intent_at };
+            let submit = SubmitJob {
+                idx,
+                body: job.request_body(),
+                local,
+                prompt: job.prompt.clone(),
+                intent_at,
+                ahead: ahead.contains(&idx),
+            };
             let lane = self.lane(&job.model);
             if lane.send(submit).is_ok() {
                 self.outstanding += 1;
@@ -669,6 +702,23 @@ impl Coordinator<'_, '_> {
                     self.record(idx, submit_failed(&error, "job_permanent"));
                     self.fail(idx, &error.code, &error.message);
                 }
+            }
+            WorkerEvent::AheadRefused { idx, error } => {
+                self.outstanding -= 1;
+                self.outstanding_submits -= 1;
+                self.release(idx);
+                self.record(idx, submit_failed(&error, "transient"));
+                self.requeue_front(idx);
+                let family = self.jobs[idx].family.clone();
+                let slot = self.slot(&family);
+                slot.ahead = 0;
+                let limit = slot.limit;
+                self.reporter.note(&Note::Info {
+                    message: format!(
+                        "{family}: the service refused a task past its {limit} running ones ({error}); \
+                         keeping to {limit} in flight for this family"
+                    ),
+                });
             }
             WorkerEvent::Reconciled { idx, rec } => {
                 self.outstanding -= 1;
@@ -850,7 +900,13 @@ impl Coordinator<'_, '_> {
     }
 
     async fn main_loop(&mut self, interrupt: &CancellationToken) {
+        let mut cancelled = false;
         loop {
+            if !cancelled && matches!(self.stop, Some(Stop::TooManyFailures { .. })) {
+                // Stop spending: what waits on the service has not started; it waits for the next run.
+                cancelled = true;
+                self.cancel_pending().await;
+            }
             let now = Instant::now();
             self.dispatch_submits(now);
             let poll_wake = self.dispatch_polls(now);
@@ -890,9 +946,14 @@ impl Coordinator<'_, '_> {
             message: "interrupted: no new submissions; recording what is in flight (Ctrl-C again to quit at once)"
                 .into(),
         });
-        if !self.options.cancel_on_interrupt {
-            return;
+        if self.options.cancel_on_interrupt {
+            self.cancel_pending().await;
         }
+    }
+
+    /// Cancels the tasks last seen PENDING (not started, not billed); the next run submits
+    /// them again. A task that started meanwhile refuses, runs on, and is resumed next run.
+    async fn cancel_pending(&mut self) {
         let pending: Vec<(usize, String)> = self
             .states
             .iter()
@@ -1023,6 +1084,17 @@ impl Lane {
         }
     }
 
+    /// One create call, within the model's submit rate, unless the run is stopping.
+    async fn create_once(&self, body: &serde_json::Value) -> Result<crate::api::CreateResponse, ApiError> {
+        tokio::select! {
+            () = self.limiter.wait() => {}
+            () = self.halt.cancelled() => {
+                return Err(ApiError::transport("Stopped", "the run stopped before this job was sent".into(), false));
+            }
+        }
+        self.client.create_task(body).await
+    }
+
     async fn submit_one(&mut self, job: &SubmitJob) -> WorkerEvent {
         let idx = job.idx;
         if self.halt.is_cancelled() {
@@ -1034,18 +1106,19 @@ impl Lane {
             Ok(body) => body,
             Err(error) => return WorkerEvent::SubmitFailed { idx, error },
         };
-        let result = self
-            .submit
-            .run(|| async {
-                tokio::select! {
-                    () = self.limiter.wait() => {}
-                    () = self.halt.cancelled() => {
-                        return Err(ApiError::transport("Stopped", "the run stopped before this job was sent".into(), false));
-                    }
+        let result = if job.ahead {
+            // One plain try: a refusal here says the service does not queue past its slots,
+            // and retrying it would only spend the submit rate.
+            match self.create_once(&body).await {
+                Err(error) if error.is_throttled() => return WorkerEvent::AheadRefused { idx, error },
+                Err(error) if error.is_transient() && !error.maybe_processed => {
+                    self.submit.run(|| self.create_once(&body)).await
                 }
-                self.client.create_task(&body).await
-            })
-            .await;
+                other => other,
+            }
+        } else {
+            self.submit.run(|| self.create_once(&body)).await
+        };
         match result {
             Ok(resp) => {
                 self.known.insert(resp.output.task_id.clone());
