@@ -123,3 +123,109 @@ async fn the_output_folder_vanishing_mid_run_stops_it_clearly_and_the_next_run_c
     assert_eq!(verify_outputs(&manifest), 40);
     assert_eq!(fake.stats().duplicate_submissions, 0, "{:?}", fake.stats());
 }
+
+/// Whether the tests run as root, which ignores file permissions.
+fn running_as_root() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|v| v.split_whitespace().next()) == Some("0")
+}
+
+/// `pixbatch` as a user the permissions apply to: `nobody` when the tests run as root.
+fn unprivileged(fake: &FakeServer) -> tokio::process::Command {
+    let mut cmd = pixbatch(fake, "sk-test");
+    if running_as_root() {
+        cmd.uid(65534).gid(65534);
+    }
+    cmd
+}
+
+/// Sets `dir` and every folder below it to `mode` (files keep theirs).
+fn chmod_folders(dir: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    for entry in walk(dir) {
+        std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![dir.to_path_buf()];
+    for entry in std::fs::read_dir(dir).expect("read_dir").flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            out.extend(walk(&entry.path()));
+        }
+    }
+    out
+}
+
+/// A folder that `nobody` may work in, holding a two-family manifest.
+fn shared_folder(per_shot: usize, prompt: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tmp");
+    chmod_folders(dir.path(), 0o777);
+    let manifest = two_family_manifest(dir.path(), per_shot, prompt);
+    (dir, manifest)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_output_folder_is_refused_before_anything_is_sent() {
+    let (dir, manifest) = shared_folder(3, "@man fights");
+    let fake = FakeServer::start(fast_fake()).await.expect("fake");
+    let out = unprivileged(&fake).arg("run").arg(&manifest).args(FAST).output().await.expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // New work, and a folder that can no longer be written.
+    let manifest = two_family_manifest(dir.path(), 3, "@man dances");
+    chmod_folders(&dir.path().join("out"), 0o555);
+    fake.reset_stats();
+    let out = unprivileged(&fake).arg("run").arg(&manifest).args(FAST).output().await.expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("Permission denied") && stderr.contains("out"), "{stderr}");
+    assert!(stderr.contains("writable"), "says what to fix: {stderr}");
+    assert_eq!(fake.stats().api_requests(), 0, "nothing was paid for that could not be saved");
+
+    // The ledger still reads: status shows the new jobs as new and the old ones as orphaned.
+    let out = unprivileged(&fake).arg("status").arg(&manifest).output().await.expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("orphaned") && stdout.contains("new"), "{stdout}");
+
+    // Writable again: the next run does the new work.
+    chmod_folders(&dir.path().join("out"), 0o777);
+    let out = unprivileged(&fake).arg("run").arg(&manifest).args(FAST).output().await.expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(verify_outputs(&manifest), 6);
+    assert_eq!(fake.stats().duplicate_submissions, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_output_folder_turning_read_only_mid_run_stops_it_clearly_and_the_next_run_continues() {
+    let (dir, manifest) = shared_folder(20, "@man fights");
+    let fake = FakeServer::start(FakeConfig {
+        run_time: pixbatch::fake::DurationRange::fixed(std::time::Duration::from_millis(300)),
+        ..fast_fake()
+    })
+    .await
+    .expect("fake");
+    let child = unprivileged(&fake).arg("run").arg(&manifest).args(FAST).spawn().expect("spawn");
+    until_submitted(&fake, 10).await;
+    chmod_folders(&dir.path().join("out"), 0o555);
+    let out = child.wait_with_output().await.expect("exits");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot write") && stderr.contains("Permission denied"), "{stderr}");
+    let submitted = fake.stats().submissions;
+    assert!(submitted < 40, "it stopped submitting: {submitted}");
+
+    // Every task it paid for is in the ledger, which still reads.
+    let expansion = expand(&manifest);
+    let ledger = Ledger::load(&expansion.output_dir).expect("the ledger reads");
+    let with_task = ledger.records.values().filter(|r| r.task_id.is_some()).count();
+    assert_eq!(with_task as u64, submitted, "every task the service made is recorded");
+
+    chmod_folders(&dir.path().join("out"), 0o777);
+    let (code, stderr) = run_to_end(&fake, &manifest, &[]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(verify_outputs(&manifest), 40);
+    assert_eq!(fake.stats().duplicate_submissions, 0, "{:?}", fake.stats());
+    assert_eq!(fake.stats().submissions, 40, "the tasks of the stopped run were fetched, not made again");
+}

@@ -436,6 +436,14 @@ impl Lock {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(LedgerError::io(&path, e)),
         }
+        // A folder we may append to but not create files in (read-only, or a file system
+        // mounted so) would let a run pay for videos it cannot save: find out before any request.
+        for folder in [output_dir, dir.as_path()] {
+            tempfile::Builder::new()
+                .prefix(".pixbatch-probe")
+                .tempfile_in(folder)
+                .map_err(|e| LedgerError::io(folder, e))?;
+        }
         let host = std::env::var("HOSTNAME").unwrap_or_default();
         let who = format!(
             "pid {} on {}, since {}",

@@ -330,7 +330,7 @@ impl Coordinator<'_, '_> {
     fn record(&mut self, idx: usize, event: Event) {
         let entry = Entry { at: jiff::Timestamp::now(), key: self.jobs[idx].key.clone(), event };
         if let Err(e) = self.journal.append(&entry) {
-            self.disk_stop(&e);
+            self.ledger_stop(&e);
         }
         self.ledger.apply(&entry);
     }
@@ -339,20 +339,28 @@ impl Coordinator<'_, '_> {
         match self.journal.commit() {
             Ok(()) => true,
             Err(e) => {
-                self.disk_stop(&e);
+                self.ledger_stop(&e);
                 false
             }
         }
     }
 
-    fn disk_stop(&mut self, e: &std::io::Error) {
-        if !matches!(self.stop, Some(Stop::Disk { .. })) {
-            let message = format!("cannot write the ledger {}: {e}", self.journal.path().display());
-            self.reporter.note(&Note::Info { message: message.clone() });
-            self.stop = Some(Stop::Disk { message });
-            self.stop_deadline = Some(Instant::now());
-            self.halt.cancel();
+    /// The journal cannot be written: stop at once, nothing more can be recorded.
+    fn ledger_stop(&mut self, e: &std::io::Error) {
+        let message = format!("cannot write the ledger {}: {e}", self.journal.path().display());
+        self.disk_stop(message, Duration::ZERO);
+    }
+
+    /// Stops the run for a disk problem. With the journal still writable (a video could not be
+    /// saved), creates in the air get `stop_grace` to answer, so their tasks are recorded.
+    fn disk_stop(&mut self, message: String, grace: Duration) {
+        if matches!(self.stop, Some(Stop::Disk { .. })) {
+            return;
         }
+        self.reporter.note(&Note::Info { message: message.clone() });
+        self.stop = Some(Stop::Disk { message });
+        self.stop_deadline = Some(Instant::now() + grace);
+        self.halt.cancel();
     }
 
     fn fail(&mut self, idx: usize, code: &str, message: &str) {
@@ -411,21 +419,22 @@ impl Coordinator<'_, '_> {
             }
         }
         // Unanswered creates of earlier runs, oldest first, before anything new is submitted.
+        // They were all sent before this run began: one wait until the newest of them is
+        // `reconcile_settle` old lets the list API show every task they made, so each intent
+        // then needs a single look.
         let mut known: HashSet<String> = self.ledger.task_ids.clone();
+        let newest = reconcile.iter().filter_map(|i| self.ledger.records.get(&self.jobs[*i].key)?.intent_at).max();
+        if let Some(newest) = newest {
+            let age = Duration::try_from(now.duration_since(newest)).unwrap_or(Duration::ZERO);
+            tokio::time::sleep(self.options.reconcile_settle.saturating_sub(age)).await;
+        }
         for idx in reconcile {
             let job = &self.jobs[idx];
             let intent_at = self.ledger.records.get(&job.key).and_then(|r| r.intent_at).unwrap_or(now);
             let policy = self.policy(RetryPolicy::poll());
-            let result = reconcile::reconcile(
-                &self.client,
-                &job.model,
-                &job.prompt,
-                intent_at,
-                &known,
-                &policy,
-                self.options.reconcile_settle,
-            )
-            .await;
+            let result =
+                reconcile::reconcile(&self.client, &job.model, &job.prompt, intent_at, &known, &policy, Duration::ZERO)
+                    .await;
             match result {
                 Ok(rec) => {
                     if let Some(id) = &rec.task_id {
@@ -765,7 +774,7 @@ impl Coordinator<'_, '_> {
                     Err(e) => {
                         self.record(idx, Event::DownloadFailed { code: e.code.clone(), message: e.message.clone() });
                         if e.code == "LocalIo" {
-                            self.disk_stop(&std::io::Error::other(e.message.clone()));
+                            self.disk_stop(e.message.clone(), self.options.stop_grace);
                         }
                         self.fail(
                             idx,

@@ -22,7 +22,8 @@ const WINDOW_BEFORE: jiff::SignedDuration = jiff::SignedDuration::from_secs(120)
 const WINDOW_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_secs(600);
 
 /// Looks for the task an intent may have created. `known` holds every task id already
-/// recorded; `settle` is how long to wait before a second look when the first finds nothing.
+/// recorded; `settle` is how long to wait before a second look when the first finds nothing
+/// (zero: one look, for a caller that has already waited long enough since the create).
 pub async fn reconcile(
     client: &Client,
     model: &str,
@@ -51,7 +52,7 @@ pub async fn reconcile(
     for look in 0..2 {
         let listed = client.list_all_tasks(&query, policy).await?;
         candidates = listed.into_iter().filter(|t| !known.contains(&t.task_id)).collect::<Vec<_>>();
-        if !candidates.is_empty() || look == 1 {
+        if !candidates.is_empty() || look == 1 || settle.is_zero() {
             break;
         }
         // A task created a moment ago may not be listed yet.

@@ -101,7 +101,7 @@ pub fn pixbatch(fake: &FakeServer, key: &str) -> Command {
     cmd
 }
 
-pub const FAST: [&str; 6] = ["--poll-min", "20ms", "--poll-max", "200ms", "--submit-rps", "100"];
+pub const FAST: [&str; 8] = ["--poll-min", "20ms", "--poll-max", "200ms", "--submit-rps", "100", "--query-rps", "500"];
 
 /// Waits until the fake has accepted `n` creates (checking its counters, no fixed sleeps).
 pub async fn until_submitted(fake: &FakeServer, n: u64) {
