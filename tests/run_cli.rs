@@ -227,3 +227,42 @@ async fn the_json_report_is_alone_on_stdout_and_matches_its_schema() {
         .count();
     assert_eq!(failures as u64, failed);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_run_one_after_another_on_one_folder_never_call_each_other_orphans() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = two_family_manifest(dir.path(), 6, "@man fights");
+    let fake = FakeServer::start(fast_fake()).await.expect("fake");
+    let csv = || std::fs::read_to_string(dir.path().join("out/results.csv")).expect("results.csv");
+    let count = |text: &str, state: &str| text.lines().filter(|l| l.contains(&format!(",{state},"))).count();
+
+    let (code, stderr) = run_to_end(&fake, &manifest, &["--shard", "1/2", "--json"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let first = csv();
+    let done = count(&first, "done");
+    assert!(done > 0 && done < 12, "shard 1 of 2 did part of the work: {first}");
+    assert_eq!(count(&first, "orphaned"), 0, "the other shard's jobs are still in the manifest: {first}");
+    assert_eq!(first.lines().count(), 1 + 12, "results.csv lists every job of the manifest: {first}");
+
+    // The second shard's status and plan see its own jobs only, and no orphans.
+    let status =
+        pixbatch(&fake, "sk-test").args(["status", "--shard", "2/2"]).arg(&manifest).output().await.expect("runs");
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(!text.contains("orphaned"), "{text}");
+    let plan = pixbatch(&fake, "sk-test").args(["plan", "--shard", "2/2"]).arg(&manifest).output().await.expect("runs");
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert!(!text.contains("orphaned"), "{text}");
+
+    let (code, stderr) = run_to_end(&fake, &manifest, &["--shard", "2/2"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let last = csv();
+    assert_eq!((count(&last, "done"), count(&last, "orphaned")), (12, 0), "{last}");
+    assert_eq!(fake.stats().submissions, 12);
+
+    // A job that really left the manifest is still called orphaned, shard or not.
+    let manifest = two_family_manifest(dir.path(), 5, "@man fights");
+    let status =
+        pixbatch(&fake, "sk-test").args(["status", "--shard", "1/2"]).arg(&manifest).output().await.expect("runs");
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert_eq!(text.lines().filter(|l| l.starts_with("orphaned")).count(), 2, "{text}");
+}

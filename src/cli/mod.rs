@@ -276,24 +276,29 @@ impl ExpandFlags {
         self.shard.is_some() || !self.only.is_empty()
     }
 
-    /// Drops the jobs outside the shard and the `--only` globs.
+    /// Moves the jobs outside the shard and the `--only` globs to `expansion.unselected`.
     pub fn select(&self, expansion: &mut Expansion) -> Result<(), String> {
-        if let Some((k, n)) = self.shard {
-            expansion.jobs.retain(|j| crate::plan::shard_of(&j.key, n) == k - 1);
-        }
-        if self.only.is_empty() {
-            return Ok(());
-        }
-        let mut b = globset::GlobSetBuilder::new();
-        for g in &self.only {
-            b.add(globset::Glob::new(g).map_err(|e| format!("bad --only glob `{g}`: {e}"))?);
-        }
-        let set = b.build().map_err(|e| e.to_string())?;
-        let before = expansion.jobs.len();
-        expansion.jobs.retain(|j| set.is_match(&j.shot));
-        if expansion.jobs.is_empty() && before > 0 {
+        let set = if self.only.is_empty() {
+            None
+        } else {
+            let mut b = globset::GlobSetBuilder::new();
+            for g in &self.only {
+                b.add(globset::Glob::new(g).map_err(|e| format!("bad --only glob `{g}`: {e}"))?);
+            }
+            Some(b.build().map_err(|e| e.to_string())?)
+        };
+        if let Some(set) = &set
+            && !expansion.jobs.is_empty()
+            && !expansion.jobs.iter().any(|j| set.is_match(&j.shot))
+        {
             return Err(format!("no shot matches --only {}", self.only.join(" --only ")));
         }
+        let in_shard = |j: &crate::plan::Job| self.shard.is_none_or(|(k, n)| crate::plan::shard_of(&j.key, n) == k - 1);
+        let (kept, left) = std::mem::take(&mut expansion.jobs)
+            .into_iter()
+            .partition(|j| in_shard(j) && set.as_ref().is_none_or(|s| s.is_match(&j.shot)));
+        expansion.jobs = kept;
+        expansion.unselected = left;
         Ok(())
     }
 }

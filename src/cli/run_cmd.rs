@@ -27,10 +27,15 @@ pub fn init_tracing(terminal: bool) {
 pub fn run(args: &RunArgs) -> i32 {
     let terminal = std::io::stderr().is_terminal();
     init_tracing(terminal);
-    let Some((loaded, expansion)) = load_and_expand(&args.manifest, &args.expand) else {
+    let Some((loaded, mut expansion)) = load_and_expand(&args.manifest, &args.expand) else {
         return exit::USAGE;
     };
+    // The run sees every job of the manifest (results.csv lists them all, and jobs of other
+    // shards are not orphans) and handles the selected ones, which come first.
     let selected: Vec<usize> = (0..expansion.jobs.len()).collect();
+    let mut all_jobs = std::mem::take(&mut expansion.jobs);
+    all_jobs.append(&mut expansion.unselected);
+    let (this_run, others) = all_jobs.split_at(selected.len());
     let section = &loaded.manifest.run;
     let mut options = RunOptions {
         concurrency: section.concurrency.clone(),
@@ -64,7 +69,7 @@ pub fn run(args: &RunArgs) -> i32 {
         let interrupt = tokio_util::sync::CancellationToken::new();
         watch_signals(interrupt.clone());
         let input = RunInput {
-            jobs: &expansion.jobs,
+            jobs: &all_jobs,
             selected,
             output_dir: &expansion.output_dir,
             name: loaded.manifest.name.as_deref(),
@@ -83,7 +88,8 @@ pub fn run(args: &RunArgs) -> i32 {
                 print_summary(&summary, &expansion.output_dir);
                 // The rows of the reports: the ledger as the run left it, read once.
                 let rows = if args.junit.is_some() || args.json {
-                    results::rows(&expansion.jobs, &Ledger::load(&expansion.output_dir).unwrap_or_default())
+                    let ledger = Ledger::load(&expansion.output_dir).unwrap_or_default();
+                    results::rows(this_run, others, &ledger)
                 } else {
                     Vec::new()
                 };
@@ -231,13 +237,10 @@ pub fn status(path: &Path, format: Format, flags: &ExpandFlags) -> i32 {
         }
     };
     // The state is what a run would do now: files are re-hashed, so a deleted video shows.
-    let mut rows = results::rows(&expansion.jobs, &ledger);
+    let mut rows = results::rows(&expansion.jobs, &expansion.unselected, &ledger);
     let decisions = results::decisions(&expansion.jobs, &ledger, &expansion.output_dir, false);
     for (row, decision) in rows.iter_mut().zip(&decisions) {
         row.state = decision.as_str().to_owned();
-    }
-    if flags.partial() {
-        rows.retain(|r| r.state != "orphaned");
     }
     let text = match format {
         Format::Json => {

@@ -284,9 +284,9 @@ impl Ledger {
             .collect()
     }
 
-    /// Keys in the ledger but not in `jobs`.
-    pub fn orphans<'a>(&'a self, jobs: &[Job]) -> Vec<&'a Record> {
-        let keys: HashSet<&str> = jobs.iter().map(|j| j.key.as_str()).collect();
+    /// Records whose key is not one of the manifest's `jobs`.
+    pub fn orphans<'a, 'j>(&'a self, jobs: impl IntoIterator<Item = &'j Job>) -> Vec<&'a Record> {
+        let keys: HashSet<&str> = jobs.into_iter().map(|j| j.key.as_str()).collect();
         let mut out: Vec<&Record> = self.records.values().filter(|r| !keys.contains(r.key.as_str())).collect();
         out.sort_by(|a, b| (&a.meta.shot, &a.meta.variant).cmp(&(&b.meta.shot, &b.meta.variant)));
         out

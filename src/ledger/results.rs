@@ -120,9 +120,12 @@ impl ResultRow {
 }
 
 /// Builds every row: the manifest's jobs in order, then the orphans.
-pub fn rows(jobs: &[Job], ledger: &super::Ledger) -> Vec<ResultRow> {
+///
+/// `others` are the manifest's jobs left out of this command (`--shard`, `--only`): they get no
+/// row, and are not orphans.
+pub fn rows(jobs: &[Job], others: &[Job], ledger: &super::Ledger) -> Vec<ResultRow> {
     let mut out: Vec<ResultRow> = jobs.iter().map(|j| ResultRow::for_job(j, ledger.records.get(&j.key))).collect();
-    out.extend(ledger.orphans(jobs).into_iter().map(ResultRow::orphan));
+    out.extend(ledger.orphans(jobs.iter().chain(others)).into_iter().map(ResultRow::orphan));
     out
 }
 

@@ -42,6 +42,9 @@ impl Default for ExpandOptions {
 #[derive(Debug)]
 pub struct Expansion {
     pub jobs: Vec<Job>,
+    /// Jobs of the manifest left out by `--shard` / `--only`: not run and not listed as this
+    /// command's jobs, but not orphans either (they are still in the manifest).
+    pub unselected: Vec<Job>,
     /// Absolute or manifest-relative output folder.
     pub output_dir: PathBuf,
     /// Warnings (never errors: with errors, expansion fails).
@@ -172,7 +175,7 @@ pub fn expand(loaded: &Loaded, options: &ExpandOptions) -> Result<Expansion, Dia
         return Err(cx.diags);
     }
     cx.diags.sort();
-    Ok(Expansion { jobs, output_dir, warnings: cx.diags })
+    Ok(Expansion { jobs, unselected: Vec::new(), output_dir, warnings: cx.diags })
 }
 
 struct Expander<'a> {

@@ -152,7 +152,7 @@ impl<'a> Plan<'a> {
     ) -> Plan<'a> {
         let decisions = crate::ledger::results::decisions(&expansion.jobs, ledger, &expansion.output_dir, false);
         let orphans = ledger
-            .orphans(&expansion.jobs)
+            .orphans(expansion.jobs.iter().chain(&expansion.unselected))
             .into_iter()
             .map(|r| Orphan {
                 key: r.key.clone(),

@@ -991,7 +991,7 @@ impl Coordinator<'_, '_> {
 
     fn finish(mut self, jobs: &[Job], name: Option<&str>, started: Instant) -> RunSummary {
         self.commit();
-        let rows = ledger::results::rows(jobs, &self.ledger);
+        let rows = ledger::results::rows(jobs, &[], &self.ledger);
         if let Err(e) = ledger::results::write(&self.output_dir, name, &rows) {
             let message = format!("cannot write results.csv/results.json in {}: {e}", self.output_dir.display());
             self.reporter.note(&Note::Info { message: message.clone() });
