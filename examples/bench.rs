@@ -1,7 +1,9 @@
 //! Benchmarks: prints figures and ratios, never fails on a slow machine.
 //!
-//! `cargo run --release --example bench [quick] [slots|overhead] [N]`: `quick` for a shorter run,
-//! `slots` for part 1 only, `overhead` for parts 3 and 4 only, N jobs for part 1 (default 60).
+//! `cargo run --release --example bench [quick] [slots|overhead] [unlimited-queries] [N]`:
+//! `quick` for a shorter run, `slots` for part 1 only, `overhead` for parts 3 and 4 only, N jobs
+//! for part 1 (default 60); `unlimited-queries` runs part 1 with no query limit on either side
+//! (a what-if: how much of the refusing world's refill gap is the 20-per-second query budget).
 //!
 //! 1. Slot utilisation: N jobs over both families, 5 slots each, task durations 3-6 s drawn by
 //!    the fake (seeded per family), DashScope's real rate limits, once with a service that
@@ -11,6 +13,8 @@
 //! 3. Overhead: 10 000 jobs, zero task latency, no limits: wall, pixbatch's CPU per job (the
 //!    fake runs on threads of its own, measured apart), peak RSS, ledger bytes.
 //! 4. No-op rerun of that finished manifest: time and requests.
+//! 5. Plan at scale: `pixbatch plan --format json` on 10 000- and 100 000-job matrices, each in
+//!    a fresh process (this program run again as `plan-child`): time and peak RSS.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -160,22 +164,67 @@ fn peak_rss_mib() -> f64 {
 
 #[tokio::main]
 async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, child, manifest] = args.as_slice()
+        && child == "plan-child"
+    {
+        plan_child(manifest);
+    }
     let has = |word: &str| std::env::args().any(|a| a == word);
     let quick = has("quick");
     let n: usize = std::env::args().filter_map(|a| a.parse().ok()).next().unwrap_or(if quick { 20 } else { 60 });
     if !has("overhead") {
-        let figures = slots(n).await;
+        let figures = slots(n, has("unlimited-queries")).await;
         if !has("slots") {
             sdk_comparison(n, &figures).await;
         }
     }
     if !has("slots") {
         overhead(quick).await;
+        plan_at_scale(quick);
     }
 }
 
+/// Part 5: `plan --format json` at scale, each size in a process of its own so that its peak
+/// RSS is its own.
+fn plan_at_scale(quick: bool) {
+    println!("plan --format json (a fresh process each)");
+    let sizes: &[usize] = if quick { &[10_000] } else { &[10_000, 100_000] };
+    for &jobs in sizes {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = manifest(dir.path(), jobs / 2);
+        let t = Instant::now();
+        let out = std::process::Command::new(std::env::current_exe().expect("own path"))
+            .arg("plan-child")
+            .arg(&path)
+            .output()
+            .expect("plan child");
+        let wall = t.elapsed().as_secs_f64();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let rss = stderr.lines().find_map(|l| l.strip_prefix("peak_rss_mib ")).unwrap_or("?");
+        let ok = out.status.success() && out.stdout.starts_with(b"{");
+        println!(
+            "  {jobs:>7} jobs       {wall:.2} s, peak RSS {rss} MiB, {:.1} MB of JSON{}  (target < 200 MB)",
+            out.stdout.len() as f64 / 1e6,
+            if ok { "" } else { " -- FAILED" }
+        );
+    }
+}
+
+/// The child of part 5: the CLI's own `plan`, then this process's peak RSS on stderr.
+fn plan_child(manifest: &str) -> ! {
+    let code = pixbatch::cli::main_from(["pixbatch", "plan", "--format", "json", "--max-jobs", "1000000", manifest]);
+    eprintln!("peak_rss_mib {:.1}", peak_rss_mib());
+    std::process::exit(code);
+}
+
 /// Part 1: pixbatch keeping the slots busy.
-async fn slots(n: usize) -> Vec<SlotFigures> {
+///
+/// With `unlimited_queries` the account's 20 queries per second are lifted on both sides and a
+/// task may be polled every 100 ms: the what-if that shows how much of the refusing world's
+/// refill gap is the query budget (per-task polling cannot see a finish sooner than the
+/// budget allows).
+async fn slots(n: usize, unlimited_queries: bool) -> Vec<SlotFigures> {
     // 1. Slot utilisation, in both worlds the API page leaves open (dashscope-api.md §6):
     // the service queues a task past its 5 running ones as PENDING, or refuses it with 429.
     let dir = tempfile::tempdir().expect("tmp");
@@ -183,16 +232,20 @@ async fn slots(n: usize) -> Vec<SlotFigures> {
     let worlds = [World::Queues, World::Refuses];
     let mut figures = Vec::new();
     for world in worlds {
-        let fake = FakeServer::start(slot_fake(world)).await.expect("fake");
+        let mut config = slot_fake(world);
         let mut options = RunOptions::default();
-        if let Some(ms) = std::env::var("BENCH_POLL_MIN").ok().and_then(|v| v.parse().ok()) {
-            options.poll.min_interval = Duration::from_millis(ms);
+        if unlimited_queries {
+            config.query_rps = 100_000;
+            options.query_per_second = 100_000;
+            options.poll.min_interval = Duration::from_millis(100);
         }
+        let fake = FakeServer::start(config).await.expect("fake");
         let (s, wall) = run(&path, &fake, &options).await;
         figures.push(SlotFigures::new(s.counts.done, wall, &fake.stats()));
         std::fs::remove_dir_all(dir.path().join("out")).expect("clean");
     }
-    println!("slot utilisation: {n} jobs over 2 families x 5 slots, tasks 3-6 s (seed 42), DashScope's rate limits");
+    let limits = if unlimited_queries { "no query limit, polls >= 100 ms apart" } else { "DashScope's rate limits" };
+    println!("slot utilisation: {n} jobs over 2 families x 5 slots, tasks 3-6 s (seed 42), {limits}");
     println!("  {:<34} {:>22} {:>22}", "", World::Queues.label(), World::Refuses.label());
     let row = |name: &str, f: &dyn Fn(&SlotFigures) -> String| {
         println!("  {name:<34} {:>22} {:>22}", f(&figures[0]), f(&figures[1]));

@@ -313,7 +313,16 @@ pub enum Format {
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    main_from(std::env::args_os())
+}
+
+/// [`main`] with the command line given (the first item is the program's name).
+pub fn main_from<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::parse_from(args);
     match cli.command {
         Command::Validate { manifests, expand } => validate(&manifests, &expand),
         Command::Plan { manifest, format, expand } => plan_cmd(&manifest, format, &expand),
