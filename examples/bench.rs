@@ -282,6 +282,7 @@ async fn sdk_comparison(n: usize, figures: &[SlotFigures]) {
         println!("  {name:<34} {:>22} {:>22}", cell(0), cell(1));
     };
     row("videos", &|s, _| format!("{} of {n}", s.videos));
+    row("tasks paid for, video not saved", &|s, _| s.paid_for_nothing.to_string());
     row("makespan", &|s, _| format!("{:.2} s", s.wall));
     row("queries per task", &|s, _| format!("{:.2}", s.queries_per_task));
     row("429s (submit + query)", &|s, _| s.throttled.to_string());
@@ -349,6 +350,8 @@ async fn overhead(quick: bool) {
 struct SdkFigures {
     videos: usize,
     wall: f64,
+    /// Tasks the service made (and bills) whose video the script never saved.
+    paid_for_nothing: usize,
     queries_per_task: f64,
     throttled: u64,
 }
@@ -390,5 +393,11 @@ async fn baseline(n: usize, world: World) -> Option<SdkFigures> {
         return None;
     };
     let stats = fake.stats();
-    Some(SdkFigures { videos, wall, queries_per_task: stats.queries as f64 / n as f64, throttled: stats.throttled })
+    Some(SdkFigures {
+        videos,
+        wall,
+        paid_for_nothing: (stats.submissions as usize).saturating_sub(videos),
+        queries_per_task: stats.queries as f64 / n as f64,
+        throttled: stats.throttled,
+    })
 }
