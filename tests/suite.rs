@@ -229,3 +229,44 @@ async fn the_output_folder_turning_read_only_mid_run_stops_it_clearly_and_the_ne
     assert_eq!(fake.stats().duplicate_submissions, 0, "{:?}", fake.stats());
     assert_eq!(fake.stats().submissions, 40, "the tasks of the stopped run were fetched, not made again");
 }
+
+/// Every file and folder under `dir`, with its size (folders 0).
+fn tree(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64)> {
+    let mut out = Vec::new();
+    for folder in walk(dir) {
+        for entry in std::fs::read_dir(&folder).expect("read_dir").flatten() {
+            let size = entry.metadata().map_or(0, |m| if m.is_dir() { 0 } else { m.len() });
+            out.push((entry.path(), size));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_bad_manifest_is_refused_by_run_with_nothing_sent_and_nothing_written() {
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad");
+    // A copy in a folder of its own, so that any file a run would write shows.
+    let dir = tempfile::tempdir().expect("tmp");
+    let work = dir.path().join("project");
+    std::fs::create_dir(&work).expect("mkdir");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&corpus).expect("tests/bad").flatten() {
+        std::fs::copy(entry.path(), work.join(entry.file_name())).expect("copy");
+        names.push(entry.file_name().to_string_lossy().into_owned());
+    }
+    names.sort();
+    assert!(names.len() >= 40, "the corpus has {} files", names.len());
+    let before = tree(dir.path());
+    let fake = FakeServer::start(fast_fake()).await.expect("fake");
+    for name in &names {
+        let out = pixbatch(&fake, "sk-test").current_dir(&work).args(["run", name]).output().await.expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(&format!("{name}:")), "{name}: the message names the file: {stderr}");
+        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+    }
+    let stats = fake.stats();
+    assert_eq!((stats.api_requests(), stats.policies, stats.uploads, stats.downloads), (0, 0, 0, 0), "{stats:?}");
+    assert_eq!(tree(dir.path()), before, "a refused manifest wrote nothing, inside or outside its output folder");
+}

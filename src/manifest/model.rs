@@ -118,8 +118,8 @@ pub struct Defaults {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Shot {
-    /// Unique id, `[A-Za-z0-9._-]`; names the output files.
-    #[schemars(with = "String", regex(pattern = r"^[A-Za-z0-9._-]+$"))]
+    /// Unique id, `[A-Za-z0-9._-]`, not starting with `.`; names the output files.
+    #[schemars(with = "String", regex(pattern = r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$"))]
     pub id: Spanned<String>,
     /// The prompt; `@name` binds a ref, `{{var}}` inserts a variable.
     #[serde(default)]

@@ -292,22 +292,23 @@ impl<'a> Expander<'a> {
             let id = &shot.id.value;
             let span = Some(Span::at(&shot.id));
             if id.is_empty()
-                || id == "."
-                || id == ".."
+                || id.starts_with('.')
                 || id.len() > 100
                 || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
             {
                 let bad: String =
                     id.chars().filter(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))).collect();
-                let why = if bad.is_empty() {
-                    "it must be 1–100 characters and not `.` or `..`".to_owned()
-                } else {
+                let why = if !bad.is_empty() {
                     format!("it contains {bad:?}")
+                } else if id.starts_with('.') {
+                    "it starts with `.` (a hidden file or folder; `.pixbatch` holds the ledger)".to_owned()
+                } else {
+                    "it must be 1–100 characters".to_owned()
                 };
                 self.diags.push(
                     Diagnostic::error(format!("invalid shot id `{id}`: {why}"), span)
                         .label("names the output file")
-                        .hint("use only letters, digits, `.`, `_` and `-`"),
+                        .hint("use only letters, digits, `.`, `_` and `-`, and start with a letter, digit, `_` or `-`"),
                 );
             }
             if let Some(&first) = seen.get(id.as_str()) {
