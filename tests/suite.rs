@@ -57,6 +57,19 @@ async fn soak_500_jobs() {
     soak(250).await;
 }
 
+/// How far the work has got, as the fake sees it: creates accepted plus downloads started.
+fn progress(fake: &FakeServer) -> u64 {
+    let stats = fake.stats();
+    stats.submissions + stats.downloads
+}
+
+/// Waits until the fake has seen `n` creates and downloads (checking its counters).
+async fn until_progress(fake: &FakeServer, n: u64) {
+    while progress(fake) < n {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+}
+
 async fn crash_loop(per_shot: usize, kills: usize) {
     let dir = tempfile::tempdir().expect("tmp");
     let manifest = two_family_manifest(dir.path(), per_shot, "@man fights");
@@ -66,25 +79,34 @@ async fn crash_loop(per_shot: usize, kills: usize) {
             .await
             .expect("fake");
     let jobs = (2 * per_shot) as u64;
+    // The kill moments, seeded, spread over the whole run: while submitting, polling and
+    // downloading (each job is one create and one download).
     let mut rng = rand::rngs::SmallRng::seed_from_u64(2026);
-    for _ in 0..kills {
-        let already = fake.stats().submissions;
-        if already >= jobs {
-            break;
-        }
-        let at = rng.random_range(already + 1..=(already + jobs / kills as u64).min(jobs));
+    let step = 2 * jobs / (kills as u64 + 1);
+    let mut killed = 0;
+    for k in 0..kills as u64 {
+        let at = rng.random_range(k * step + 1..=(k + 1) * step).max(progress(&fake) + 1);
         let mut child = pixbatch(&fake, "sk-test").arg("run").arg(&manifest).args(FAST).spawn().expect("spawn");
         tokio::select! {
-            () = until_submitted(&fake, at) => {
+            () = until_progress(&fake, at) => {
                 child.start_kill().expect("SIGKILL");
+                killed += 1;
             }
             _ = child.wait() => {}
         }
         child.wait().await.expect("reaped");
     }
+    assert_eq!(killed, kills, "every run was killed before it could finish");
     let (code, stderr) = run_to_end(&fake, &manifest, &[]).await;
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(verify_outputs(&manifest), jobs as usize);
+    let leftovers: Vec<_> = walk(dir.path())
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).expect("read_dir").flatten())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".pixbatch-"))
+        .map(|e| e.path())
+        .collect();
+    assert!(leftovers.is_empty(), "partial downloads of killed runs are cleaned up: {leftovers:?}");
     let stats = fake.stats();
     assert_eq!(stats.duplicate_submissions, 0, "{stats:?}");
 }

@@ -224,6 +224,12 @@ pub async fn run(
     std::fs::create_dir_all(input.output_dir)
         .map_err(|e| LedgerError::Io { path: input.output_dir.to_path_buf(), source: e })?;
     let _lock = Lock::acquire(input.output_dir)?;
+    let swept = sweep_leftovers(input.output_dir, input.jobs);
+    if swept > 0 {
+        reporter.note(&Note::Info {
+            message: format!("removed {swept} partial download(s) left by a run that was killed"),
+        });
+    }
     let journal_path = Ledger::journal_path(input.output_dir);
     let journal =
         Journal::open(&journal_path).map_err(|e| LedgerError::Io { path: journal_path.clone(), source: e })?;
@@ -1167,6 +1173,33 @@ impl Lane {
 }
 
 /// Downloads one video next to its final path, checks it, and renames it into place.
+/// Removes what a killed run left behind in the folders this manifest's videos go to: partial
+/// downloads and temporary files (`.pixbatch-*.part`, `.pixbatch-*.tmp`, `.pixbatch-probe*`).
+/// Only with the lock held, so no other pixbatch is writing them. Returns how many.
+fn sweep_leftovers(output_dir: &Path, jobs: &[Job]) -> usize {
+    let mut folders: std::collections::BTreeSet<PathBuf> =
+        jobs.iter().filter_map(|j| output_dir.join(&j.output).parent().map(Path::to_path_buf)).collect();
+    folders.insert(output_dir.to_path_buf());
+    folders.insert(output_dir.join(".pixbatch"));
+    let mut removed = 0;
+    for folder in folders {
+        let Ok(entries) = std::fs::read_dir(&folder) else { continue };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let leftover = name.starts_with(".pixbatch-probe")
+                || (name.starts_with(".pixbatch-") && (name.ends_with(".part") || name.ends_with(".tmp")));
+            if leftover && entry.file_type().is_ok_and(|t| t.is_file()) {
+                match std::fs::remove_file(entry.path()) {
+                    Ok(()) => removed += 1,
+                    Err(e) => tracing::debug!(error = %e, path = %entry.path().display(), "cannot remove a leftover"),
+                }
+            }
+        }
+    }
+    removed
+}
+
 async fn download(
     client: &Client,
     url: &str,
