@@ -265,4 +265,7 @@ async fn shards_run_one_after_another_on_one_folder_never_call_each_other_orphan
         pixbatch(&fake, "sk-test").args(["status", "--shard", "1/2"]).arg(&manifest).output().await.expect("runs");
     let text = String::from_utf8_lossy(&status.stdout);
     assert_eq!(text.lines().filter(|l| l.starts_with("orphaned")).count(), 2, "{text}");
+    let plan = pixbatch(&fake, "sk-test").args(["plan", "--shard", "1/2"]).arg(&manifest).output().await.expect("runs");
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert!(text.contains("2 jobs in the ledger left the manifest (orphaned)"), "{text}");
 }

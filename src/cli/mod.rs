@@ -271,11 +271,6 @@ pub struct ExpandFlags {
 }
 
 impl ExpandFlags {
-    /// Whether the command works on a part of the manifest (then jobs outside it are not orphans).
-    pub fn partial(&self) -> bool {
-        self.shard.is_some() || !self.only.is_empty()
-    }
-
     /// Moves the jobs outside the shard and the `--only` globs to `expansion.unselected`.
     pub fn select(&self, expansion: &mut Expansion) -> Result<(), String> {
         let set = if self.only.is_empty() {
@@ -472,11 +467,7 @@ fn plan_cmd(path: &Path, format: Format, flags: &ExpandFlags) -> i32 {
             return exit::JOBS_FAILED;
         }
     };
-    let mut plan = Plan::new(path, loaded.manifest.name.as_deref(), &expansion, &ledger);
-    if flags.partial() {
-        // Jobs outside the selection are not orphans.
-        plan.orphans.clear();
-    }
+    let plan = Plan::new(path, loaded.manifest.name.as_deref(), &expansion, &ledger);
     let text = match format {
         Format::Table => plan.to_table(),
         Format::Json => return write_result(plan.write_json(std::io::stdout().lock())),
