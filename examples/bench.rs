@@ -1,7 +1,7 @@
 //! Benchmarks: prints figures and ratios, never fails on a slow machine.
 //!
 //! `cargo run --release --example bench [quick] [slots|overhead] [unlimited-queries] [N]`:
-//! `quick` for a shorter run, `slots` for part 1 only, `overhead` for parts 3 and 4 only, N jobs
+//! `quick` for a shorter run, `slots` for part 1 only, `overhead` for parts 3-5 only, N jobs
 //! for part 1 (default 60); `unlimited-queries` runs part 1 with no query limit on either side
 //! (a what-if: how much of the refusing world's refill gap is the 20-per-second query budget).
 //!
@@ -291,9 +291,9 @@ async fn sdk_comparison(n: usize, figures: &[SlotFigures]) {
     println!("  (floor: what a runner with no overhead at all would score; below it is impossible)");
 }
 
-/// Parts 2 and 3: pixbatch's own cost at 10 000 jobs, and a rerun that has nothing to do.
+/// Parts 3 and 4: pixbatch's own cost at 10 000 jobs, and a rerun that has nothing to do.
 async fn overhead(quick: bool) {
-    // 2. Overhead at 10 000 jobs.
+    // 3. Overhead at 10 000 jobs.
     let dir = tempfile::tempdir().expect("tmp");
     let path = manifest(dir.path(), if quick { 1000 } else { 5000 });
     // The fake gets a runtime of its own, on threads named `fake`, so that its CPU time can be
@@ -336,7 +336,7 @@ async fn overhead(quick: bool) {
     println!("  peak RSS           {:.1} MiB  (the whole process, fake included)", peak_rss_mib());
     println!("  ledger             {} bytes ({:.0} per job)", ledger, ledger as f64 / total);
 
-    // 3. No-op rerun.
+    // 4. No-op rerun.
     fake.reset_stats();
     let (s, wall) = run(&path, &fake, &options).await;
     println!("no-op rerun: {} jobs skipped", s.counts.skipped);
