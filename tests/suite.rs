@@ -58,16 +58,8 @@ async fn soak_500_jobs() {
 }
 
 /// How far the work has got, as the fake sees it: creates accepted plus downloads started.
-fn progress(fake: &FakeServer) -> u64 {
-    let stats = fake.stats();
+fn progress(stats: &pixbatch::fake::Stats) -> u64 {
     stats.submissions + stats.downloads
-}
-
-/// Waits until the fake has seen `n` creates and downloads (checking its counters).
-async fn until_progress(fake: &FakeServer, n: u64) {
-    while progress(fake) < n {
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-    }
 }
 
 async fn crash_loop(per_shot: usize, kills: usize) {
@@ -85,10 +77,11 @@ async fn crash_loop(per_shot: usize, kills: usize) {
     let step = 2 * jobs / (kills as u64 + 1);
     let mut killed = 0;
     for k in 0..kills as u64 {
-        let at = rng.random_range(k * step + 1..=(k + 1) * step).max(progress(&fake) + 1);
+        let at = rng.random_range(k * step + 1..=(k + 1) * step).max(progress(&fake.stats()) + 1);
+        let what = format!("{at} creates and downloads");
         let mut child = pixbatch(&fake, "sk-test").arg("run").arg(&manifest).args(FAST).spawn().expect("spawn");
         tokio::select! {
-            () = until_progress(&fake, at) => {
+            () = until_stats(&fake, &what, |s| progress(s) >= at) => {
                 child.start_kill().expect("SIGKILL");
                 killed += 1;
             }

@@ -440,7 +440,8 @@ impl Lock {
         // mounted so) would let a run pay for videos it cannot save: find out before any request.
         for folder in [output_dir, dir.as_path()] {
             tempfile::Builder::new()
-                .prefix(".pixbatch-probe")
+                .prefix(results::TEMP_PREFIX)
+                .suffix(".probe")
                 .tempfile_in(folder)
                 .map_err(|e| LedgerError::io(folder, e))?;
         }

@@ -149,9 +149,13 @@ pub fn write(output_dir: &Path, manifest_name: Option<&str>, rows: &[ResultRow])
 }
 
 /// Temp file in the same folder, fsync, rename: readers see the old file or the new one.
+/// The name every temporary file pixbatch makes starts with (partial downloads, atomic writes,
+/// the writability probe), so that a run can remove what a killed one left.
+pub const TEMP_PREFIX: &str = ".pixbatch-";
+
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new().prefix(".pixbatch-").suffix(".tmp").tempfile_in(dir)?;
+    let mut tmp = tempfile::Builder::new().prefix(TEMP_PREFIX).suffix(".tmp").tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     set_readable(tmp.as_file())?;
     tmp.as_file().sync_all()?;

@@ -1172,10 +1172,9 @@ impl Lane {
     }
 }
 
-/// Downloads one video next to its final path, checks it, and renames it into place.
-/// Removes what a killed run left behind in the folders this manifest's videos go to: partial
-/// downloads and temporary files (`.pixbatch-*.part`, `.pixbatch-*.tmp`, `.pixbatch-probe*`).
-/// Only with the lock held, so no other pixbatch is writing them. Returns how many.
+/// Removes what a killed run left behind in the folders this manifest's videos go to: the
+/// temporary files of partial downloads and atomic writes (named `TEMP_PREFIX*`). Only with
+/// the lock held, so no other pixbatch is writing them. Returns how many.
 fn sweep_leftovers(output_dir: &Path, jobs: &[Job]) -> usize {
     let mut folders: std::collections::BTreeSet<PathBuf> =
         jobs.iter().filter_map(|j| output_dir.join(&j.output).parent().map(Path::to_path_buf)).collect();
@@ -1187,9 +1186,7 @@ fn sweep_leftovers(output_dir: &Path, jobs: &[Job]) -> usize {
         for entry in entries.flatten() {
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            let leftover = name.starts_with(".pixbatch-probe")
-                || (name.starts_with(".pixbatch-") && (name.ends_with(".part") || name.ends_with(".tmp")));
-            if leftover && entry.file_type().is_ok_and(|t| t.is_file()) {
+            if name.starts_with(ledger::results::TEMP_PREFIX) && entry.file_type().is_ok_and(|t| t.is_file()) {
                 match std::fs::remove_file(entry.path()) {
                     Ok(()) => removed += 1,
                     Err(e) => tracing::debug!(error = %e, path = %entry.path().display(), "cannot remove a leftover"),
@@ -1200,6 +1197,7 @@ fn sweep_leftovers(output_dir: &Path, jobs: &[Job]) -> usize {
     removed
 }
 
+/// Downloads one video next to its final path, checks it, and renames it into place.
 async fn download(
     client: &Client,
     url: &str,
@@ -1214,7 +1212,11 @@ async fn download(
     };
     let dir = dest.parent().unwrap_or(Path::new("."));
     tokio::fs::create_dir_all(dir).await.map_err(local)?;
-    let tmp = tempfile::Builder::new().prefix(".pixbatch-").suffix(".part").tempfile_in(dir).map_err(local)?;
+    let tmp = tempfile::Builder::new()
+        .prefix(ledger::results::TEMP_PREFIX)
+        .suffix(".part")
+        .tempfile_in(dir)
+        .map_err(local)?;
     let downloaded = policy
         .run(|| async {
             let d = client.download(url, tmp.path()).await?;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use pixbatch::api::{ApiConfig, ApiKey, Client};
-use pixbatch::fake::{DurationRange, FakeConfig, FakeServer};
+use pixbatch::fake::{DurationRange, FakeConfig, FakeServer, Stats};
 use pixbatch::ledger::Ledger;
 use pixbatch::plan::{ExpandOptions, Expansion};
 use pixbatch::run::{PollConfig, RunInput, RunOptions, RunSummary, Silent};
@@ -103,15 +103,21 @@ pub fn pixbatch(fake: &FakeServer, key: &str) -> Command {
 
 pub const FAST: [&str; 8] = ["--poll-min", "20ms", "--poll-max", "200ms", "--submit-rps", "100", "--query-rps", "500"];
 
-/// Waits until the fake has accepted `n` creates (checking its counters, no fixed sleeps).
-pub async fn until_submitted(fake: &FakeServer, n: u64) {
+/// Waits until the fake's counters satisfy `done` (checking them, no fixed sleeps); `what`
+/// names the wait in the panic after 10 s.
+pub async fn until_stats(fake: &FakeServer, what: &str, done: impl Fn(&Stats) -> bool) {
     for _ in 0..2000 {
-        if fake.stats().submissions >= n {
+        if done(&fake.stats()) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    panic!("the fake never saw {n} submissions: {:?}", fake.stats());
+    panic!("the fake never saw {what}: {:?}", fake.stats());
+}
+
+/// Waits until the fake has accepted `n` creates.
+pub async fn until_submitted(fake: &FakeServer, n: u64) {
+    until_stats(fake, &format!("{n} submissions"), |s| s.submissions >= n).await;
 }
 
 /// Runs `pixbatch run` to its end; returns the exit code and stderr.
