@@ -108,6 +108,9 @@ impl ApiError {
             (_, "Arrearage" | "PrepaidBillOverdue" | "PostpaidBillOverdue" | "CommodityNotPurchased") => {
                 "the account has a billing problem: settle it in the Alibaba Cloud console, then rerun"
             }
+            (_, c) if c.starts_with("AllocationQuota") || c == "Throttling.AllocationQuota" => {
+                "the account's quota for this model is used up (waiting does not help): buy or enable pay-as-you-go in the Model Studio console (or turn off \"free tier only\"), then rerun"
+            }
             (_, "ModelNotFound") => "check the model name, and that the model is activated for this account",
             (_, c) if c.contains("AccessDenied") || c.contains("Unpurchased") => {
                 "activate the PixVerse models for this account in the Model Studio console, or check the key's permissions"
@@ -135,20 +138,30 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-/// The classification table (`dashscope-api.md` §5.2).
+/// Billing and account states: no request will succeed until the account is fixed.
+const BILLING: &[&str] = &["Arrearage", "CommodityNotPurchased", "PrepaidBillOverdue", "PostpaidBillOverdue"];
+
+/// Words in a message that say a quota is used up rather than momentarily exceeded
+/// (`dashscope-api.md` §5.2 and §12.7): waiting does not clear these.
+const EXHAUSTED: &[&str] = &["free allocated quota exceeded", "free tier", "exhausted", "quota has been used up"];
+
+/// The classification table (`dashscope-api.md` §5.2, §12.7): on the status, the code *and*
+/// the message, because `Throttling.AllocationQuota` means "slow down" with one message and
+/// "the free quota is gone" with another.
 pub fn classify(status: u16, code: &str, message: &str) -> ErrorClass {
-    const BILLING: &[&str] = &["Arrearage", "CommodityNotPurchased", "PrepaidBillOverdue", "PostpaidBillOverdue"];
-    if BILLING.contains(&code) {
+    if BILLING.contains(&code) || code.starts_with("AllocationQuota.") {
         return ErrorClass::RunFatal;
     }
     if code == "ModelServingError" || code == "ModelUnavailable" {
         return ErrorClass::Transient;
     }
+    let lower = message.to_ascii_lowercase();
+    let exhausted = EXHAUSTED.iter().any(|w| lower.contains(w));
     match status {
-        429 if message.contains("Free allocated quota exceeded") => ErrorClass::RunFatal,
+        429 if exhausted => ErrorClass::RunFatal,
         429 => ErrorClass::Transient,
         401 => ErrorClass::RunFatal,
-        403 if message.contains("Policy expired") => ErrorClass::Transient,
+        403 if lower.contains("policy expired") => ErrorClass::Transient,
         403 => ErrorClass::RunFatal,
         404 if code == "ModelNotFound" => ErrorClass::RunFatal,
         408 => ErrorClass::Transient,
@@ -163,24 +176,56 @@ mod tests {
 
     #[test]
     fn the_classification_table() {
+        // Every row is a documented answer (`dashscope-api.md` §5.2, §10.4, §12.7).
         let cases = [
-            (429, "Throttling.RateQuota", "Requests rate limit exceeded", ErrorClass::Transient),
-            (429, "Throttling.AllocationQuota", "Allocated quota exceeded", ErrorClass::Transient),
+            (429, "Throttling", "Requests throttling triggered.", ErrorClass::Transient),
+            (
+                429,
+                "Throttling.RateQuota",
+                "Requests rate limit exceeded, please try again later.",
+                ErrorClass::Transient,
+            ),
+            (429, "LimitRequests", "You exceeded your current requests list.", ErrorClass::Transient),
+            (429, "Throttling.BurstRate", "Request rate increased too quickly.", ErrorClass::Transient),
+            (
+                429,
+                "Throttling.AllocationQuota",
+                "Allocated quota exceeded, please increase your quota limit.",
+                ErrorClass::Transient,
+            ),
             (429, "Throttling.AllocationQuota", "Free allocated quota exceeded.", ErrorClass::RunFatal),
+            (429, "Throttling.AllocationQuota", "The free tier of the model has been exhausted.", ErrorClass::RunFatal),
+            (
+                403,
+                "AllocationQuota.FreeTierOnly",
+                "The free tier of the model has been exhausted. If you wish to continue access the model on a paid basis, please disable the \"use free tier only\" mode in the management console.",
+                ErrorClass::RunFatal,
+            ),
+            (429, "CommodityNotPurchased", "", ErrorClass::RunFatal),
             (429, "PrepaidBillOverdue", "", ErrorClass::RunFatal),
-            (500, "InternalError", "", ErrorClass::Transient),
-            (503, "ModelUnavailable", "", ErrorClass::Transient),
-            (500, "ModelServingError", "", ErrorClass::Transient),
-            (400, "InvalidParameter", "", ErrorClass::JobPermanent),
-            (400, "DataInspectionFailed", "", ErrorClass::JobPermanent),
+            (429, "PostpaidBillOverdue", "", ErrorClass::RunFatal),
+            (
+                400,
+                "Arrearage",
+                "Access denied, please make sure your account is in good standing.",
+                ErrorClass::RunFatal,
+            ),
+            (500, "InternalError", "An internal error has occured, please try again later.", ErrorClass::Transient),
+            (500, "InternalError.Algo", "inference internal error.", ErrorClass::Transient),
+            (503, "ModelUnavailable", "Model is unavailable, please try again later.", ErrorClass::Transient),
+            (500, "ModelServingError", "Too many requests.", ErrorClass::Transient),
+            (503, "ModelServingError", "Too many requests.", ErrorClass::Transient),
+            (400, "InvalidParameter", "The size is not match", ErrorClass::JobPermanent),
+            (400, "DataInspectionFailed", "Input data may contain inappropriate content.", ErrorClass::JobPermanent),
             (400, "IPInfringementSuspect", "", ErrorClass::JobPermanent),
-            (400, "InvalidURL", "", ErrorClass::JobPermanent),
-            (400, "Arrearage", "", ErrorClass::RunFatal),
-            (401, "InvalidApiKey", "", ErrorClass::RunFatal),
+            (400, "InvalidURL", "Invalid URL provided in your request.", ErrorClass::JobPermanent),
+            (401, "InvalidApiKey", "Invalid API-key provided.", ErrorClass::RunFatal),
+            (401, "InvalidApiKey", "No API-key provided.", ErrorClass::RunFatal),
             (403, "AccessDenied", "Access denied.", ErrorClass::RunFatal),
+            (403, "AccessDenied.Unpurchased", "", ErrorClass::RunFatal),
             (403, "Model.AccessDenied", "", ErrorClass::RunFatal),
             (403, "AccessDenied", "Invalid according to Policy: Policy expired.", ErrorClass::Transient),
-            (404, "ModelNotFound", "", ErrorClass::RunFatal),
+            (404, "ModelNotFound", "Model can not be found.", ErrorClass::RunFatal),
         ];
         for (status, code, message, class) in cases {
             assert_eq!(classify(status, code, message), class, "{status} {code} {message}");

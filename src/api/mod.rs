@@ -41,6 +41,16 @@ impl ApiKey {
     fn expose(&self) -> &str {
         &self.0
     }
+
+    /// `text` with every occurrence of the key replaced by `<redacted>`.
+    pub fn redact(&self, text: &str) -> String {
+        let key = self.0.trim();
+        // A key too short to be a key would blank out ordinary words.
+        if key.len() < 4 || !text.contains(key) {
+            return text.to_owned();
+        }
+        text.replace(key, "<redacted>")
+    }
 }
 
 impl fmt::Debug for ApiKey {
@@ -91,24 +101,8 @@ pub struct ApiConfig {
 impl ApiConfig {
     /// A config for `base_url` (with or without a trailing `/api/v1`).
     pub fn new(base_url: &str, api_key: ApiKey) -> Result<ApiConfig, ConfigError> {
-        let trimmed = base_url.trim().trim_end_matches('/');
-        let trimmed = trimmed.strip_suffix("/api/v1").unwrap_or(trimmed);
-        let mut url = Url::parse(trimmed).map_err(|_| ConfigError::BadUrl(base_url.to_owned()))?;
-        if url.host_str().is_none() {
-            return Err(ConfigError::BadUrl(base_url.to_owned()));
-        }
-        match url.scheme() {
-            "https" => {}
-            "http" if is_loopback(&url) => {}
-            "http" => return Err(ConfigError::Insecure(base_url.to_owned())),
-            _ => return Err(ConfigError::BadUrl(base_url.to_owned())),
-        }
-        if !url.path().ends_with('/') {
-            let path = format!("{}/", url.path());
-            url.set_path(&path);
-        }
         Ok(ApiConfig {
-            base_url: url,
+            base_url: endpoint_url(base_url)?,
             api_key,
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
@@ -125,6 +119,52 @@ impl ApiConfig {
             .or_else(|_| std::env::var("DASHSCOPE_HTTP_BASE_URL"))
             .unwrap_or_else(|_| DEFAULT_BASE_URL.to_owned());
         ApiConfig::new(&base, ApiKey::new(key.trim()))
+    }
+}
+
+/// A base URL as the client uses it (scheme and host, any path prefix, ending in `/`, without
+/// `/api/v1`), checked: https, or plain http on loopback only.
+pub fn endpoint_url(base_url: &str) -> Result<Url, ConfigError> {
+    let trimmed = base_url.trim().trim_end_matches('/');
+    let trimmed = trimmed.strip_suffix("/api/v1").unwrap_or(trimmed);
+    let mut url = Url::parse(trimmed).map_err(|_| ConfigError::BadUrl(base_url.to_owned()))?;
+    if url.host_str().is_none() {
+        return Err(ConfigError::BadUrl(base_url.to_owned()));
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => return Err(ConfigError::Insecure(base_url.to_owned())),
+        _ => return Err(ConfigError::BadUrl(base_url.to_owned())),
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+/// What a base URL says about where tasks live: the region and, for a workspace domain
+/// (`{WorkspaceId}.{region}.maas.aliyuncs.com`), the workspace (`dashscope-api.md` §2).
+pub fn describe_endpoint(base: &str) -> String {
+    let Ok(url) = Url::parse(base) else { return base.to_owned() };
+    let host = url.host_str().unwrap_or_default();
+    let region = match host {
+        "dashscope.aliyuncs.com" => Some("cn-beijing".to_owned()),
+        "dashscope-intl.aliyuncs.com" => Some("ap-southeast-1".to_owned()),
+        "dashscope-us.aliyuncs.com" => Some("us-east-1".to_owned()),
+        "cn-hongkong.dashscope.aliyuncs.com" => Some("cn-hongkong".to_owned()),
+        _ => None,
+    };
+    let parts: Vec<&str> = host.split('.').collect();
+    let (region, workspace) = match parts.as_slice() {
+        [ws, region, "maas", "aliyuncs", "com"] => (Some((*region).to_owned()), Some(*ws)),
+        _ => (region, None),
+    };
+    match (region, workspace) {
+        (Some(r), Some(w)) => format!("{base} (region {r}, workspace {w})"),
+        (Some(r), None) => format!("{base} (region {r})"),
+        _ => base.to_owned(),
     }
 }
 
@@ -200,6 +240,13 @@ impl Client {
         &self.base
     }
 
+    /// The same key and connections, talking to another endpoint: a task lives at the endpoint
+    /// that created it, and every later call about it goes there (`dashscope-api.md` §12.6).
+    pub fn at(&self, base_url: &str) -> Result<Client, ConfigError> {
+        let base = endpoint_url(base_url)?;
+        Ok(Client { base, ..self.clone() })
+    }
+
     fn url(&self, path: &str) -> Url {
         // Joining a relative path onto a base ending in `/` cannot fail.
         self.base.join(path).unwrap_or_else(|_| self.base.clone())
@@ -209,9 +256,22 @@ impl Client {
         self.api.request(method, self.url(path)).bearer_auth(self.key.expose())
     }
 
+    /// Takes the key out of anything the service said: a gateway that echoes the
+    /// `Authorization` header in an error would otherwise put it into stderr, the report and
+    /// the ledger.
+    fn scrub(&self, mut err: ApiError) -> ApiError {
+        err.message = self.key.redact(&err.message);
+        err.code = self.key.redact(&err.code);
+        err
+    }
+
     /// Submits a generation task (one attempt). `X-DashScope-OssResourceResolve` is added when
     /// any media URL is a temporary `oss://` URL.
     pub async fn create_task(&self, body: &Value) -> Result<CreateResponse, ApiError> {
+        self.create_inner(body).await.map_err(|e| self.scrub(e))
+    }
+
+    async fn create_inner(&self, body: &Value) -> Result<CreateResponse, ApiError> {
         let uses_oss = body["input"]["media"]
             .as_array()
             .is_some_and(|m| m.iter().any(|i| i["url"].as_str().is_some_and(|u| u.starts_with("oss://"))));
@@ -225,14 +285,24 @@ impl Client {
 
     /// Queries a task (one attempt).
     pub async fn get_task(&self, task_id: &str) -> Result<TaskResponse, ApiError> {
-        let resp = send(self.request(Method::GET, &format!("api/v1/tasks/{}", encode(task_id))), false).await?;
-        parse(resp).await
+        let resp = send(self.request(Method::GET, &format!("api/v1/tasks/{}", encode(task_id))), false)
+            .await
+            .map_err(|e| self.scrub(e))?;
+        let mut task: TaskResponse = parse(resp).await.map_err(|e| self.scrub(e))?;
+        for text in
+            [&mut task.output.message, &mut task.output.code, &mut task.output.orig_prompt].into_iter().flatten()
+        {
+            *text = self.key.redact(text);
+        }
+        Ok(task)
     }
 
     /// Cancels a PENDING task (one attempt); a running one gives 400 `UnsupportedOperation`.
     pub async fn cancel_task(&self, task_id: &str) -> Result<(), ApiError> {
-        let resp = send(self.request(Method::POST, &format!("api/v1/tasks/{}/cancel", encode(task_id))), true).await?;
-        let _: Value = parse(resp).await?;
+        let resp = send(self.request(Method::POST, &format!("api/v1/tasks/{}/cancel", encode(task_id))), true)
+            .await
+            .map_err(|e| self.scrub(e))?;
+        let _: Value = parse(resp).await.map_err(|e| self.scrub(e))?;
         Ok(())
     }
 
@@ -257,8 +327,9 @@ impl Client {
         if let Some(p) = query.page_size {
             params.push(("page_size", p.to_string()));
         }
-        let resp = send(self.request(Method::GET, "api/v1/tasks/").query(&params), false).await?;
-        parse(resp).await
+        let resp =
+            send(self.request(Method::GET, "api/v1/tasks/").query(&params), false).await.map_err(|e| self.scrub(e))?;
+        parse(resp).await.map_err(|e| self.scrub(e))
     }
 
     /// Every task of a list query, all pages.
@@ -280,7 +351,8 @@ impl Client {
     /// Gets a temporary-storage upload credential for `model`.
     pub async fn upload_policy(&self, model: &str) -> Result<UploadPolicy, ApiError> {
         let req = self.request(Method::GET, "api/v1/uploads").query(&[("action", "getPolicy"), ("model", model)]);
-        let resp: wire::PolicyResponse = parse(send(req, false).await?).await?;
+        let resp = send(req, false).await.map_err(|e| self.scrub(e))?;
+        let resp: wire::PolicyResponse = parse(resp).await.map_err(|e| self.scrub(e))?;
         Ok(resp.data)
     }
 

@@ -5,7 +5,7 @@
 //! acknowledged by [`Journal::commit`] was on disk before the caller went on.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -92,25 +92,63 @@ pub struct Entry {
 /// The journal file, opened for appending.
 pub struct Journal {
     path: PathBuf,
-    out: BufWriter<File>,
-    pending: usize,
+    file: File,
+    /// Lines appended since the last commit, not yet on disk.
+    buf: Vec<u8>,
+    /// The file's length up to the last line known to be whole on disk.
+    durable_len: u64,
     /// Bytes written so far in this process (for benchmarks).
     pub bytes_written: u64,
     /// Every entry, kept to rebuild the file if its folder vanishes mid-run.
     history: Vec<Entry>,
+    /// What [`Journal::open`] had to mend (a torn last line), said to the user by the caller.
+    pub repairs: Vec<String>,
 }
 
 impl Journal {
-    /// Opens (creating) the journal for appending.
+    /// Opens (creating) the journal for appending. Call it with the ledger's lock held: a torn
+    /// last line (a crash or a full disk mid-write) is cut off, or newline-terminated when it is
+    /// a whole entry, so the next append starts on a line of its own.
     pub fn open(path: &Path) -> std::io::Result<Journal> {
-        let history = read_entries(path)?;
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let parsed = parse(&bytes, path)?;
+        let mut file = OpenOptions::new().create(true).read(true).append(true).open(path)?;
+        let mut repairs = parsed.notes;
+        let mut durable_len = bytes.len() as u64;
+        match parsed.tail {
+            Tail::Clean => {}
+            Tail::Unterminated => {
+                file.write_all(b"\n")?;
+                file.sync_data()?;
+                durable_len += 1;
+                repairs.push(format!("{}: the last line had no newline; added one", path.display()));
+            }
+            Tail::Torn { from } => {
+                file.set_len(from as u64)?;
+                file.sync_data()?;
+                durable_len = from as u64;
+                repairs.push(format!(
+                    "{}: removed a torn last line ({} bytes, from a crash or a full disk mid-write)",
+                    path.display(),
+                    bytes.len() - from
+                ));
+            }
+        }
+        for r in &repairs {
+            tracing::warn!("{r}");
+        }
         Ok(Journal {
             path: path.to_path_buf(),
-            out: BufWriter::with_capacity(64 * 1024, file),
-            pending: 0,
+            file,
+            buf: Vec::with_capacity(64 * 1024),
+            durable_len,
             bytes_written: 0,
-            history,
+            history: parsed.entries,
+            repairs,
         })
     }
 
@@ -129,24 +167,29 @@ impl Journal {
         let mut line = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
         line.push(b'\n');
         self.bytes_written += line.len() as u64;
-        self.out.write_all(&line)?;
-        self.pending += 1;
+        self.buf.extend_from_slice(&line);
         self.history.push(entry.clone());
         Ok(())
     }
 
     /// Writes and fsyncs everything appended since the last commit: one sync for the group.
     ///
-    /// If the file was deleted under us (the output folder vanished), writing to the open
-    /// handle would succeed and lose everything: the file is rebuilt at its path from the whole
-    /// history and an error says so, so the run stops and the next one finds a complete ledger.
+    /// A write that fails (a full disk) is undone, so the file stays a whole number of lines,
+    /// and the lines stay buffered for the next commit. If the file was deleted under us (the
+    /// output folder vanished), writing to the open handle would succeed and lose everything:
+    /// the file is rebuilt at its path from the whole history and an error says so, so the run
+    /// stops and the next one finds a complete ledger.
     pub fn commit(&mut self) -> std::io::Result<()> {
-        if self.pending == 0 {
+        if self.buf.is_empty() {
             return Ok(());
         }
-        self.out.flush()?;
-        self.out.get_ref().sync_data()?;
-        self.pending = 0;
+        if let Err(e) = self.file.write_all(&self.buf).and_then(|()| self.file.sync_data()) {
+            // Cutting a file back needs no free space.
+            let _ = self.file.set_len(self.durable_len).and_then(|()| self.file.sync_data());
+            return Err(e);
+        }
+        self.durable_len += self.buf.len() as u64;
+        self.buf.clear();
         if !self.still_there() {
             self.rebuild()?;
             return Err(std::io::Error::new(
@@ -159,7 +202,7 @@ impl Journal {
 
     fn still_there(&self) -> bool {
         use std::os::unix::fs::MetadataExt;
-        match (std::fs::metadata(&self.path), self.out.get_ref().metadata()) {
+        match (std::fs::metadata(&self.path), self.file.metadata()) {
             (Ok(on_disk), Ok(ours)) => on_disk.ino() == ours.ino() && on_disk.dev() == ours.dev(),
             _ => false,
         }
@@ -169,7 +212,7 @@ impl Journal {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let file = OpenOptions::new().create(true).write(true).truncate(true).open(&self.path)?;
+        let file = OpenOptions::new().create(true).read(true).write(true).truncate(true).open(&self.path)?;
         let mut out = BufWriter::with_capacity(64 * 1024, file);
         for entry in &self.history {
             let mut line = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
@@ -177,39 +220,171 @@ impl Journal {
             out.write_all(&line)?;
         }
         out.flush()?;
-        out.get_ref().sync_all()?;
-        self.out = out;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        self.durable_len = file.metadata()?.len();
+        // Appends go to the end of the rebuilt file.
+        self.file = OpenOptions::new().append(true).read(true).open(&self.path)?;
         Ok(())
     }
 }
 
-/// Reads every entry. A torn last line (a crash mid-write) is skipped; a bad line elsewhere is
-/// an error naming the line, because silently dropping history could re-render paid videos.
+/// How a journal file ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tail {
+    /// Every line is whole.
+    Clean,
+    /// The last line is a whole entry without its newline.
+    Unterminated,
+    /// The last line, from this byte on, is not an entry: cut short mid-write.
+    Torn { from: usize },
+}
+
+struct Parsed {
+    entries: Vec<Entry>,
+    tail: Tail,
+    /// Lines that were mended while reading.
+    notes: Vec<String>,
+}
+
+/// How every entry starts, which marks where a line written after a torn fragment begins.
+const ENTRY_START: &[u8] = b"{\"at\":";
+
+fn parse(bytes: &[u8], path: &Path) -> std::io::Result<Parsed> {
+    let mut entries = Vec::new();
+    let mut notes = Vec::new();
+    let mut tail = Tail::Clean;
+    let mut start = 0;
+    let mut n = 0;
+    while start < bytes.len() {
+        n += 1;
+        let (end, terminated) = match bytes[start..].iter().position(|b| *b == b'\n') {
+            Some(i) => (start + i, true),
+            None => (bytes.len(), false),
+        };
+        let line = &bytes[start..end];
+        let last = end + usize::from(terminated) >= bytes.len();
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            match serde_json::from_slice::<Entry>(line) {
+                Ok(e) => {
+                    entries.push(e);
+                    if !terminated {
+                        tail = Tail::Unterminated;
+                    }
+                }
+                Err(_) if last => tail = Tail::Torn { from: start },
+                Err(e) => match recover(line) {
+                    // An older pixbatch appended after a torn fragment: the fragment was never
+                    // acknowledged, the entry after it was.
+                    Some(entry) => {
+                        notes
+                            .push(format!("{}:{n}: dropped a torn fragment in front of a whole entry", path.display()));
+                        entries.push(entry);
+                    }
+                    None => {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            format!("{}:{n}: unreadable journal line: {e}", path.display()),
+                        ));
+                    }
+                },
+            }
+        }
+        start = end + 1;
+    }
+    Ok(Parsed { entries, tail, notes })
+}
+
+/// The whole entry at the end of a line that starts with a torn fragment.
+fn recover(line: &[u8]) -> Option<Entry> {
+    let at = line.windows(ENTRY_START.len()).rposition(|w| w == ENTRY_START).filter(|i| *i > 0)?;
+    serde_json::from_slice(&line[at..]).ok()
+}
+
+/// Reads every entry. A torn last line (a crash or a full disk mid-write) is skipped, and so is
+/// a torn fragment that an older version appended after; any other bad line is an error naming
+/// the line, because silently dropping history could re-render paid videos. Reading never
+/// changes the file: [`Journal::open`], under the lock, mends it.
 pub fn read_entries(path: &Path) -> std::io::Result<Vec<Entry>> {
-    let file = match File::open(path) {
-        Ok(f) => f,
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
-    let mut entries = Vec::new();
-    let mut lines = BufReader::new(file).split(b'\n').enumerate().peekable();
-    while let Some((n, line)) = lines.next() {
-        let line = line?;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match serde_json::from_slice::<Entry>(&line) {
-            Ok(e) => entries.push(e),
-            Err(_) if lines.peek().is_none() => {
-                tracing::warn!(line = n + 1, "ignoring a torn last line in {}", path.display());
-            }
-            Err(e) => {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("{}:{}: unreadable journal line: {e}", path.display(), n + 1),
-                ));
-            }
-        }
+    let parsed = parse(&bytes, path)?;
+    if let Tail::Torn { from } = parsed.tail {
+        tracing::warn!("{}: ignoring a torn last line ({} bytes)", path.display(), bytes.len() - from);
     }
-    Ok(entries)
+    for note in &parsed.notes {
+        tracing::warn!("{note}");
+    }
+    Ok(parsed.entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(key: &str) -> Entry {
+        Entry { at: jiff::Timestamp::UNIX_EPOCH, key: key.into(), event: Event::TimedOut }
+    }
+
+    fn line(key: &str) -> Vec<u8> {
+        let mut l = serde_json::to_vec(&entry(key)).expect("json");
+        l.push(b'\n');
+        l
+    }
+
+    #[test]
+    fn a_torn_tail_is_cut_and_the_next_append_starts_a_line_of_its_own() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("journal.jsonl");
+        let mut bytes = [line("a"), line("b")].concat();
+        let whole = bytes.len();
+        bytes.extend_from_slice(&line("c")[..20]);
+        std::fs::write(&path, &bytes).expect("write");
+        assert_eq!(read_entries(&path).expect("reads").len(), 2, "reading ignores the torn tail");
+        let mut j = Journal::open(&path).expect("opens");
+        assert_eq!(j.repairs.len(), 1, "{:?}", j.repairs);
+        assert_eq!(std::fs::metadata(&path).expect("meta").len() as usize, whole);
+        j.append(&entry("d")).expect("append");
+        j.commit().expect("commit");
+        let keys: Vec<String> = read_entries(&path).expect("reads").into_iter().map(|e| e.key).collect();
+        assert_eq!(keys, ["a", "b", "d"]);
+    }
+
+    #[test]
+    fn a_whole_last_entry_without_its_newline_is_kept() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("journal.jsonl");
+        let mut bytes = line("a");
+        bytes.extend_from_slice(&line("b")[..line("b").len() - 1]);
+        std::fs::write(&path, &bytes).expect("write");
+        let mut j = Journal::open(&path).expect("opens");
+        j.append(&entry("c")).expect("append");
+        j.commit().expect("commit");
+        let keys: Vec<String> = read_entries(&path).expect("reads").into_iter().map(|e| e.key).collect();
+        assert_eq!(keys, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn a_ledger_bricked_by_an_older_version_reads_again() {
+        // The old bug: the next run appended straight after the fragment.
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("journal.jsonl");
+        let bytes = [line("a"), line("torn")[..17].to_vec(), line("b"), line("c")].concat();
+        std::fs::write(&path, &bytes).expect("write");
+        let keys: Vec<String> = read_entries(&path).expect("reads").into_iter().map(|e| e.key).collect();
+        assert_eq!(keys, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn a_bad_line_in_the_middle_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("journal.jsonl");
+        let bytes = [line("a"), b"hand edited\n".to_vec(), line("b")].concat();
+        std::fs::write(&path, &bytes).expect("write");
+        let err = read_entries(&path).expect_err("refused");
+        assert!(err.to_string().contains("journal.jsonl:2"), "{err}");
+    }
 }
