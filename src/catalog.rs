@@ -240,6 +240,11 @@ impl ModelSpec {
         self.sizes.iter().find(|(s, _, _)| *s == size).map(|(_, _, t)| *t)
     }
 
+    /// Every allowed size, in the table's order.
+    pub fn sizes(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.sizes.iter().map(|(s, _, _)| *s)
+    }
+
     /// Whether `duration` seconds is allowed at `tier`.
     pub fn allows_duration(&self, tier: Tier, duration: u32) -> bool {
         match self.durations {

@@ -227,6 +227,19 @@ pub struct FakeServerArgs {
     pub slow: f64,
     #[arg(long, default_value = "2s", value_parser = crate::fake::config::parse_duration)]
     pub slow_delay: std::time::Duration,
+    /// Tasks per second that other clients of the account create (they take slots and show in
+    /// the list API).
+    #[arg(long, default_value_t = 0.0)]
+    pub neighbours: f64,
+    /// Share of the neighbours' tasks that copy one of your recent requests with one change.
+    #[arg(long, default_value_t = 0.3)]
+    pub neighbours_similar: f64,
+    /// Result URLs stop working this long after their task ended (403 "Request has expired").
+    #[arg(long, value_parser = crate::fake::config::parse_duration)]
+    pub url_ttl: Option<std::time::Duration>,
+    /// Error answers quote the request's Authorization header, as some gateways do.
+    #[arg(long)]
+    pub echo_auth: bool,
 }
 
 impl FakeServerArgs {
@@ -252,6 +265,14 @@ impl FakeServerArgs {
                 slow: self.slow,
                 slow_delay: self.slow_delay,
             },
+            neighbours: crate::fake::Neighbours {
+                per_second: self.neighbours,
+                similar: self.neighbours_similar,
+                echo_seed: false,
+            },
+            url_ttl: self.url_ttl,
+            echo_auth: self.echo_auth,
+            refuse_creates: None,
         }
     }
 }

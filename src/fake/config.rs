@@ -70,6 +70,30 @@ pub struct Faults {
     pub slow_delay: Duration,
 }
 
+/// Other clients on the same account: other tools, teammates, the web console
+/// (`dashscope-api.md` §12.5). Their tasks take the account's slots and show in the list API.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Neighbours {
+    /// Tasks per second they create, on average (0: nobody else uses the account).
+    pub per_second: f64,
+    /// The share of their tasks that copies one of this client's recent requests with one
+    /// thing changed that the service shows once the task has finished: a word of the prompt,
+    /// the size or the duration (a teammate rendering the same storyboard a little differently).
+    pub similar: f64,
+    /// Every accepted create is copied at the same instant by another client with only the seed
+    /// changed (two sweeps that differ in seed alone): nothing the service answers tells the two
+    /// tasks apart.
+    pub echo_seed: bool,
+}
+
+/// An answer the fake gives every create call (an account whose quota is used up, say).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
 /// Everything the fake server does.
 #[derive(Debug, Clone)]
 pub struct FakeConfig {
@@ -89,6 +113,15 @@ pub struct FakeConfig {
     pub task_ttl: Duration,
     pub seed: u64,
     pub faults: Faults,
+    /// Other clients on the account.
+    pub neighbours: Neighbours,
+    /// How long a result URL works after its task ended (the service: "24 h", or sooner);
+    /// past it the media host answers 403 `AccessDenied` "Request has expired".
+    pub url_ttl: Option<Duration>,
+    /// Error answers quote the request's `Authorization` header, as some gateways do.
+    pub echo_auth: bool,
+    /// Answer every create call with this error instead of making a task.
+    pub refuse_creates: Option<Refusal>,
 }
 
 impl Default for FakeConfig {
@@ -103,6 +136,10 @@ impl Default for FakeConfig {
             task_ttl: Duration::from_secs(24 * 3600),
             seed: 1,
             faults: Faults::default(),
+            neighbours: Neighbours::default(),
+            url_ttl: None,
+            echo_auth: false,
+            refuse_creates: None,
         }
     }
 }

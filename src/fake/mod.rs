@@ -32,7 +32,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-pub use config::{DurationRange, FakeConfig, Faults};
+pub use config::{DurationRange, FakeConfig, Faults, Neighbours, Refusal};
 pub use sim::Stats;
 use sim::{Created, Sim};
 
@@ -86,9 +86,27 @@ impl FakeServer {
 
     /// The counters so far (tasks advanced to now first).
     pub fn stats(&self) -> Stats {
+        self.shared.sim().stats_now(Instant::now())
+    }
+
+    /// The request a task was created from, and whether a create call to this server made it
+    /// (not another client of the account).
+    pub fn task_body(&self, task_id: &str) -> Option<(Value, bool)> {
+        let sim = self.shared.sim();
+        sim.task(task_id).map(|t| (t.body.clone(), t.owner == sim::Owner::Api))
+    }
+
+    /// Exact bodies sent by create calls → how many of their tasks succeeded (were billed).
+    pub fn billed_bodies(&self) -> HashMap<String, u32> {
         let mut sim = self.shared.sim();
         sim.advance(Instant::now());
-        sim.stats.clone()
+        sim.billed_bodies()
+    }
+
+    /// From now on, the video URLs of every task that has already ended answer 403 "Request
+    /// has expired" (the service expiring them early).
+    pub fn expire_urls(&self) {
+        self.shared.sim().urls_expired_at = Some(Instant::now());
     }
 
     /// Replaces the fault probabilities (e.g. a clean rerun after a faulty one).
@@ -226,6 +244,10 @@ fn routes(shared: Arc<Shared>) -> Router {
 }
 
 fn error(sim: &mut Sim, status: StatusCode, code: &str, message: &str) -> Response {
+    let message = match (&sim.last_auth, sim.config.echo_auth) {
+        (Some(auth), true) => format!("{message} (request header Authorization: {auth})"),
+        _ => message.to_owned(),
+    };
     let body = json!({"request_id": sim.request_id(), "code": code, "message": message});
     (status, axum::Json(body)).into_response()
 }
@@ -233,6 +255,7 @@ fn error(sim: &mut Sim, status: StatusCode, code: &str, message: &str) -> Respon
 /// 401 unless the bearer key is the configured one.
 fn check_key(sim: &mut Sim, headers: &HeaderMap) -> Option<Response> {
     let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    sim.last_auth = auth.map(str::to_owned);
     let bearer = auth.and_then(|a| a.strip_prefix("Bearer "));
     if bearer.is_none_or(|k| k.trim() != sim.config.api_key) {
         sim.stats.unauthorized += 1;
@@ -289,6 +312,13 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
     let oss_header = headers.get("x-dashscope-ossresourceresolve").and_then(|v| v.to_str().ok()) == Some("enable");
     if let Err((status, code, message)) = validate_create(&body, oss_header, &sim.uploads) {
         return error(&mut sim, status, code, &message);
+    }
+    if let Some(r) = sim.config.refuse_creates.clone() {
+        let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::TOO_MANY_REQUESTS);
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            sim.stats.throttled += 1;
+        }
+        return error(&mut sim, status, &r.code, &r.message);
     }
     match sim.create(&body, now) {
         Created::Task { task_id, request_id } => {
@@ -560,8 +590,15 @@ async fn media(State(shared): State<Arc<Shared>>, Path(file): Path<String>) -> R
     let id = file.strip_suffix(".mp4").unwrap_or(&file).to_owned();
     let truncate = {
         let mut sim = shared.sim();
-        if !sim.has_video(&id, Instant::now()) {
-            return (StatusCode::NOT_FOUND, "NoSuchKey").into_response();
+        match sim.video(&id, Instant::now()) {
+            None => return (StatusCode::NOT_FOUND, "NoSuchKey").into_response(),
+            Some(false) => {
+                sim.stats.expired_downloads += 1;
+                // What an object store says for a signed URL past its time.
+                let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\n  <Code>AccessDenied</Code>\n  <Message>Request has expired.</Message>\n</Error>\n";
+                return (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "application/xml")], body).into_response();
+            }
+            Some(true) => {}
         }
         sim.stats.downloads += 1;
         let p = sim.config.faults.truncated_download;
@@ -585,7 +622,5 @@ async fn media(State(shared): State<Arc<Shared>>, Path(file): Path<String>) -> R
 }
 
 async fn stats(State(shared): State<Arc<Shared>>) -> Response {
-    let mut sim = shared.sim();
-    sim.advance(Instant::now());
-    axum::Json(sim.stats.clone()).into_response()
+    axum::Json(shared.sim().stats_now(Instant::now())).into_response()
 }

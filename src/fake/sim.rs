@@ -23,6 +23,15 @@ enum Outcome {
     Fail { code: Option<String>, message: Option<String> },
 }
 
+/// Who created a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// A create call to this server.
+    Api,
+    /// Another client of the account (see [`super::Neighbours`]).
+    Neighbour,
+}
+
 /// A task as the fake keeps it.
 #[derive(Debug, Clone)]
 pub struct Task {
@@ -30,14 +39,28 @@ pub struct Task {
     pub model: String,
     family: Family,
     pub status: &'static str,
+    pub owner: Owner,
     created: Instant,
     scheduled: Option<Instant>,
     end: Option<Instant>,
     run_for: Duration,
     outcome: Outcome,
     prompt: String,
+    /// The request as sent.
+    pub body: Value,
     parameters: Value,
     request_id: String,
+}
+
+/// `orig_prompt` as the service reports it: the `@` of each mention and the space that binds
+/// it are gone (`dashscope-api.md` §12.3: `@男人 坐在` → `男人坐在`).
+pub fn orig_prompt(prompt: &str, body: &Value) -> String {
+    let mut out = prompt.to_owned();
+    let names = body["input"]["media"].as_array().into_iter().flatten().filter_map(|m| m["ref_name"].as_str());
+    for name in names {
+        out = out.replace(&format!("@{name} "), name).replace(&format!("@{name}"), name);
+    }
+    out
 }
 
 /// Counters for tests and benchmarks (`GET /__fake/stats`).
@@ -83,6 +106,13 @@ pub struct Stats {
     pub run_seconds: BTreeMap<String, Vec<f64>>,
     /// Tasks by final state.
     pub final_states: BTreeMap<String, u64>,
+    /// Tasks other clients of the account created.
+    pub neighbour_tasks: u64,
+    /// Requests (exact bodies) sent by create calls that SUCCEEDED more than once: the same
+    /// video paid for twice.
+    pub bodies_paid_twice: u64,
+    /// Downloads refused because the URL had expired.
+    pub expired_downloads: u64,
 }
 
 impl Stats {
@@ -141,6 +171,14 @@ pub struct Sim {
     pub stats: Stats,
     epoch: Instant,
     epoch_wall: jiff::Timestamp,
+    /// When the next neighbour task is created.
+    next_neighbour: Option<Instant>,
+    /// This client's latest requests, which similar neighbours copy.
+    recent: VecDeque<Value>,
+    /// Videos of tasks that ended before this instant answer 403 (a test's "expire now").
+    pub urls_expired_at: Option<Instant>,
+    /// The `Authorization` header of the request being answered (for `echo_auth`).
+    pub last_auth: Option<String>,
 }
 
 impl Sim {
@@ -160,6 +198,10 @@ impl Sim {
             stats: Stats::default(),
             epoch: Instant::now(),
             epoch_wall: jiff::Timestamp::now(),
+            next_neighbour: None,
+            recent: VecDeque::new(),
+            urls_expired_at: None,
+            last_auth: None,
         }
     }
 
@@ -201,6 +243,7 @@ impl Sim {
 
     /// Finishes every task whose time has come and starts queued ones in the freed slots.
     pub fn advance(&mut self, now: Instant) {
+        self.neighbours_until(now);
         let families: Vec<Family> = self.families.keys().cloned().collect();
         for family in families {
             self.advance_family(&family, now);
@@ -279,16 +322,47 @@ impl Sim {
         if !admit(self.submit_window.entry(model.clone()).or_default(), self.config.submit_rps, now) {
             return Created::Throttled("Requests rate limit exceeded, please try again later.");
         }
-        let fs = self.families.entry(family.clone()).or_insert_with(|| FamilyState {
-            free_at: (0..limit).map(|_| Reverse((now, false))).collect(),
-            ..FamilyState::default()
-        });
-        let in_flight = (fs.queue.len() + fs.running.len()) as u32;
+        let in_flight = self.families.get(&family).map_or(0, |fs| (fs.queue.len() + fs.running.len()) as u32);
         if self.config.overflow && in_flight >= limit {
             return Created::Throttled("Too many running tasks for this model family, please try again later.");
         }
-        fs.first_submit.get_or_insert(now);
+        let (id, request_id) = self.insert(body, now, Owner::Api);
+        self.stats.submissions += 1;
+        let earlier = self.bodies.entry(body.to_string()).or_default();
+        let wasted =
+            earlier.iter().any(|t| self.tasks.get(t).is_some_and(|t| !matches!(t.status, "FAILED" | "CANCELED")));
+        earlier.push(id.clone());
+        if wasted {
+            self.stats.duplicate_submissions += 1;
+        }
+        self.recent.push_back(body.clone());
+        if self.recent.len() > 32 {
+            self.recent.pop_front();
+        }
+        if self.config.neighbours.echo_seed {
+            let mut copy = body.clone();
+            let seed = copy["parameters"]["seed"].as_i64().map_or(7, |s| (s + 1_000_003) % (catalog::SEED_MAX + 1));
+            copy["parameters"]["seed"] = seed.into();
+            self.insert(&copy, now, Owner::Neighbour);
+            self.stats.neighbour_tasks += 1;
+        }
+        self.advance(now);
+        Created::Task { task_id: id, request_id }
+    }
 
+    /// Makes a task created at `at` (queued for its family's next free slot).
+    fn insert(&mut self, body: &Value, at: Instant, owner: Owner) -> (String, String) {
+        let model = body["model"].as_str().unwrap_or_default().to_owned();
+        let family = catalog::family_of(&model);
+        let limit = self.config.concurrency;
+        let fs = self.families.entry(family.clone()).or_insert_with(|| FamilyState {
+            free_at: (0..limit).map(|_| Reverse((at, false))).collect(),
+            ..FamilyState::default()
+        });
+        let in_flight = (fs.queue.len() + fs.running.len()) as u32;
+        if owner == Owner::Api {
+            fs.first_submit.get_or_insert(at);
+        }
         let id = self.new_id();
         let request_id = self.new_id();
         let outcome = self.decide_outcome(&model, body);
@@ -296,18 +370,22 @@ impl Sim {
         let seed = family.name().bytes().fold(self.config.seed, |h, b| h.wrapping_mul(0x100_0000_01b3) ^ u64::from(b));
         let rng = self.run_times.entry(family.clone()).or_insert_with(|| SmallRng::seed_from_u64(seed));
         let run_for = if hi > lo { rng.random_range(lo..=hi) } else { lo };
-        self.stats.run_seconds.entry(family.name().to_owned()).or_default().push(run_for.as_secs_f64());
+        if owner == Owner::Api {
+            self.stats.run_seconds.entry(family.name().to_owned()).or_default().push(run_for.as_secs_f64());
+        }
         let task = Task {
             id: id.clone(),
             model: model.clone(),
             family: family.clone(),
             status: "PENDING",
-            created: now,
+            owner,
+            created: at,
             scheduled: None,
             end: None,
             run_for,
             outcome,
             prompt: body["input"]["prompt"].as_str().unwrap_or_default().to_owned(),
+            body: body.clone(),
             parameters: body["parameters"].clone(),
             request_id: request_id.clone(),
         };
@@ -318,16 +396,93 @@ impl Sim {
             let peak = self.stats.peak_in_flight.entry(family.name().to_owned()).or_default();
             *peak = (*peak).max(in_flight + 1);
         }
-        self.stats.submissions += 1;
-        let earlier = self.bodies.entry(body.to_string()).or_default();
-        let wasted =
-            earlier.iter().any(|t| self.tasks.get(t).is_some_and(|t| !matches!(t.status, "FAILED" | "CANCELED")));
-        earlier.push(id.clone());
-        if wasted {
-            self.stats.duplicate_submissions += 1;
+        (id, request_id)
+    }
+
+    /// Creates the tasks other clients of the account made up to `now`, each at its own time.
+    fn neighbours_until(&mut self, now: Instant) {
+        let rate = self.config.neighbours.per_second;
+        if rate <= 0.0 {
+            return;
         }
+        let mut next = match self.next_neighbour {
+            Some(n) => n,
+            None => self.epoch + Duration::from_secs_f64(self.rng.random_range(0.0..2.0 / rate)),
+        };
+        while next <= now {
+            let body = self.neighbour_body();
+            self.insert(&body, next, Owner::Neighbour);
+            self.stats.neighbour_tasks += 1;
+            next += Duration::from_secs_f64(self.rng.random_range(0.0..2.0 / rate));
+        }
+        self.next_neighbour = Some(next);
+    }
+
+    /// A neighbour's request: one of ours with one visible thing changed, or its own.
+    fn neighbour_body(&mut self) -> Value {
+        let n = self.stats.neighbour_tasks;
+        let similar = self.config.neighbours.similar;
+        if !self.recent.is_empty() && self.roll(similar) {
+            let pick = self.rng.random_range(0..self.recent.len());
+            let mut body = self.recent[pick].clone();
+            let model = body["model"].as_str().unwrap_or_default().to_owned();
+            let spec = catalog::lookup(&model);
+            match self.rng.random_range(0..3) {
+                0 => {
+                    let prompt = body["input"]["prompt"].as_str().unwrap_or_default();
+                    body["input"]["prompt"] = format!("{prompt}, take {n}").into();
+                }
+                1 => {
+                    let size = body["parameters"]["size"].as_str().unwrap_or_default().to_owned();
+                    let other = spec
+                        .and_then(|s| s.sizes().find(|z| *z != size && s.tier_of(z).is_some_and(|t| t.sr() == "720")))
+                        .unwrap_or("960*960");
+                    body["parameters"]["size"] = other.into();
+                    // 720P allows 5 s on every model.
+                    body["parameters"]["duration"] = 5.into();
+                }
+                _ => {
+                    let d = body["parameters"]["duration"].as_u64().unwrap_or(5);
+                    body["parameters"]["duration"] = if d == 8 { 5 } else { 8 }.into();
+                    // 8 s is allowed at every size of both models.
+                }
+            }
+            body["parameters"]["seed"] = self.rng.random_range(0..1000).into();
+            return body;
+        }
+        let model = if n.is_multiple_of(2) { "pixverse/pixverse-c1-r2v" } else { "pixverse/pixverse-v5.6-r2v" };
+        json!({
+            "model": model,
+            "input": {
+                "prompt": format!("@hero walks through scene {n} of someone else's film"),
+                "media": [{"type": "image_url", "url": "https://example.com/hero.png", "ref_name": "hero"}],
+            },
+            "parameters": {"size": "1280*720", "duration": 5, "seed": n},
+        })
+    }
+
+    /// A task, as a test sees it.
+    pub fn task(&self, id: &str) -> Option<&Task> {
+        self.tasks.get(id)
+    }
+
+    /// Exact bodies sent by create calls → how many of their tasks SUCCEEDED (were billed).
+    pub fn billed_bodies(&self) -> HashMap<String, u32> {
+        self.bodies
+            .iter()
+            .map(|(body, ids)| {
+                let n = ids.iter().filter(|id| self.tasks.get(*id).is_some_and(|t| t.status == "SUCCEEDED")).count();
+                (body.clone(), n as u32)
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+
+    /// The counters, with those computed from the tasks filled in.
+    pub fn stats_now(&mut self, now: Instant) -> Stats {
         self.advance(now);
-        Created::Task { task_id: id, request_id }
+        self.stats.bodies_paid_twice = self.billed_bodies().values().filter(|n| **n > 1).count() as u64;
+        self.stats.clone()
     }
 
     fn decide_outcome(&mut self, model: &str, body: &Value) -> Outcome {
@@ -373,7 +528,7 @@ impl Sim {
         match (&task.outcome, task.status) {
             (Outcome::Succeed, "SUCCEEDED") => {
                 output["end_time"] = task.end.map(|e| self.wall_text(e)).into();
-                output["orig_prompt"] = task.prompt.clone().into();
+                output["orig_prompt"] = orig_prompt(&task.prompt, &task.body).into();
                 output["video_url"] = format!("{base}/__media/{}.mp4", task.id).into();
                 let size = task.parameters["size"].as_str().unwrap_or_default();
                 let sr = catalog::lookup(&task.model).and_then(|m| m.tier_of(size)).map_or("720", |t| t.sr());
@@ -450,7 +605,7 @@ impl Sim {
                 "end_time": t.end.filter(|e| *e <= now).map(ms),
                 "request_id": t.request_id,
                 "region": "cn-beijing",
-                "api_key_id": "fake",
+                "api_key_id": if t.owner == Owner::Api { "fake" } else { "neighbour" },
                 "caller_parent_id": "fake",
                 "caller_uid": "fake",
                 "user_api_unique_key": format!("apikey:v1:aigc:video-generation:video-synthesis:{}", t.model),
@@ -459,10 +614,15 @@ impl Sim {
         out
     }
 
-    /// Whether a succeeded task's video may be served.
-    pub fn has_video(&mut self, id: &str, now: Instant) -> bool {
+    /// Whether a task's video may be served: `None` when there is none, `Some(false)` when its
+    /// URL has expired.
+    pub fn video(&mut self, id: &str, now: Instant) -> Option<bool> {
         self.advance(now);
-        self.tasks.get(id).is_some_and(|t| t.status == "SUCCEEDED")
+        let task = self.tasks.get(id).filter(|t| t.status == "SUCCEEDED")?;
+        let end = task.end.unwrap_or(now);
+        let expired = self.config.url_ttl.is_some_and(|ttl| now.saturating_duration_since(end) > ttl)
+            || self.urls_expired_at.is_some_and(|at| end <= at);
+        Some(!expired)
     }
 }
 

@@ -21,19 +21,38 @@ pub enum Event {
         attempt: u32,
         #[serde(flatten)]
         meta: JobMeta,
+        /// The base URL the create call goes to: the task lives there, and every later call
+        /// about it goes there too. Absent in ledgers written before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        endpoint: Option<String>,
+        /// When the run that wrote it started: a killed run's create calls all went out
+        /// before the next run started, one model's at a time, in intent order.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        run: Option<jiff::Timestamp>,
     },
     /// The service answered with a task id.
     Submitted { task_id: String },
     /// The create call failed without creating a task (`class`: transient, job_permanent, run_fatal).
     SubmitFailed { code: String, message: String, class: String },
+    /// The create call got no answer (the connection broke after the request left): a task
+    /// may exist. It was sent at `sent_at` and given up at `failed_at`, which bounds when the
+    /// service can have made it.
+    Unanswered { sent_at: jiff::Timestamp, failed_at: jiff::Timestamp, code: String, message: String },
     /// After a create call with no answer, what the list API showed.
     Reconciled {
         /// The task adopted, if one was found.
         task_id: Option<String>,
         decision: String,
     },
+    /// Several tasks of the account match this job's create call and nothing the service says
+    /// tells them apart: the job is neither resubmitted (one of them may be its own, paid) nor
+    /// adopted (the others are someone else's).
+    Ambiguous { candidates: Vec<String>, decision: String },
     /// A new non-final status (RUNNING).
     Status { status: String },
+    /// The task's endpoint answered UNKNOWN too soon for the service to have forgotten it
+    /// (24 h): it is kept, never written off.
+    NotFound { endpoint: String, reason: String },
     /// A final status from the service.
     Finished {
         status: String,
@@ -52,6 +71,10 @@ pub enum Event {
     DownloadFailed { code: String, message: String },
     /// This run stopped waiting for the task; the next run polls it again.
     TimedOut,
+    /// The service's URL for the video stopped working before it was downloaded.
+    UrlExpired { code: String, message: String },
+    /// The video was moved to the job's new output path (its shot was renamed).
+    Moved { from: String, to: String },
     /// The file recorded as downloaded is gone or changed.
     OutputLost { reason: String },
     /// `pixbatch cancel` (or an interrupt with `--cancel-on-interrupt`) cancelled the task.

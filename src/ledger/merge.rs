@@ -24,7 +24,7 @@ fn rank(phase: Phase) -> u8 {
         Phase::Downloaded => 7,
         Phase::Succeeded => 6,
         Phase::InFlight => 5,
-        Phase::Intent => 4,
+        Phase::Intent | Phase::Ambiguous => 4,
         Phase::Failed => 3,
         Phase::Expired => 2,
         Phase::Canceled => 1,

@@ -48,8 +48,10 @@ pub enum Phase {
     /// The task failed, or the create call was refused.
     Failed,
     Canceled,
-    /// The task expired (UNKNOWN) before we saw it finish.
+    /// The task expired (UNKNOWN after 24 h) before we saw it finish, or its video URL did.
     Expired,
+    /// Several tasks may be this job's and nothing tells them apart; held for the user.
+    Ambiguous,
 }
 
 /// Everything the ledger knows about one job.
@@ -74,6 +76,14 @@ pub struct Record {
     pub error_message: Option<String>,
     /// Notes such as reconciliation decisions.
     pub notes: Vec<String>,
+    /// Where the task was created (and is queried); `None` in older ledgers.
+    pub endpoint: Option<String>,
+    /// When an unanswered create call may have made its task: sent, given up.
+    pub create_window: Option<(jiff::Timestamp, jiff::Timestamp)>,
+    /// The tasks an ambiguous job could not be told apart from.
+    pub candidates: Vec<String>,
+    /// When the run of its latest intent started.
+    pub run: Option<jiff::Timestamp>,
 }
 
 impl Record {
@@ -96,14 +106,22 @@ impl Record {
             error_code: None,
             error_message: None,
             notes: Vec::new(),
+            endpoint: None,
+            create_window: None,
+            candidates: Vec::new(),
+            run: None,
         }
     }
 
     /// Applies one journal event.
     pub fn apply(&mut self, at: jiff::Timestamp, event: &Event) {
         match event {
-            Event::Intent { attempt, meta } => {
+            Event::Intent { attempt, meta, endpoint, run } => {
                 self.meta = meta.clone();
+                self.endpoint = endpoint.clone();
+                self.run = *run;
+                self.create_window = None;
+                self.candidates.clear();
                 self.attempts = (*attempt).max(self.attempts);
                 self.phase = Phase::Intent;
                 self.intent_at = Some(at);
@@ -128,6 +146,31 @@ impl Record {
                 self.phase = if class == "transient" { Phase::New } else { Phase::Failed };
                 self.intent_at = None;
                 self.finished_at = Some(at);
+            }
+            Event::Unanswered { sent_at, failed_at, .. } => {
+                self.create_window = Some((*sent_at, *failed_at));
+            }
+            Event::Ambiguous { candidates, decision } => {
+                self.notes.push(decision.clone());
+                self.candidates = candidates.clone();
+                self.phase = Phase::Ambiguous;
+                self.error_code = Some("Ambiguous".into());
+                self.error_message = Some(decision.clone());
+            }
+            Event::NotFound { endpoint, reason } => {
+                self.notes.push(format!("{at}: {endpoint}: {reason}"));
+                self.status = Some("UNKNOWN".into());
+            }
+            Event::UrlExpired { code, message } => {
+                self.notes.push(format!("{at}: the video URL expired before it was downloaded ({code}: {message})"));
+                self.video_url = None;
+                self.phase = Phase::Expired;
+                self.error_code = Some("UrlExpired".into());
+                self.error_message = Some(format!("{code}: {message}"));
+            }
+            Event::Moved { from, to } => {
+                self.notes.push(format!("{at}: moved {from} to {to}"));
+                self.path = Some(to.clone());
             }
             Event::Reconciled { task_id, decision } => {
                 self.notes.push(decision.clone());
@@ -207,6 +250,8 @@ pub struct Ledger {
     pub records: HashMap<String, Record>,
     /// Every task id the ledger has ever recorded.
     pub task_ids: HashSet<String>,
+    /// When each run that wrote an intent started.
+    pub runs: std::collections::BTreeSet<jiff::Timestamp>,
     /// (content hash, model) → (`oss://` URL, when uploaded).
     pub uploads: HashMap<(String, String), (String, jiff::Timestamp)>,
 }
@@ -270,6 +315,9 @@ impl Ledger {
             Event::Submitted { task_id } | Event::Reconciled { task_id: Some(task_id), .. } => {
                 self.task_ids.insert(task_id.clone());
             }
+            Event::Intent { run: Some(run), .. } => {
+                self.runs.insert(*run);
+            }
             _ => {}
         }
         self.records.entry(entry.key.clone()).or_insert_with(|| Record::new(&entry.key)).apply(entry.at, &entry.event);
@@ -311,6 +359,9 @@ pub enum Decision {
     Failed,
     /// The video is gone and its URL has expired; only `--retry-failed` renders it again.
     Lost,
+    /// Tasks that may be its own cannot be told apart from others'; only `--retry-failed`
+    /// renders it again (paying again, knowingly).
+    Ambiguous,
 }
 
 impl Decision {
@@ -324,6 +375,7 @@ impl Decision {
             Decision::Done => "done",
             Decision::Failed => "failed",
             Decision::Lost => "lost",
+            Decision::Ambiguous => "ambiguous",
         }
     }
 }
@@ -402,6 +454,13 @@ pub fn decide(
                 Decision::New
             } else {
                 Decision::Failed
+            }
+        }
+        Phase::Ambiguous => {
+            if retry_failed {
+                Decision::New
+            } else {
+                Decision::Ambiguous
             }
         }
     }

@@ -50,6 +50,7 @@ pub fn state_word(record: Option<&Record>) -> &'static str {
         Some(Phase::Failed) => "failed",
         Some(Phase::Canceled) => "canceled",
         Some(Phase::Expired) => "expired",
+        Some(Phase::Ambiguous) => "ambiguous",
     }
 }
 
@@ -72,7 +73,8 @@ impl ResultRow {
         row.size = job.size.clone();
         row.duration = job.duration;
         row.seed = job.seed;
-        row.output = job.output.display().to_string();
+        // Where the video really is: a renamed shot whose file could not be moved keeps its old path.
+        row.output = record.and_then(|r| r.path.clone()).unwrap_or_else(|| job.output.display().to_string());
         row.cost_cny = match (row.billed_seconds, job.price_per_second) {
             (Some(secs), Some(p)) => Some(round_cents(secs * p)),
             _ => row.cost_cny,

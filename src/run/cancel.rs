@@ -28,6 +28,16 @@ pub async fn cancel_pending(output_dir: &Path, jobs: &[Job], client: &Client) ->
     for job in jobs {
         let Some(record) = ledger.records.get(&job.key) else { continue };
         let (Phase::InFlight, Some(task_id)) = (record.phase, &record.task_id) else { continue };
+        // A task is cancelled where it was created, whatever this command's endpoint is.
+        let at = match record.endpoint.as_deref().map(|e| client.at(e)) {
+            None => client.clone(),
+            Some(Ok(c)) => c,
+            Some(Err(e)) => {
+                report.not_cancelled.push((job.name(), format!("its endpoint cannot be used: {e}")));
+                continue;
+            }
+        };
+        let client = &at;
         let status = policy.run(|| client.get_task(task_id)).await.map(|r| r.output.task_status);
         match status {
             Ok(TaskStatus::Pending) => match policy.run(|| client.cancel_task(task_id)).await {

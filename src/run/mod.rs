@@ -17,6 +17,7 @@
 //! time, which keeps every doubt about "did that create a task?" down to one task per model.
 
 pub mod cancel;
+pub mod doubt;
 pub mod reconcile;
 pub mod report;
 pub mod schedule;
@@ -35,11 +36,11 @@ use tokio_util::sync::CancellationToken;
 pub use report::{Counts, Note, REPORT_FORMAT, Report, Reporter, RunSummary, Silent, Stop};
 pub use schedule::PollConfig;
 
-use crate::api::{ApiError, Client, Downloaded, RetryPolicy, TaskResponse, TaskStatus};
+use crate::api::{ApiError, Client, Downloaded, RetryPolicy, TaskResponse, TaskStatus, describe_endpoint};
 use crate::catalog::Family;
 use crate::ledger::{self, Decision, Entry, Event, JobMeta, Journal, Ledger, LedgerError, Lock};
 use crate::plan::{Job, estimate_cost};
-use reconcile::Reconciliation;
+use doubt::{Candidate, Doubt, Expect, Outcome};
 use schedule::{Schedule, service_seconds};
 
 /// How a run behaves; the CLI fills it from flags and the manifest's `run:` section.
@@ -78,6 +79,17 @@ pub struct RunOptions {
     /// would break it). If the service refuses such a task, the run stops doing it for that
     /// family. 0 turns it off.
     pub queue_ahead: u32,
+    /// How often the list API is asked again about jobs in doubt whose candidates have not
+    /// finished.
+    pub doubt_recheck: Duration,
+    /// How far our clock and the service's may disagree about when a task was created.
+    pub clock_tolerance: Duration,
+    /// How long a task that its endpoint answers UNKNOWN for (too soon to be forgotten) is
+    /// asked about again before this run stops waiting for it.
+    pub unknown_grace: Duration,
+    /// Render jobs whose output file exists although the ledger does not know it (a deleted
+    /// `.pixbatch`), replacing the file: it pays again.
+    pub overwrite: bool,
 }
 
 impl Default for RunOptions {
@@ -98,6 +110,10 @@ impl Default for RunOptions {
             max_cost: None,
             max_failures: None,
             queue_ahead: 2,
+            doubt_recheck: Duration::from_secs(5),
+            clock_tolerance: Duration::from_secs(2),
+            unknown_grace: Duration::from_secs(60),
+            overwrite: false,
         }
     }
 }
@@ -142,7 +158,12 @@ enum JobRun {
         started: Instant,
         status: TaskStatus,
         in_query: bool,
+        /// When its endpoint first said UNKNOWN too soon for the task to have expired.
+        unknown_since: Option<Instant>,
     },
+    /// Its create call may have made a task nobody recorded: neither resubmitted nor adopted
+    /// until the evidence decides (see [`doubt`]).
+    InDoubt,
     Downloading,
     Done,
     Skipped,
@@ -172,14 +193,16 @@ enum WorkerEvent {
         idx: usize,
         error: ApiError,
     },
-    Reconciled {
+    /// A create call got no answer after it was sent: a task may exist.
+    Unanswered {
         idx: usize,
-        rec: Reconciliation,
-    },
-    /// A create call got no answer and the list API could not be read either.
-    Unresolved {
-        idx: usize,
+        sent_at: jiff::Timestamp,
+        failed_at: jiff::Timestamp,
         error: ApiError,
+    },
+    /// What the list API (and queries of finished candidates) showed for the jobs in doubt.
+    Probed {
+        result: Result<Vec<Candidate>, ApiError>,
     },
     Polled {
         idx: usize,
@@ -196,8 +219,6 @@ struct SubmitJob {
     body: serde_json::Value,
     /// Local reference files: (index in `input.media`, path, content hash).
     local: Vec<(usize, PathBuf, String)>,
-    prompt: String,
-    intent_at: jiff::Timestamp,
     /// Sent while the family's slots were all taken: the service may queue it or refuse it.
     ahead: bool,
 }
@@ -210,6 +231,11 @@ struct Slot {
     paused_until: Option<Instant>,
     backoff: Duration,
 }
+
+/// The longest a create call can have been in the air after its intent was written: its lane's
+/// queue, the submit retries and the request timeout (the window an intent of a killed run is
+/// reconciled over).
+const CREATE_SPAN: jiff::SignedDuration = jiff::SignedDuration::from_secs(600);
 
 /// Runs the jobs; returns when everything is done or the run was stopped. The ledger is locked
 /// for the duration and every state change is in the journal before the next step.
@@ -233,6 +259,9 @@ pub async fn run(
     let journal_path = Ledger::journal_path(input.output_dir);
     let journal =
         Journal::open(&journal_path).map_err(|e| LedgerError::Io { path: journal_path.clone(), source: e })?;
+    for repair in &journal.repairs {
+        reporter.note(&Note::Info { message: format!("ledger repaired: {repair}") });
+    }
     let ledger = Ledger::from_entries(journal.entries());
     let (tx, rx) = mpsc::unbounded_channel();
     // Evenly spaced, no bursts: the service counts in sliding one-second windows, where a burst
@@ -242,7 +271,15 @@ pub async fn run(
             .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
             .allow_burst(NonZeroU32::MIN)
     };
+    let endpoint = client.base_url().to_string();
     let mut coord = Coordinator {
+        run_started: jiff::Timestamp::now(),
+        endpoint: endpoint.clone(),
+        clients: HashMap::from([(endpoint, client.clone())]),
+        doubts: BTreeMap::new(),
+        evidence: HashMap::new(),
+        probing: false,
+        next_probe: None,
         jobs: input.jobs,
         output_dir: input.output_dir.to_path_buf(),
         client,
@@ -259,7 +296,7 @@ pub async fn run(
         rx,
         outstanding: 0,
         outstanding_submits: 0,
-        query_limiter: RateLimiter::direct(per_second(options.query_per_second)),
+        query_limiter: Arc::new(RateLimiter::direct(per_second(options.query_per_second))),
         downloads: Arc::new(Semaphore::new(options.download_concurrency.max(1))),
         counts: Counts { total: input.selected.len(), ..Counts::default() },
         failed_by_code: BTreeMap::new(),
@@ -280,7 +317,31 @@ pub async fn run(
     Ok(summary)
 }
 
+/// A job in doubt: where and when its create call may have made a task.
+struct InDoubt {
+    /// The run whose create call it was: a killed run's calls are ordered among themselves.
+    run: Option<jiff::Timestamp>,
+    endpoint: String,
+    from: jiff::Timestamp,
+    to: jiff::Timestamp,
+    order: i128,
+    since: Instant,
+    /// The evidence last said to the user while waiting (said again only when it changes).
+    said: Option<String>,
+}
+
 struct Coordinator<'a, 'r> {
+    /// When this run started (written with every intent).
+    run_started: jiff::Timestamp,
+    /// The endpoint this run creates tasks at.
+    endpoint: String,
+    /// A client per endpoint that tasks of this ledger live at.
+    clients: HashMap<String, Client>,
+    doubts: BTreeMap<usize, InDoubt>,
+    /// Finished candidates, as the service showed them (they do not change).
+    evidence: HashMap<String, Candidate>,
+    probing: bool,
+    next_probe: Option<Instant>,
     jobs: &'a [Job],
     output_dir: PathBuf,
     client: Client,
@@ -298,7 +359,7 @@ struct Coordinator<'a, 'r> {
     /// Spawned requests whose event has not arrived.
     outstanding: usize,
     outstanding_submits: usize,
-    query_limiter: DefaultDirectRateLimiter,
+    query_limiter: Arc<DefaultDirectRateLimiter>,
     downloads: Arc<Semaphore>,
     counts: Counts,
     failed_by_code: BTreeMap<String, usize>,
@@ -351,10 +412,12 @@ impl Coordinator<'_, '_> {
         }
     }
 
-    /// The journal cannot be written: stop at once, nothing more can be recorded.
+    /// The journal cannot be written: stop submitting. Creates in the air still get
+    /// `stop_grace` to answer: a journal that was rebuilt (its folder vanished) records their
+    /// tasks, so the next run need not find out from the list API whose they are.
     fn ledger_stop(&mut self, e: &std::io::Error) {
         let message = format!("cannot write the ledger {}: {e}", self.journal.path().display());
-        self.disk_stop(message, Duration::ZERO);
+        self.disk_stop(message, self.options.stop_grace);
     }
 
     /// Stops the run for a disk problem. With the journal still writable (a video could not be
@@ -385,13 +448,23 @@ impl Coordinator<'_, '_> {
         }
     }
 
-    /// Decides what to do with every selected job, reconciling unanswered creates first.
+    /// Decides what to do with every selected job. Unanswered creates of earlier runs become
+    /// jobs in doubt, which keep their slot until the evidence decides them.
     async fn prepare(&mut self, selected: &[usize]) {
         let now = jiff::Timestamp::now();
-        let mut reconcile = Vec::new();
+        // Files the ledger knows, whichever job: anything else at a job's path is not ours.
+        let known_files: HashSet<PathBuf> = self
+            .ledger
+            .records
+            .values()
+            .flat_map(|r| r.path.iter().chain(std::iter::once(&r.meta.output)))
+            .map(PathBuf::from)
+            .collect();
+        let mut unknown_files = 0;
         for &idx in selected {
             let job = &self.jobs[idx];
-            let record = self.ledger.records.get(&job.key);
+            let record = self.ledger.records.get(&job.key).cloned();
+            let record = record.as_ref();
             let decision =
                 ledger::decide(record, self.options.retry_failed, now, |r| ledger::verify_file(&self.output_dir, r));
             let (code, message) = record
@@ -402,13 +475,30 @@ impl Coordinator<'_, '_> {
             }
             match decision {
                 Decision::Done => {
+                    self.relocate(idx);
                     self.states[idx] = JobRun::Skipped;
                     self.counts.skipped += 1;
+                }
+                Decision::New
+                    if record.is_none()
+                        && !self.options.overwrite
+                        && !known_files.contains(&job.output)
+                        && self.output_dir.join(&job.output).exists() =>
+                {
+                    unknown_files += 1;
+                    self.fail(
+                        idx,
+                        "OutputExists",
+                        &format!(
+                            "{} exists but the ledger does not know it (was .pixbatch deleted?): not rendered again, which would pay again and replace it; move it away, or pass --overwrite",
+                            job.output.display()
+                        ),
+                    );
                 }
                 Decision::New => self.enqueue_back(idx),
                 Decision::Resume => self.resume(idx),
                 Decision::Download => self.start_download(idx),
-                Decision::Reconcile => reconcile.push(idx),
+                Decision::Reconcile => self.doubt_from_ledger(idx, record, now),
                 Decision::Failed => {
                     let code = if code.is_empty() { "Failed".to_owned() } else { code };
                     self.fail(
@@ -417,6 +507,11 @@ impl Coordinator<'_, '_> {
                         &format!("{message} (failed in an earlier run; --retry-failed resubmits it)"),
                     );
                 }
+                Decision::Ambiguous => self.fail(
+                    idx,
+                    "Ambiguous",
+                    &format!("{message} (held: --retry-failed renders it again, paying again)"),
+                ),
                 Decision::Lost => self.fail(
                     idx,
                     "OutputLost",
@@ -424,49 +519,90 @@ impl Coordinator<'_, '_> {
                 ),
             }
         }
-        // Unanswered creates of earlier runs, oldest first, before anything new is submitted.
-        // They were all sent before this run began: one wait until the newest of them is
-        // `reconcile_settle` old lets the list API show every task they made, so each intent
-        // then needs a single look.
-        let mut known: HashSet<String> = self.ledger.task_ids.clone();
-        let newest = reconcile.iter().filter_map(|i| self.ledger.records.get(&self.jobs[*i].key)?.intent_at).max();
-        if let Some(newest) = newest {
-            let age = Duration::try_from(now.duration_since(newest)).unwrap_or(Duration::ZERO);
-            tokio::time::sleep(self.options.reconcile_settle.saturating_sub(age)).await;
-        }
-        for idx in reconcile {
-            let job = &self.jobs[idx];
-            let intent_at = self.ledger.records.get(&job.key).and_then(|r| r.intent_at).unwrap_or(now);
-            let policy = self.policy(RetryPolicy::poll());
-            let result =
-                reconcile::reconcile(&self.client, &job.model, &job.prompt, intent_at, &known, &policy, Duration::ZERO)
-                    .await;
-            match result {
-                Ok(rec) => {
-                    if let Some(id) = &rec.task_id {
-                        known.insert(id.clone());
-                    }
-                    self.reporter.note(&Note::Reconciled { job: job.name(), decision: rec.decision.clone() });
-                    let adopted = rec.task_id.clone();
-                    self.record(idx, Event::Reconciled { task_id: rec.task_id, decision: rec.decision });
-                    match adopted {
-                        Some(_) => self.resume(idx),
-                        None => self.enqueue_back(idx),
-                    }
-                }
-                Err(e) if e.is_run_fatal() => {
-                    self.fatal(&e);
-                    break;
-                }
-                Err(e) => self.fail(
-                    idx,
-                    "Unresolved",
-                    &format!("could not ask the list API whether its earlier create call made a task ({e}); the next run asks again"),
+        if unknown_files > 0 {
+            self.reporter.note(&Note::Info {
+                message: format!(
+                    "{unknown_files} output file(s) exist that the ledger does not know (was .pixbatch deleted?); they are kept and those jobs not rendered: --overwrite renders them again"
                 ),
-            }
+            });
         }
         self.commit();
         self.report();
+    }
+
+    /// A job whose intent of an earlier run has no answer: in doubt, holding its slot, with the
+    /// window its create call can have made a task in.
+    fn doubt_from_ledger(&mut self, idx: usize, record: Option<&ledger::Record>, now: jiff::Timestamp) {
+        let endpoint = record.and_then(|r| r.endpoint.clone()).unwrap_or_else(|| self.endpoint.clone());
+        let intent_at = record.and_then(|r| r.intent_at).unwrap_or(now);
+        let run = record.and_then(|r| r.run);
+        let (from, to) = match record.and_then(|r| r.create_window) {
+            Some(window) => window,
+            // Killed before the answer: the call can have gone out any time its lane got to
+            // it, and before the next run started.
+            None => {
+                let next_run = run
+                    .and_then(|r| self.ledger.runs.range(r..).find(|s| **s > r).copied())
+                    .unwrap_or(self.run_started);
+                (intent_at, intent_at.checked_add(CREATE_SPAN).unwrap_or(intent_at).min(next_run.max(intent_at)))
+            }
+        };
+        let family = self.jobs[idx].family.clone();
+        self.slot(&family).in_flight += 1;
+        self.counts.running += 1;
+        self.add_doubt(idx, run, endpoint, from, to, intent_at.as_nanosecond());
+    }
+
+    fn add_doubt(
+        &mut self,
+        idx: usize,
+        run: Option<jiff::Timestamp>,
+        endpoint: String,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+        order: i128,
+    ) {
+        self.states[idx] = JobRun::InDoubt;
+        let tol = jiff::SignedDuration::try_from(self.options.clock_tolerance).unwrap_or_default();
+        let doubt = InDoubt {
+            run,
+            endpoint,
+            from: from.checked_sub(tol).unwrap_or(from),
+            to: to.checked_add(tol).unwrap_or(to),
+            order,
+            since: Instant::now(),
+            said: None,
+        };
+        self.doubts.insert(idx, doubt);
+        // A task made a moment ago may not be listed yet.
+        let first = Instant::now() + self.options.reconcile_settle;
+        self.next_probe = Some(self.next_probe.map_or(first, |n| n.min(first)));
+    }
+
+    /// A job whose video is in place under an old name (its shot was renamed): the file moves
+    /// to the job's path, unless something else is there, and the ledger says so.
+    fn relocate(&mut self, idx: usize) {
+        let job = &self.jobs[idx];
+        let Some(record) = self.ledger.records.get(&job.key) else { return };
+        let Some(old) = record.path.clone() else { return };
+        let new = job.output.display().to_string();
+        if old == new {
+            return;
+        }
+        let (from, to) = (self.output_dir.join(&old), self.output_dir.join(&job.output));
+        let message = if to.exists() {
+            format!("{}: the video stays at {old}: {new} is taken by another file", job.name())
+        } else {
+            let moved = to.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::rename(&from, &to));
+            match moved {
+                Ok(()) => {
+                    self.record(idx, Event::Moved { from: old.clone(), to: new.clone() });
+                    format!("{}: renamed, so its video moved from {old} to {new}", self.jobs[idx].name())
+                }
+                Err(e) => format!("{}: the video stays at {old}: cannot move it to {new}: {e}", self.jobs[idx].name()),
+            }
+        };
+        self.reporter.note(&Note::Info { message });
     }
 
     fn enqueue_back(&mut self, idx: usize) {
@@ -487,8 +623,14 @@ impl Coordinator<'_, '_> {
         self.slot(&family).in_flight += 1;
         self.counts.running += 1;
         let now = Instant::now();
-        self.states[idx] =
-            JobRun::Polling { task_id, submitted: now, started: now, status: TaskStatus::Pending, in_query: false };
+        self.states[idx] = JobRun::Polling {
+            task_id,
+            submitted: now,
+            started: now,
+            status: TaskStatus::Pending,
+            in_query: false,
+            unknown_since: None,
+        };
         self.polls.push(Reverse((now, idx)));
     }
 
@@ -514,10 +656,9 @@ impl Coordinator<'_, '_> {
             client: self.client.clone(),
             model: model.to_owned(),
             limiter: SlidingWindow::new(self.options.submit_per_second),
-            known: self.ledger.task_ids.clone(),
             submit: self.policy(RetryPolicy::submit()),
             poll: self.policy(RetryPolicy::poll()),
-            settle: self.options.reconcile_settle,
+            sent_at: std::sync::Mutex::new(None),
             events: self.tx.clone(),
             halt: self.halt.clone(),
             uploads: self.ledger.live_uploads(model, jiff::Timestamp::now()),
@@ -571,7 +712,8 @@ impl Coordinator<'_, '_> {
                     seed: job.seed,
                     output: job.output.display().to_string(),
                 };
-                self.record(idx, Event::Intent { attempt, meta });
+                let (endpoint, run) = (Some(self.endpoint.clone()), Some(self.run_started));
+                self.record(idx, Event::Intent { attempt, meta, endpoint, run });
                 self.states[idx] = JobRun::Submitting;
                 self.counts.queued -= 1;
                 self.counts.running += 1;
@@ -583,8 +725,6 @@ impl Coordinator<'_, '_> {
         }
         for idx in batch {
             let job = &self.jobs[idx];
-            let intent_at =
-                self.ledger.records.get(&job.key).and_then(|r| r.intent_at).unwrap_or_else(jiff::Timestamp::now);
             let local = job
                 .media
                 .iter()
@@ -596,14 +736,7 @@ impl Coordinator<'_, '_> {
                     crate::plan::MediaSource::Url(_) => None,
                 })
                 .collect();
-            let submit = SubmitJob {
-                idx,
-                body: job.request_body(),
-                local,
-                prompt: job.prompt.clone(),
-                intent_at,
-                ahead: ahead.contains(&idx),
-            };
+            let submit = SubmitJob { idx, body: job.request_body(), local, ahead: ahead.contains(&idx) };
             let lane = self.lane(&job.model);
             if lane.send(submit).is_ok() {
                 self.outstanding += 1;
@@ -627,10 +760,10 @@ impl Coordinator<'_, '_> {
                 return Some(now + wait.max(Duration::from_millis(1)));
             }
             self.polls.pop();
+            let Some(client) = self.job_client(idx) else { continue };
             let JobRun::Polling { task_id, in_query, .. } = &mut self.states[idx] else { continue };
             *in_query = true;
-            let (client, id, tx, policy) =
-                (self.client.clone(), task_id.clone(), self.tx.clone(), self.policy(RetryPolicy::poll()));
+            let (id, tx, policy) = (task_id.clone(), self.tx.clone(), self.policy(RetryPolicy::poll()));
             self.outstanding += 1;
             self.queries += 1;
             tokio::spawn(async move {
@@ -639,6 +772,42 @@ impl Coordinator<'_, '_> {
             });
         }
         None
+    }
+
+    /// Where a job's task lives: the endpoint that created it, whatever this run's is.
+    fn endpoint_of(&self, idx: usize) -> String {
+        self.ledger
+            .records
+            .get(&self.jobs[idx].key)
+            .and_then(|r| r.endpoint.clone())
+            .unwrap_or_else(|| self.endpoint.clone())
+    }
+
+    fn client_at(&mut self, endpoint: &str) -> Result<Client, crate::api::ConfigError> {
+        if let Some(c) = self.clients.get(endpoint) {
+            return Ok(c.clone());
+        }
+        let client = self.client.at(endpoint)?;
+        self.clients.insert(endpoint.to_owned(), client.clone());
+        Ok(client)
+    }
+
+    /// The client for a job's task, or the job fails (a ledger naming an endpoint that is not
+    /// one; nothing is written off).
+    fn job_client(&mut self, idx: usize) -> Option<Client> {
+        let endpoint = self.endpoint_of(idx);
+        match self.client_at(&endpoint) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                self.release(idx);
+                self.fail(
+                    idx,
+                    "BadEndpoint",
+                    &format!("its task was created at `{endpoint}`, which cannot be used: {e}"),
+                );
+                None
+            }
+        }
     }
 
     fn start_download(&mut self, idx: usize) {
@@ -735,32 +904,26 @@ impl Coordinator<'_, '_> {
                     ),
                 });
             }
-            WorkerEvent::Reconciled { idx, rec } => {
+            WorkerEvent::Unanswered { idx, sent_at, failed_at, error } => {
                 self.outstanding -= 1;
                 self.outstanding_submits -= 1;
-                self.reporter.note(&Note::Reconciled { job: self.jobs[idx].name(), decision: rec.decision.clone() });
-                let adopted = rec.task_id.clone();
-                self.record(idx, Event::Reconciled { task_id: rec.task_id, decision: rec.decision });
-                match adopted {
-                    Some(task_id) => self.poll_later(idx, task_id, now),
-                    None => {
-                        self.release(idx);
-                        self.requeue_front(idx);
-                    }
-                }
-            }
-            WorkerEvent::Unresolved { idx, error } => {
-                self.outstanding -= 1;
-                self.outstanding_submits -= 1;
-                self.release(idx);
-                if error.is_run_fatal() {
-                    self.fatal(&error);
-                }
-                self.fail(
+                self.record(
                     idx,
-                    "Unresolved",
-                    &format!("its create call got no answer and the list API could not be read ({error}); the next run looks again"),
+                    Event::Unanswered { sent_at, failed_at, code: error.code.clone(), message: error.message.clone() },
                 );
+                self.reporter.note(&Note::Reconciled {
+                    job: self.jobs[idx].name(),
+                    decision: format!(
+                        "its create call got no answer ({error}); asking the list API whether it made a task"
+                    ),
+                });
+                let (run, endpoint) = (Some(self.run_started), self.endpoint.clone());
+                self.add_doubt(idx, run, endpoint, sent_at, failed_at, sent_at.as_nanosecond());
+            }
+            WorkerEvent::Probed { result } => {
+                self.outstanding -= 1;
+                self.probing = false;
+                self.probed(result, now);
             }
             WorkerEvent::Polled { idx, result } => {
                 self.outstanding -= 1;
@@ -776,6 +939,15 @@ impl Coordinator<'_, '_> {
                         self.states[idx] = JobRun::Done;
                         self.counts.done += 1;
                         self.reporter.note(&Note::Done { job: self.jobs[idx].name(), path });
+                    }
+                    Err(e) if matches!(e.status, Some(403 | 404 | 410)) => {
+                        // The service's URL died before its 24 h: the video can only be made again.
+                        self.record(idx, Event::UrlExpired { code: e.code.clone(), message: e.message.clone() });
+                        self.fail(
+                            idx,
+                            "UrlExpired",
+                            &format!("the video URL no longer works ({e}); --retry-failed renders it again"),
+                        );
                     }
                     Err(e) => {
                         self.record(idx, Event::DownloadFailed { code: e.code.clone(), message: e.message.clone() });
@@ -793,20 +965,240 @@ impl Coordinator<'_, '_> {
         }
     }
 
+    /// Asks the list API about the jobs in doubt, when it is time: one worker, one list call per
+    /// endpoint and model over the window of its doubts.
+    fn dispatch_probe(&mut self, now: Instant) {
+        if self.probing || self.doubts.is_empty() || self.next_probe.is_some_and(|n| n > now) {
+            return;
+        }
+        if matches!(self.stop, Some(Stop::Fatal { .. } | Stop::Disk { .. })) {
+            return;
+        }
+        let mut groups: BTreeMap<(String, String), reconcile::Group> = BTreeMap::new();
+        for (idx, d) in &self.doubts {
+            let model = self.jobs[*idx].model.clone();
+            let g = groups.entry((d.endpoint.clone(), model.clone())).or_insert_with(|| reconcile::Group {
+                endpoint: d.endpoint.clone(),
+                model,
+                from: d.from,
+                to: d.to,
+            });
+            g.from = g.from.min(d.from);
+            g.to = g.to.max(d.to);
+        }
+        let mut work = Vec::new();
+        for ((endpoint, _), group) in groups {
+            match self.client_at(&endpoint) {
+                Ok(client) => work.push((client, group)),
+                Err(e) => {
+                    let idxs: Vec<usize> =
+                        self.doubts.iter().filter(|(_, d)| d.endpoint == endpoint).map(|(i, _)| *i).collect();
+                    for idx in idxs {
+                        self.doubts.remove(&idx);
+                        self.release(idx);
+                        self.fail(
+                            idx,
+                            "BadEndpoint",
+                            &format!("its create call went to `{endpoint}`, which cannot be used: {e}"),
+                        );
+                    }
+                }
+            }
+        }
+        if work.is_empty() {
+            return;
+        }
+        let known = self.ledger.task_ids.clone();
+        let detailed: HashSet<String> = self.evidence.keys().cloned().collect();
+        let (tx, policy, limiter) = (self.tx.clone(), self.policy(RetryPolicy::poll()), self.query_limiter.clone());
+        self.probing = true;
+        self.outstanding += 1;
+        tokio::spawn(async move {
+            let mut all = Vec::new();
+            for (client, group) in &work {
+                match reconcile::probe(client, group, &known, &detailed, &policy, &limiter).await {
+                    Ok(found) => all.extend(found),
+                    Err(e) => {
+                        let _ = tx.send(WorkerEvent::Probed { result: Err(e) });
+                        return;
+                    }
+                }
+            }
+            let _ = tx.send(WorkerEvent::Probed { result: Ok(all) });
+        });
+    }
+
+    /// Weighs what the list API showed and decides every job in doubt it can.
+    fn probed(&mut self, result: Result<Vec<Candidate>, ApiError>, now: Instant) {
+        let listed = match result {
+            Ok(listed) => listed,
+            Err(e) if e.is_run_fatal() => {
+                self.fatal(&e);
+                return;
+            }
+            Err(e) => {
+                // The list API cannot be read now: the jobs stay in doubt (never resubmitted
+                // blindly) and are asked about again; past the task timeout the next run does.
+                tracing::debug!(error = %e, "list API failed; jobs in doubt wait");
+                self.expire_doubts(now, &format!("the list API could not be read ({e})"));
+                self.next_probe = Some(now + self.options.doubt_recheck);
+                return;
+            }
+        };
+        let mut candidates: Vec<Candidate> = Vec::new();
+        for c in listed {
+            let c = match self.evidence.get(&c.task_id) {
+                Some(known) => known.clone(),
+                None => c,
+            };
+            if c.status.is_final()
+                && (c.status != TaskStatus::Succeeded || c.orig_prompt.is_some() || c.usage.is_some())
+            {
+                self.evidence.insert(c.task_id.clone(), c.clone());
+            }
+            if !self.ledger.task_ids.contains(&c.task_id) {
+                candidates.push(c);
+            }
+        }
+        let ms = |t: jiff::Timestamp| t.as_millisecond();
+        let doubts: Vec<Doubt> = self
+            .doubts
+            .iter()
+            .map(|(idx, d)| {
+                let job = &self.jobs[*idx];
+                Doubt {
+                    idx: *idx,
+                    endpoint: d.endpoint.clone(),
+                    from_ms: ms(d.from),
+                    to_ms: ms(d.to),
+                    order: d.order,
+                    run: d.run.map(jiff::Timestamp::as_nanosecond),
+                    expect: Expect {
+                        model: job.model.clone(),
+                        prompt: job.prompt.clone(),
+                        size: job.size.clone(),
+                        duration: job.duration,
+                        audio: job.audio,
+                    },
+                }
+            })
+            .collect();
+        // Creates of ours still in the air may have made tasks not yet recorded.
+        let tol = jiff::SignedDuration::try_from(self.options.clock_tolerance).unwrap_or_default();
+        let mut busy: HashMap<(String, String), i64> = HashMap::new();
+        for (idx, state) in self.states.iter().enumerate() {
+            if !matches!(state, JobRun::Submitting) {
+                continue;
+            }
+            let Some(at) = self.ledger.records.get(&self.jobs[idx].key).and_then(|r| r.intent_at) else { continue };
+            let at = ms(at.checked_sub(tol).unwrap_or(at));
+            let slot = busy.entry((self.endpoint.clone(), self.jobs[idx].model.clone())).or_insert(at);
+            *slot = (*slot).min(at);
+        }
+        for (idx, outcome) in doubt::resolve(&doubts, &candidates, &busy) {
+            match outcome {
+                Outcome::Adopt { task_id, evidence } => {
+                    self.doubts.remove(&idx);
+                    let decision = format!("adopted task {task_id}: {evidence}");
+                    self.reporter.note(&Note::Reconciled { job: self.jobs[idx].name(), decision: decision.clone() });
+                    self.record(idx, Event::Reconciled { task_id: Some(task_id.clone()), decision });
+                    self.poll_later(idx, task_id, now);
+                }
+                Outcome::NothingMade { evidence } => {
+                    self.doubts.remove(&idx);
+                    let decision = format!("no task of the account can be its own, submitting again: {evidence}");
+                    self.reporter.note(&Note::Reconciled { job: self.jobs[idx].name(), decision: decision.clone() });
+                    self.record(idx, Event::Reconciled { task_id: None, decision });
+                    self.release(idx);
+                    self.requeue_front(idx);
+                }
+                Outcome::Ambiguous { task_ids, evidence } => {
+                    self.doubts.remove(&idx);
+                    let decision = format!(
+                        "tasks {} match it equally and nothing the service shows tells them apart; held, neither resubmitted (one may be its own, paid) nor adopted (the others are someone else's): {evidence}",
+                        task_ids.join(", ")
+                    );
+                    self.record(idx, Event::Ambiguous { candidates: task_ids, decision: decision.clone() });
+                    self.release(idx);
+                    self.fail(idx, "Ambiguous", &format!("{decision}; --retry-failed renders it again, paying again"));
+                }
+                Outcome::Wait { evidence } => {
+                    let name = self.jobs[idx].name();
+                    if let Some(d) = self.doubts.get_mut(&idx)
+                        && d.said.as_ref() != Some(&evidence)
+                    {
+                        d.said = Some(evidence.clone());
+                        self.reporter.note(&Note::Reconciled {
+                            job: name,
+                            decision: format!("in doubt until its candidates finish: {evidence}"),
+                        });
+                    }
+                }
+            }
+        }
+        self.expire_doubts(now, "its candidates did not finish");
+        self.next_probe = Some(now + self.options.doubt_recheck);
+    }
+
+    /// Doubts older than the task timeout stop holding this run; the next run looks again.
+    fn expire_doubts(&mut self, now: Instant, why: &str) {
+        let old: Vec<usize> = self
+            .doubts
+            .iter()
+            .filter(|(_, d)| now.saturating_duration_since(d.since) > self.options.task_timeout)
+            .map(|(i, _)| *i)
+            .collect();
+        for idx in old {
+            self.doubts.remove(&idx);
+            self.release(idx);
+            self.fail(
+                idx,
+                "Unresolved",
+                &format!("whether its create call made a task is still open ({why}); not resubmitted; the next run looks again"),
+            );
+        }
+    }
+
     fn poll_later(&mut self, idx: usize, task_id: String, now: Instant) {
         let family = self.jobs[idx].family.clone();
-        self.states[idx] =
-            JobRun::Polling { task_id, submitted: now, started: now, status: TaskStatus::Pending, in_query: false };
+        self.states[idx] = JobRun::Polling {
+            task_id,
+            submitted: now,
+            started: now,
+            status: TaskStatus::Pending,
+            in_query: false,
+            unknown_since: None,
+        };
         self.polls.push(Reverse((self.schedule.next(&family, now, now), idx)));
     }
 
     fn polled(&mut self, idx: usize, result: Result<TaskResponse, ApiError>, now: Instant) {
-        let JobRun::Polling { submitted, started, status, .. } = self.states[idx].clone() else { return };
+        let JobRun::Polling { submitted, started, status, unknown_since, .. } = self.states[idx].clone() else {
+            return;
+        };
         let family = self.jobs[idx].family.clone();
         let resp = match result {
             Ok(r) => r,
             Err(e) if e.is_run_fatal() => {
-                self.fatal(&e);
+                let endpoint = self.endpoint_of(idx);
+                if endpoint == self.endpoint {
+                    self.fatal(&e);
+                } else {
+                    // Nothing is written off: the tasks wait at their endpoint for a key that works there.
+                    let mut e = e;
+                    e.message = format!(
+                        "{} — at {}, where task(s) of this ledger were created; this run's endpoint is {}",
+                        e.message,
+                        describe_endpoint(&endpoint),
+                        describe_endpoint(&self.endpoint)
+                    );
+                    self.fatal(&e);
+                    if let Some(Stop::Fatal { hint, .. }) = &mut self.stop {
+                        *hint = Some(format!(
+                            "those tasks can only be finished at {endpoint}: run with a key that works there (DASHSCOPE_BASE_URL does not move them); they are kept, not resubmitted"
+                        ));
+                    }
+                }
                 return;
             }
             Err(e) => {
@@ -848,6 +1240,40 @@ impl Coordinator<'_, '_> {
                     },
                 );
                 self.start_download(idx);
+            }
+            TaskStatus::Unknown if !self.forgotten(idx) => {
+                // Too soon for the service to have forgotten it: another endpoint's task, or
+                // the service not knowing yet. Never written off; asked again, then left for
+                // the next run.
+                let endpoint = self.endpoint_of(idx);
+                let first = unknown_since.unwrap_or(now);
+                if unknown_since.is_none() {
+                    self.record(
+                        idx,
+                        Event::NotFound {
+                            endpoint: endpoint.clone(),
+                            reason: "answered UNKNOWN too soon for the task to have expired; kept, not resubmitted"
+                                .into(),
+                        },
+                    );
+                }
+                if now.saturating_duration_since(first) >= self.options.unknown_grace {
+                    self.release(idx);
+                    self.fail(
+                        idx,
+                        "TaskNotFound",
+                        &format!(
+                            "{} does not know its task, created less than 24 h ago: it is kept and not resubmitted; the next run asks again (a task lives at the endpoint that created it)",
+                            describe_endpoint(&endpoint)
+                        ),
+                    );
+                    return;
+                }
+                if let JobRun::Polling { unknown_since, .. } = &mut self.states[idx] {
+                    *unknown_since = Some(first);
+                }
+                self.set_polling(idx, started, status);
+                self.polls.push(Reverse((now + self.options.poll.max_interval, idx)));
             }
             TaskStatus::Failed | TaskStatus::Canceled | TaskStatus::Unknown => {
                 self.release(idx);
@@ -899,6 +1325,13 @@ impl Coordinator<'_, '_> {
         }
     }
 
+    /// Whether the service may have forgotten the job's task (24 h after it was made).
+    fn forgotten(&self, idx: usize) -> bool {
+        let record = self.ledger.records.get(&self.jobs[idx].key);
+        let made = record.and_then(|r| r.submitted_at.or(r.intent_at));
+        made.is_none_or(|t| jiff::Timestamp::now().duration_since(t) > jiff::SignedDuration::from_hours(23))
+    }
+
     fn set_polling(&mut self, idx: usize, started_at: Instant, new_status: TaskStatus) {
         if let JobRun::Polling { started, status, in_query, .. } = &mut self.states[idx] {
             *started = started_at;
@@ -911,7 +1344,10 @@ impl Coordinator<'_, '_> {
         if self.stop.is_some() {
             return self.outstanding_submits == 0 || self.stop_deadline.is_some_and(|d| Instant::now() >= d);
         }
-        self.outstanding == 0 && self.polls.is_empty() && self.queues.values().all(VecDeque::is_empty)
+        self.outstanding == 0
+            && self.polls.is_empty()
+            && self.doubts.is_empty()
+            && self.queues.values().all(VecDeque::is_empty)
     }
 
     async fn main_loop(&mut self, interrupt: &CancellationToken) {
@@ -925,13 +1361,15 @@ impl Coordinator<'_, '_> {
             let now = Instant::now();
             self.dispatch_submits(now);
             let poll_wake = self.dispatch_polls(now);
+            self.dispatch_probe(now);
             self.commit();
             self.report();
             if self.finished() {
                 return;
             }
             let pause_wake = self.slots.values().filter_map(|s| s.paused_until).filter(|p| *p > now).min();
-            let wake = [poll_wake, pause_wake, self.stop_deadline].into_iter().flatten().min();
+            let probe_wake = self.next_probe.filter(|_| !self.probing && !self.doubts.is_empty());
+            let wake = [poll_wake, pause_wake, self.stop_deadline, probe_wake].into_iter().flatten().min();
             let sleep = async {
                 match wake {
                     Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -979,7 +1417,8 @@ impl Coordinator<'_, '_> {
             })
             .collect();
         for (idx, task_id) in pending {
-            match self.client.cancel_task(&task_id).await {
+            let Some(client) = self.job_client(idx) else { continue };
+            match client.cancel_task(&task_id).await {
                 Ok(()) => {
                     self.release(idx);
                     self.record(idx, Event::Canceled);
@@ -1005,8 +1444,11 @@ impl Coordinator<'_, '_> {
                 self.stop = Some(Stop::Disk { message });
             }
         }
-        let left_in_flight =
-            self.states.iter().filter(|s| matches!(s, JobRun::Polling { .. } | JobRun::Submitting)).count();
+        let left_in_flight = self
+            .states
+            .iter()
+            .filter(|s| matches!(s, JobRun::Polling { .. } | JobRun::Submitting | JobRun::InDoubt))
+            .count();
         let not_started = self.states.iter().filter(|s| matches!(s, JobRun::Queued | JobRun::OverBudget)).count();
         if self.over_budget > 0 && self.stop.is_none() {
             self.stop = Some(Stop::Budget { skipped: self.over_budget });
@@ -1031,16 +1473,17 @@ fn submit_failed(error: &ApiError, class: &str) -> Event {
     Event::SubmitFailed { code: error.code.clone(), message: error.message.clone(), class: class.to_owned() }
 }
 
-/// Creates the tasks of one model, one at a time, within the model's submit rate.
+/// Creates the tasks of one model, one at a time, within the model's submit rate. A create
+/// that gets no answer is handed back as unanswered, with the moments it was sent and given up:
+/// the coordinator finds out on evidence whether it made a task, and the lane goes on.
 struct Lane {
     client: Client,
     model: String,
     limiter: SlidingWindow,
-    /// Every task id recorded before this run, plus those this lane created.
-    known: HashSet<String>,
     submit: RetryPolicy,
     poll: RetryPolicy,
-    settle: Duration,
+    /// When the latest create call left (the start of the window its task can be in).
+    sent_at: std::sync::Mutex<Option<jiff::Timestamp>>,
     events: mpsc::UnboundedSender<WorkerEvent>,
     halt: CancellationToken,
     /// Content hash → `oss://` URL of files uploaded for this model in this run.
@@ -1107,6 +1550,7 @@ impl Lane {
                 return Err(ApiError::transport("Stopped", "the run stopped before this job was sent".into(), false));
             }
         }
+        *self.sent_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(jiff::Timestamp::now());
         self.client.create_task(body).await
     }
 
@@ -1135,31 +1579,13 @@ impl Lane {
             self.submit.run(|| self.create_once(&body)).await
         };
         match result {
-            Ok(resp) => {
-                self.known.insert(resp.output.task_id.clone());
-                WorkerEvent::Submitted { idx, task_id: resp.output.task_id }
-            }
+            Ok(resp) => WorkerEvent::Submitted { idx, task_id: resp.output.task_id },
             Err(error) if error.maybe_processed => {
-                tracing::debug!(%error, model = %self.model, "create got no answer; asking the list API");
-                let rec = reconcile::reconcile(
-                    &self.client,
-                    &self.model,
-                    &job.prompt,
-                    job.intent_at,
-                    &self.known,
-                    &self.poll,
-                    self.settle,
-                )
-                .await;
-                match rec {
-                    Ok(rec) => {
-                        if let Some(id) = &rec.task_id {
-                            self.known.insert(id.clone());
-                        }
-                        WorkerEvent::Reconciled { idx, rec }
-                    }
-                    Err(error) => WorkerEvent::Unresolved { idx, error },
-                }
+                tracing::debug!(%error, model = %self.model, "create got no answer; a task may exist");
+                let failed_at = jiff::Timestamp::now();
+                let sent_at =
+                    self.sent_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take().unwrap_or(failed_at);
+                WorkerEvent::Unanswered { idx, sent_at, failed_at, error }
             }
             Err(error) => {
                 if error.is_run_fatal() {

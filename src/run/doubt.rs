@@ -1,0 +1,448 @@
+//! Whose task is it? After a create call that got no answer (or a crash between its intent and
+//! its answer), a task may exist that nobody recorded. The account is shared (`dashscope-api.md`
+//! §12.5): other tools, teammates and other pixbatch runs create tasks on the same list, so a
+//! listed task becomes a job's only on evidence.
+//!
+//! The evidence, all from the service: the task's model, when it was created (inside the create
+//! call's own window), and once it has SUCCEEDED its `orig_prompt` (compared modulo the
+//! service's rewrite, §12.3) and `usage` (size, duration, audio). A PENDING or RUNNING task
+//! shows none of the request (§12.4), so a job with such a candidate stays *in doubt* — neither
+//! resubmitted nor adopted — until its candidates finish.
+//!
+//! Seed, watermark and the reference images show in no answer. Two finished tasks that match a
+//! job equally (two sweeps that differ only in seed, created in the same moment) can never be
+//! told apart: the job is then *ambiguous* and held — not resubmitted, which could pay for it
+//! twice, and not adopted, which could save a video whose request differs.
+//!
+//! Everything here is pure: the coordinator gathers the candidates and records the outcomes.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::api::{TaskStatus, Usage};
+
+/// What a job's create call sent that the service can show back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expect {
+    pub model: String,
+    pub prompt: String,
+    pub size: String,
+    pub duration: u32,
+    pub audio: bool,
+}
+
+/// A job whose create call may have made a task nobody recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Doubt {
+    pub idx: usize,
+    pub endpoint: String,
+    /// When the task can have been created, in the service's clock (ms since the epoch).
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// When its create call was sent, or its intent written (ns since the epoch, our clock):
+    /// a model's creates go out one at a time in this order.
+    pub order: i128,
+    /// The run that sent it (its start): only one run's creates are ordered among themselves.
+    pub run: Option<i128>,
+    pub expect: Expect,
+}
+
+/// Two creates of one model go out one after the other, a round trip apart at least: two
+/// tasks made in the same millisecond cannot both be ours.
+const MIN_CREATE_GAP_MS: i64 = 1;
+
+/// A task of the account that no ledger record claims, as listed (and queried once finished).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub task_id: String,
+    pub endpoint: String,
+    pub model: Option<String>,
+    pub created_ms: Option<i64>,
+    pub status: TaskStatus,
+    pub orig_prompt: Option<String>,
+    pub usage: Option<Usage>,
+}
+
+/// What one candidate says about one job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Something the service shows differs from what the job sent.
+    Contradicts(String),
+    /// Finished, and everything the service shows agrees.
+    Matches,
+    /// Not finished: it shows nothing of its request yet.
+    Unsettled,
+    /// Ended without a video (FAILED, CANCELED): nothing was billed, whoever made it.
+    Unbilled,
+}
+
+/// What to do with a job in doubt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The task is this job's.
+    Adopt { task_id: String, evidence: String },
+    /// No task of the account can be this job's: the create never made one (or made one that
+    /// ended unbilled); submitting again cannot pay twice.
+    NothingMade { evidence: String },
+    /// A candidate has not finished; look again later.
+    Wait { evidence: String },
+    /// Several finished tasks match equally: hold the job.
+    Ambiguous { task_ids: Vec<String>, evidence: String },
+}
+
+/// A prompt as compared: lowercase letters and digits only. This absorbs the documented
+/// rewrite (the `@` of a mention and the space that binds it go) and other normalisation
+/// (spacing, punctuation, full-width commas), never a changed word.
+pub fn canonical_prompt(text: &str) -> String {
+    text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+/// Whether `c` can be the task `e` asked for.
+pub fn verdict(e: &Expect, c: &Candidate) -> Verdict {
+    if c.model.as_deref().is_some_and(|m| m != e.model) {
+        return Verdict::Contradicts(format!("model {}", c.model.as_deref().unwrap_or_default()));
+    }
+    match c.status {
+        TaskStatus::Succeeded => {}
+        TaskStatus::Failed | TaskStatus::Canceled | TaskStatus::Unknown => return Verdict::Unbilled,
+        TaskStatus::Pending | TaskStatus::Running | TaskStatus::Other => return Verdict::Unsettled,
+    }
+    if let Some(p) = &c.orig_prompt
+        && canonical_prompt(p) != canonical_prompt(&e.prompt)
+    {
+        let short: String = p.chars().take(60).collect();
+        return Verdict::Contradicts(format!("prompt \"{short}\""));
+    }
+    if let Some(u) = &c.usage {
+        if let Some(size) = u.size.as_deref().filter(|s| *s != e.size) {
+            return Verdict::Contradicts(format!("size {size}"));
+        }
+        if let Some(d) = u.duration.filter(|d| (d - f64::from(e.duration)).abs() > 0.5) {
+            return Verdict::Contradicts(format!("{d} s"));
+        }
+        if let Some(a) = u.audio.filter(|a| *a != e.audio) {
+            return Verdict::Contradicts(if a { "audio on".into() } else { "audio off".into() });
+        }
+    }
+    Verdict::Matches
+}
+
+/// Decides every doubt at once. `busy_from` gives, per (endpoint, model), the earliest moment
+/// (service clock, ms) a create call of ours still in the air may have made a task: a candidate
+/// made after it may be that call's, not yet recorded, and so proves nothing yet.
+///
+/// A candidate that matches only one doubt, alone among that doubt's candidates, is adopted;
+/// adopted tasks are then out of the running for the others, and so on until nothing changes.
+pub fn resolve(
+    doubts: &[Doubt],
+    candidates: &[Candidate],
+    busy_from: &HashMap<(String, String), i64>,
+) -> Vec<(usize, Outcome)> {
+    struct Seen<'a> {
+        matches: Vec<&'a str>,
+        unsettled: Vec<&'a str>,
+        said: Vec<String>,
+    }
+    let mut seen: BTreeMap<usize, Seen> = BTreeMap::new();
+    for d in doubts {
+        let mut s = Seen { matches: Vec::new(), unsettled: Vec::new(), said: Vec::new() };
+        let busy = busy_from.get(&(d.endpoint.clone(), d.expect.model.clone())).copied();
+        for c in candidates {
+            let Some(created) = c.created_ms else { continue };
+            if c.endpoint != d.endpoint || created < d.from_ms || created > d.to_ms {
+                continue;
+            }
+            if c.model.as_deref().is_some_and(|m| m != d.expect.model) {
+                continue;
+            }
+            let id = c.task_id.as_str();
+            match verdict(&d.expect, c) {
+                Verdict::Contradicts(what) => s.said.push(format!("{id}: {what}")),
+                Verdict::Unbilled => s.said.push(format!("{id}: {} (unbilled)", c.status.as_str())),
+                Verdict::Unsettled => {
+                    s.said.push(format!("{id}: {}", c.status.as_str()));
+                    s.unsettled.push(id);
+                }
+                Verdict::Matches if busy.is_some_and(|b| created >= b) => {
+                    s.said.push(format!("{id}: matches, but a create of this run was in the air"));
+                    s.unsettled.push(id);
+                }
+                Verdict::Matches => {
+                    s.said.push(format!("{id}: matches"));
+                    s.matches.push(id);
+                }
+            }
+        }
+        seen.insert(d.idx, s);
+    }
+    let window = |d: &Doubt| {
+        let t = |ms: i64| jiff::Timestamp::from_millisecond(ms).map(|t| t.to_string()).unwrap_or_default();
+        format!("created {} to {}", t(d.from_ms), t(d.to_ms))
+    };
+    let evidence = |d: &Doubt, s: &Seen| {
+        let listed = if s.said.is_empty() { "none".to_owned() } else { s.said.join("; ") };
+        format!("{} tasks {} — {listed}", d.expect.model, window(d))
+    };
+    let mut out: Vec<(usize, Outcome)> = Vec::new();
+    let mut decided: HashSet<usize> = HashSet::new();
+    let mut claimed: HashSet<&str> = HashSet::new();
+    loop {
+        let mut progress = false;
+        for d in doubts {
+            if decided.contains(&d.idx) {
+                continue;
+            }
+            let s = &seen[&d.idx];
+            if !s.unsettled.is_empty() {
+                continue;
+            }
+            let open: Vec<&str> = s.matches.iter().copied().filter(|m| !claimed.contains(m)).collect();
+            let outcome = match open.as_slice() {
+                [] => Outcome::NothingMade { evidence: evidence(d, s) },
+                [one] => {
+                    let shared = doubts
+                        .iter()
+                        .any(|o| o.idx != d.idx && !decided.contains(&o.idx) && seen[&o.idx].matches.contains(one));
+                    if shared {
+                        continue;
+                    }
+                    claimed.insert(one);
+                    Outcome::Adopt { task_id: (*one).to_owned(), evidence: evidence(d, s) }
+                }
+                _ => continue,
+            };
+            decided.insert(d.idx);
+            out.push((d.idx, outcome));
+            progress = true;
+        }
+        if !progress {
+            break;
+        }
+    }
+    // Twins: doubts that sent the same thing (a seed sweep whose creates went unanswered in a
+    // crash) match the same tasks. A model's creates go out one at a time, in intent order, so
+    // the tasks they made come in that order too: the k-th task to the k-th doubt, as long as
+    // there are no more tasks than twins and none two closer than a round trip (an identical
+    // request from someone else at the same moment makes them ambiguous instead).
+    let mut twins: Vec<&Doubt> = doubts.iter().filter(|d| !decided.contains(&d.idx)).collect();
+    twins.sort_by(|a, b| {
+        (&a.endpoint, &a.expect.prompt, &a.expect.size, a.order).cmp(&(
+            &b.endpoint,
+            &b.expect.prompt,
+            &b.expect.size,
+            b.order,
+        ))
+    });
+    for group in twins.chunk_by(|a, b| a.endpoint == b.endpoint && a.expect == b.expect && a.run == b.run) {
+        if group.len() < 2 || group.iter().any(|d| !seen[&d.idx].unsettled.is_empty()) {
+            continue;
+        }
+        let mut tasks: Vec<(i64, &str)> = Vec::new();
+        for d in group {
+            for m in &seen[&d.idx].matches {
+                let at = candidates.iter().find(|c| c.task_id == *m).and_then(|c| c.created_ms).unwrap_or_default();
+                if !claimed.contains(m) && !tasks.iter().any(|(_, t)| t == m) {
+                    tasks.push((at, m));
+                }
+            }
+        }
+        tasks.sort();
+        let spaced = tasks.windows(2).all(|w| w[1].0 - w[0].0 >= MIN_CREATE_GAP_MS);
+        let fits = tasks.len() <= group.len()
+            && tasks.iter().zip(group.iter()).all(|((_, t), d)| seen[&d.idx].matches.contains(t));
+        if !spaced || !fits {
+            continue;
+        }
+        for (k, d) in group.iter().enumerate() {
+            let s = &seen[&d.idx];
+            let outcome = match tasks.get(k) {
+                Some((_, t)) => {
+                    claimed.insert(t);
+                    Outcome::Adopt {
+                        task_id: (*t).to_owned(),
+                        evidence: format!(
+                            "{} (task {} of {} twins' creates, in the order they were sent)",
+                            evidence(d, s),
+                            k + 1,
+                            group.len()
+                        ),
+                    }
+                }
+                None => Outcome::NothingMade {
+                    evidence: format!("{} (the twins sent before it took every task)", evidence(d, s)),
+                },
+            };
+            decided.insert(d.idx);
+            out.push((d.idx, outcome));
+        }
+    }
+    for d in doubts {
+        if decided.contains(&d.idx) {
+            continue;
+        }
+        let s = &seen[&d.idx];
+        let outcome = if s.unsettled.is_empty() {
+            let mut ids: Vec<String> =
+                s.matches.iter().filter(|m| !claimed.contains(*m)).map(|m| (*m).to_owned()).collect();
+            // Matches another doubt wants as much: every doubt sharing them is held.
+            if ids.is_empty() {
+                ids = s.matches.iter().map(|m| (*m).to_owned()).collect();
+            }
+            Outcome::Ambiguous { task_ids: ids, evidence: evidence(d, s) }
+        } else {
+            Outcome::Wait { evidence: evidence(d, s) }
+        };
+        out.push((d.idx, outcome));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EP: &str = "https://dashscope.aliyuncs.com/";
+    const C1: &str = "pixverse/pixverse-c1-r2v";
+
+    fn expect(prompt: &str) -> Expect {
+        Expect { model: C1.into(), prompt: prompt.into(), size: "1280*720".into(), duration: 5, audio: false }
+    }
+
+    fn doubt(idx: usize, prompt: &str, from_ms: i64, to_ms: i64) -> Doubt {
+        Doubt {
+            idx,
+            endpoint: EP.into(),
+            from_ms,
+            to_ms,
+            order: i128::from(from_ms) * 1_000_000 + idx as i128,
+            run: Some(0),
+            expect: expect(prompt),
+        }
+    }
+
+    fn done(id: &str, at: i64, orig: &str, size: &str) -> Candidate {
+        Candidate {
+            task_id: id.into(),
+            endpoint: EP.into(),
+            model: Some(C1.into()),
+            created_ms: Some(at),
+            status: TaskStatus::Succeeded,
+            orig_prompt: Some(orig.into()),
+            usage: Some(Usage { duration: Some(5.0), size: Some(size.into()), audio: Some(false), ..Usage::default() }),
+        }
+    }
+
+    fn running(id: &str, at: i64) -> Candidate {
+        Candidate { status: TaskStatus::Running, orig_prompt: None, usage: None, ..done(id, at, "", "") }
+    }
+
+    fn none() -> HashMap<(String, String), i64> {
+        HashMap::new()
+    }
+
+    #[test]
+    fn the_documented_rewrite_is_not_a_different_prompt() {
+        // dashscope-api.md §10.5 / §12.3, byte for byte.
+        let sent = "@男人 坐在靠窗的椅子上，手持@吉他 ，在@咖啡厅 旁演奏一首舒缓的美国乡村民谣";
+        let shown = "男人坐在靠窗的椅子上，手持吉他，在咖啡厅旁演奏一首舒缓的美国乡村民谣";
+        assert_eq!(canonical_prompt(sent), canonical_prompt(shown));
+        assert_eq!(canonical_prompt("@man walks  home."), canonical_prompt("man walks home"));
+        assert_ne!(canonical_prompt("@man walks home"), canonical_prompt("man walks home, take 2"));
+    }
+
+    #[test]
+    fn a_lone_candidate_is_adopted_only_on_evidence() {
+        let d = [doubt(0, "@man walks home", 1000, 2000)];
+        let theirs = done("t1", 1500, "man runs away", "1280*720");
+        let out = resolve(&d, &[theirs], &none());
+        assert!(matches!(&out[0].1, Outcome::NothingMade { evidence } if evidence.contains("prompt")), "{out:?}");
+        let ours = done("t2", 1500, "man walks home", "1280*720");
+        let out = resolve(&d, &[ours], &none());
+        assert!(matches!(&out[0].1, Outcome::Adopt { task_id, .. } if task_id == "t2"), "{out:?}");
+        let other_size = done("t3", 1500, "man walks home", "720*1280");
+        assert!(matches!(resolve(&d, &[other_size], &none())[0].1, Outcome::NothingMade { .. }));
+    }
+
+    #[test]
+    fn tasks_outside_the_create_calls_window_are_not_candidates() {
+        let d = [doubt(0, "@man walks home", 1000, 2000)];
+        let early = done("t1", 999, "man walks home", "1280*720");
+        let late = done("t2", 2001, "man walks home", "1280*720");
+        assert!(matches!(resolve(&d, &[early, late], &none())[0].1, Outcome::NothingMade { .. }));
+    }
+
+    #[test]
+    fn an_unfinished_candidate_keeps_the_job_in_doubt() {
+        let d = [doubt(0, "@man walks home", 1000, 2000)];
+        let out = resolve(&d, &[running("t1", 1500), done("t2", 1600, "man walks home", "1280*720")], &none());
+        assert!(matches!(out[0].1, Outcome::Wait { .. }), "{out:?}");
+    }
+
+    #[test]
+    fn a_task_made_while_a_create_of_ours_was_in_the_air_proves_nothing_yet() {
+        let d = [doubt(0, "@man walks home", 1000, 2000)];
+        let busy = HashMap::from([((EP.to_owned(), C1.to_owned()), 1400)]);
+        let out = resolve(&d, &[done("t1", 1500, "man walks home", "1280*720")], &busy);
+        assert!(matches!(out[0].1, Outcome::Wait { .. }), "{out:?}");
+    }
+
+    #[test]
+    fn failed_candidates_cost_nothing_so_the_job_is_submitted_again() {
+        let d = [doubt(0, "@man walks home", 1000, 2000)];
+        let failed = Candidate { status: TaskStatus::Failed, ..running("t1", 1500) };
+        assert!(matches!(resolve(&d, &[failed], &none())[0].1, Outcome::NothingMade { .. }));
+    }
+
+    #[test]
+    fn two_tasks_that_match_equally_hold_the_job() {
+        // Two sweeps that differ only in seed, created in the same moment.
+        let d = [doubt(0, "@man walks home", 1000, 2000)];
+        let c = [done("a", 1500, "man walks home", "1280*720"), done("b", 1500, "man walks home", "1280*720")];
+        let out = resolve(&d, &c, &none());
+        assert!(matches!(&out[0].1, Outcome::Ambiguous { task_ids, .. } if task_ids.len() == 2), "{out:?}");
+    }
+
+    #[test]
+    fn serialized_creates_are_told_apart_by_their_windows() {
+        // Seeds 1 and 2 of a sweep, both unanswered, one after the other on the model's lane.
+        let d = [doubt(0, "@man walks home", 1000, 2000), doubt(1, "@man walks home", 2100, 3000)];
+        let c = [done("a", 1500, "man walks home", "1280*720"), done("b", 2500, "man walks home", "1280*720")];
+        let out: HashMap<usize, Outcome> = resolve(&d, &c, &none()).into_iter().collect();
+        assert!(matches!(&out[&0], Outcome::Adopt { task_id, .. } if task_id == "a"), "{out:?}");
+        assert!(matches!(&out[&1], Outcome::Adopt { task_id, .. } if task_id == "b"), "{out:?}");
+    }
+
+    #[test]
+    fn after_a_crash_a_sweeps_tasks_go_to_its_creates_in_the_order_they_were_sent() {
+        // Five seeds' intents written together, then killed: the lane had sent two.
+        let d: Vec<Doubt> = (0..5).map(|i| doubt(i, "@man walks home", 1000, 60_000)).collect();
+        let c = [done("a", 1500, "man walks home", "1280*720"), done("b", 1700, "man walks home", "1280*720")];
+        let out: HashMap<usize, Outcome> = resolve(&d, &c, &none()).into_iter().collect();
+        assert!(matches!(&out[&0], Outcome::Adopt { task_id, .. } if task_id == "a"), "{out:?}");
+        assert!(matches!(&out[&1], Outcome::Adopt { task_id, .. } if task_id == "b"), "{out:?}");
+        assert!((2..5).all(|i| matches!(out[&i], Outcome::NothingMade { .. })), "{out:?}");
+        // Someone else's identical request at the same moment: nobody can say which is whose.
+        let c = [done("a", 1500, "man walks home", "1280*720"), done("x", 1500, "man walks home", "1280*720")];
+        let out = resolve(&d, &c, &none());
+        assert!(out.iter().all(|(_, o)| matches!(o, Outcome::Ambiguous { .. })), "{out:?}");
+    }
+
+    #[test]
+    fn twins_of_different_runs_are_not_ordered_among_themselves() {
+        // Two killed runs each left a sweep's intent in doubt; the later one's create was sent.
+        let mut d = vec![doubt(0, "@man walks home", 1000, 60_000), doubt(1, "@man walks home", 1000, 60_000)];
+        d[1].run = Some(1);
+        let c = [done("b", 2500, "man walks home", "1280*720")];
+        let out = resolve(&d, &c, &none());
+        assert!(out.iter().all(|(_, o)| matches!(o, Outcome::Ambiguous { .. })), "{out:?}");
+    }
+
+    #[test]
+    fn an_adopted_task_is_out_of_the_running_for_the_others() {
+        // Doubt 1's window covers both tasks; doubt 0's only the first, which it takes.
+        let d = [doubt(0, "@man walks home", 1000, 1600), doubt(1, "@man walks home", 1000, 3000)];
+        let c = [done("a", 1500, "man walks home", "1280*720"), done("b", 2500, "man walks home", "1280*720")];
+        let out: HashMap<usize, Outcome> = resolve(&d, &c, &none()).into_iter().collect();
+        assert!(matches!(&out[&0], Outcome::Adopt { task_id, .. } if task_id == "a"), "{out:?}");
+        assert!(matches!(&out[&1], Outcome::Adopt { task_id, .. } if task_id == "b"), "{out:?}");
+    }
+}
