@@ -65,11 +65,15 @@ fn progress(stats: &pixbatch::fake::Stats) -> u64 {
 async fn crash_loop(per_shot: usize, kills: usize) {
     let dir = tempfile::tempdir().expect("tmp");
     let manifest = two_family_manifest(dir.path(), per_shot, "@man fights");
-    // Some creates get no answer too, so crashes land while an intent is in doubt.
-    let fake =
-        FakeServer::start(FakeConfig { faults: Faults { drop_after: 0.03, ..Faults::default() }, ..fast_fake() })
-            .await
-            .expect("fake");
+    // Some creates get no answer too, so crashes land while an intent is in doubt; and other
+    // clients of the account create tasks, some of them copies of ours with one change.
+    let fake = FakeServer::start(FakeConfig {
+        faults: Faults { drop_after: 0.03, lost_create_answer: 0.03, ..Faults::default() },
+        neighbours: pixbatch::fake::Neighbours { per_second: 4.0, similar: 0.5, echo_seed: false },
+        ..fast_fake()
+    })
+    .await
+    .expect("fake");
     let jobs = (2 * per_shot) as u64;
     // The kill moments, seeded, spread over the whole run: while submitting, polling and
     // downloading (each job is one create and one download).
@@ -93,6 +97,7 @@ async fn crash_loop(per_shot: usize, kills: usize) {
     let (code, stderr) = run_to_end(&fake, &manifest, &[]).await;
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(verify_outputs(&manifest), jobs as usize);
+    assert_eq!(assert_own_videos(&manifest, &[&fake]), jobs as usize);
     let leftovers: Vec<_> = walk(dir.path())
         .iter()
         .flat_map(|d| std::fs::read_dir(d).expect("read_dir").flatten())
@@ -101,7 +106,7 @@ async fn crash_loop(per_shot: usize, kills: usize) {
         .collect();
     assert!(leftovers.is_empty(), "partial downloads of killed runs are cleaned up: {leftovers:?}");
     let stats = fake.stats();
-    assert_eq!(stats.duplicate_submissions, 0, "{stats:?}");
+    assert_eq!((stats.duplicate_submissions, stats.bodies_paid_twice), (0, 0), "{stats:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

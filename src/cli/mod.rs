@@ -126,6 +126,10 @@ pub struct RunArgs {
     /// (overrides `run.max_cost`); the jobs left are reported as skipped: budget (exit 4).
     #[arg(long, value_name = "AMOUNT")]
     pub max_cost: Option<f64>,
+    /// Render jobs whose output file exists although the ledger does not know it (a deleted
+    /// `.pixbatch`, a file put there by hand): the file is replaced and the job paid for again.
+    #[arg(long)]
+    pub overwrite: bool,
     /// On Ctrl-C, cancel tasks still PENDING on the service.
     #[arg(long)]
     pub cancel_on_interrupt: bool,
@@ -133,6 +137,11 @@ pub struct RunArgs {
     /// moment a slot frees (default 2, or `run.queue_ahead`; 0 turns it off).
     #[arg(long, value_name = "N")]
     pub queue_ahead: Option<u32>,
+    /// How long to keep asking about a task that its endpoint does not know although it is
+    /// less than 24 h old (another endpoint's task, or the service not caught up) before this
+    /// run leaves it for the next; such a task is never written off or resubmitted.
+    #[arg(long, default_value = "60s", value_parser = parse_long_duration)]
+    pub unknown_grace: std::time::Duration,
     /// Stop waiting for a task after this long (it is not resubmitted; a rerun polls it).
     #[arg(long, default_value = "3h10m", value_parser = parse_long_duration)]
     pub task_timeout: std::time::Duration,
@@ -213,6 +222,9 @@ pub struct FakeServerArgs {
     /// Probability of doing the work, then closing the connection without answering.
     #[arg(long, default_value_t = 0.0)]
     pub drop_after: f64,
+    /// Probability that a create call that made its task loses its answer on the way back.
+    #[arg(long, default_value_t = 0.0)]
+    pub lost_create_answer: f64,
     /// Probability that a task ends FAILED with a code.
     #[arg(long, default_value_t = 0.0)]
     pub task_failed: f64,
@@ -259,6 +271,7 @@ impl FakeServerArgs {
                 server_error: self.server_error,
                 drop_before: self.drop_before,
                 drop_after: self.drop_after,
+                lost_create_answer: self.lost_create_answer,
                 task_failed: self.task_failed,
                 task_failed_silent: self.task_failed_silent,
                 truncated_download: self.truncated_download,

@@ -40,6 +40,10 @@ pub fn run(args: &RunArgs) -> i32 {
     let mut options = RunOptions {
         concurrency: section.concurrency.clone(),
         retry_failed: args.retry_failed,
+        overwrite: args.overwrite,
+        unknown_grace: args.unknown_grace,
+        // Jobs in doubt are looked at again as often as a task is polled at the slowest.
+        doubt_recheck: args.poll_max.max(args.poll_min).min(RunOptions::default().doubt_recheck),
         submit_per_second: args.submit_rps,
         query_per_second: args.query_rps,
         poll: PollConfig { min_interval: args.poll_min, max_interval: args.poll_max.max(args.poll_min) },

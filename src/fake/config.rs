@@ -59,6 +59,9 @@ pub struct Faults {
     pub drop_before: f64,
     /// Do the work, then close the connection without answering (a create made a task!).
     pub drop_after: f64,
+    /// A create call that made its task loses its answer on the way back (the connection
+    /// closes): the task exists, runs and is billed, and the client never learnt its id.
+    pub lost_create_answer: f64,
     /// A task ends FAILED with a code and message.
     pub task_failed: f64,
     /// A task ends FAILED with neither code nor message (seen in the wild).

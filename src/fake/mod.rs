@@ -109,6 +109,11 @@ impl FakeServer {
         self.shared.sim().urls_expired_at = Some(Instant::now());
     }
 
+    /// From now on, result URLs work this long after their task ended (`None`: 24 h as documented).
+    pub fn set_url_ttl(&self, ttl: Option<std::time::Duration>) {
+        self.shared.sim().config.url_ttl = ttl;
+    }
+
     /// Replaces the fault probabilities (e.g. a clean rerun after a faulty one).
     pub fn set_faults(&self, faults: Faults) {
         self.shared.sim().config.faults = faults;
@@ -184,6 +189,7 @@ impl std::error::Error for DropConnection {}
 /// Injects request-level faults around the real handlers.
 async fn gate(shared: Arc<Shared>, router: Router, req: Request<Body>) -> Result<Response, DropConnection> {
     let faultable = !req.uri().path().starts_with("/__fake");
+    let is_create = req.method() == axum::http::Method::POST && req.uri().path().ends_with("/video-synthesis");
     if faultable {
         let (slow, delay, drop_before, throttle, server_error) = {
             let mut sim = shared.sim();
@@ -222,6 +228,11 @@ async fn gate(shared: Arc<Shared>, router: Router, req: Request<Body>) -> Result
         let mut sim = shared.sim();
         let p = sim.config.faults.drop_after;
         if sim.roll(p) {
+            sim.stats.dropped += 1;
+            return Err(DropConnection);
+        }
+        let p = sim.config.faults.lost_create_answer;
+        if is_create && resp.status() == StatusCode::OK && sim.roll(p) {
             sim.stats.dropped += 1;
             return Err(DropConnection);
         }

@@ -91,7 +91,7 @@ pub fn parse(path: &Path, text: String) -> Result<Loaded, Diagnostics> {
     options.strict_booleans = true;
     match serde_saphyr::from_str_with_options::<Manifest>(&text, options) {
         Ok(manifest) => {
-            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            let dir = manifest_dir(path);
             Ok(Loaded { source, manifest, dir })
         }
         Err(err) => {
@@ -165,6 +165,16 @@ fn unknown_field_hint(message: &str) -> Option<(String, String)> {
         None => format!("the fields here are: {list}"),
     };
     Some((field.to_owned(), hint))
+}
+
+/// The folder a manifest's relative paths start from: the folder of the file itself. A
+/// manifest reached through a symbolic link resolves to the real file, so its output (and its
+/// ledger) are the same wherever it is run from, never a second folder rendered again.
+fn manifest_dir(path: &Path) -> PathBuf {
+    let linked = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    let real =
+        if linked { std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()) } else { path.to_path_buf() };
+    real.parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
 #[cfg(test)]

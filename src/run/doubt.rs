@@ -12,7 +12,13 @@
 //! Seed, watermark and the reference images show in no answer. Two finished tasks that match a
 //! job equally (two sweeps that differ only in seed, created in the same moment) can never be
 //! told apart: the job is then *ambiguous* and held — not resubmitted, which could pay for it
-//! twice, and not adopted, which could save a video whose request differs.
+//! twice, and not adopted, which could save a video whose request differs. Our own creates never
+//! make such a pair: while a job is in doubt, no create with the same visible request is sent.
+//!
+//! A killed run leaves intents with no outcome. A model's creates go out one at a time, each
+//! only once the outcome of the one before is in the journal, so of one run's unrecorded intents
+//! of a model only the earliest can have been sent ([`in_the_air`]); the others are submitted
+//! again at once.
 //!
 //! Everything here is pure: the coordinator gathers the candidates and records the outcomes.
 
@@ -38,17 +44,62 @@ pub struct Doubt {
     /// When the task can have been created, in the service's clock (ms since the epoch).
     pub from_ms: i64,
     pub to_ms: i64,
-    /// When its create call was sent, or its intent written (ns since the epoch, our clock):
-    /// a model's creates go out one at a time in this order.
-    pub order: i128,
-    /// The run that sent it (its start): only one run's creates are ordered among themselves.
-    pub run: Option<i128>,
     pub expect: Expect,
 }
 
-/// Two creates of one model go out one after the other, a round trip apart at least: two
-/// tasks made in the same millisecond cannot both be ours.
-const MIN_CREATE_GAP_MS: i64 = 1;
+/// An intent of an earlier run whose create may have made a task nobody recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unrecorded {
+    pub idx: usize,
+    /// When the run that wrote it started; `None` in ledgers older than that record.
+    pub run: Option<jiff::Timestamp>,
+    pub endpoint: String,
+    pub expect: Expect,
+    /// When the intent was written: a model's creates go out in this order.
+    pub at: jiff::Timestamp,
+    /// Its create was sent and got no answer (the window is recorded): in doubt whatever else.
+    pub answered: bool,
+}
+
+impl Expect {
+    /// What tells two requests apart in the service's answers.
+    fn visible(&self) -> (&str, String, &str, u32, bool) {
+        (&self.model, canonical_prompt(&self.prompt), &self.size, self.duration, self.audio)
+    }
+}
+
+/// Which intents of earlier runs may have made a task. One whose unanswered create is
+/// recorded is in doubt. Of one run's intents with no outcome at all, for one model at one
+/// endpoint, only the earliest can have been sent (the create in the air when the run died:
+/// every later one was waiting for its outcome to be recorded), and not even that one if a
+/// create with the same visible request was still in doubt in that run (it was held back).
+/// Returns (in doubt, never sent). Intents of older ledgers, which do not say their run, are
+/// all in doubt.
+pub fn in_the_air(intents: Vec<Unrecorded>) -> (Vec<usize>, Vec<usize>) {
+    let (settled, mut open): (Vec<Unrecorded>, Vec<Unrecorded>) =
+        intents.into_iter().partition(|u| u.answered || u.run.is_none());
+    let mut doubt: Vec<usize> = settled.iter().map(|u| u.idx).collect();
+    let mut never = Vec::new();
+    open.sort_by(|a, b| {
+        (&a.run, &a.endpoint, &a.expect.model, a.at).cmp(&(&b.run, &b.endpoint, &b.expect.model, b.at))
+    });
+    for group in open.chunk_by(|a, b| a.run == b.run && a.endpoint == b.endpoint && a.expect.model == b.expect.model) {
+        let first = &group[0];
+        let held_back = settled.iter().any(|w| {
+            w.answered
+                && w.run == first.run
+                && w.endpoint == first.endpoint
+                && w.expect.visible() == first.expect.visible()
+        });
+        if held_back {
+            never.push(first.idx);
+        } else {
+            doubt.push(first.idx);
+        }
+        never.extend(group[1..].iter().map(|u| u.idx));
+    }
+    (doubt, never)
+}
 
 /// A task of the account that no ledger record claims, as listed (and queried once finished).
 #[derive(Debug, Clone, PartialEq)]
@@ -218,63 +269,6 @@ pub fn resolve(
             break;
         }
     }
-    // Twins: doubts that sent the same thing (a seed sweep whose creates went unanswered in a
-    // crash) match the same tasks. A model's creates go out one at a time, in intent order, so
-    // the tasks they made come in that order too: the k-th task to the k-th doubt, as long as
-    // there are no more tasks than twins and none two closer than a round trip (an identical
-    // request from someone else at the same moment makes them ambiguous instead).
-    let mut twins: Vec<&Doubt> = doubts.iter().filter(|d| !decided.contains(&d.idx)).collect();
-    twins.sort_by(|a, b| {
-        (&a.endpoint, &a.expect.prompt, &a.expect.size, a.order).cmp(&(
-            &b.endpoint,
-            &b.expect.prompt,
-            &b.expect.size,
-            b.order,
-        ))
-    });
-    for group in twins.chunk_by(|a, b| a.endpoint == b.endpoint && a.expect == b.expect && a.run == b.run) {
-        if group.len() < 2 || group.iter().any(|d| !seen[&d.idx].unsettled.is_empty()) {
-            continue;
-        }
-        let mut tasks: Vec<(i64, &str)> = Vec::new();
-        for d in group {
-            for m in &seen[&d.idx].matches {
-                let at = candidates.iter().find(|c| c.task_id == *m).and_then(|c| c.created_ms).unwrap_or_default();
-                if !claimed.contains(m) && !tasks.iter().any(|(_, t)| t == m) {
-                    tasks.push((at, m));
-                }
-            }
-        }
-        tasks.sort();
-        let spaced = tasks.windows(2).all(|w| w[1].0 - w[0].0 >= MIN_CREATE_GAP_MS);
-        let fits = tasks.len() <= group.len()
-            && tasks.iter().zip(group.iter()).all(|((_, t), d)| seen[&d.idx].matches.contains(t));
-        if !spaced || !fits {
-            continue;
-        }
-        for (k, d) in group.iter().enumerate() {
-            let s = &seen[&d.idx];
-            let outcome = match tasks.get(k) {
-                Some((_, t)) => {
-                    claimed.insert(t);
-                    Outcome::Adopt {
-                        task_id: (*t).to_owned(),
-                        evidence: format!(
-                            "{} (task {} of {} twins' creates, in the order they were sent)",
-                            evidence(d, s),
-                            k + 1,
-                            group.len()
-                        ),
-                    }
-                }
-                None => Outcome::NothingMade {
-                    evidence: format!("{} (the twins sent before it took every task)", evidence(d, s)),
-                },
-            };
-            decided.insert(d.idx);
-            out.push((d.idx, outcome));
-        }
-    }
     for d in doubts {
         if decided.contains(&d.idx) {
             continue;
@@ -308,15 +302,7 @@ mod tests {
     }
 
     fn doubt(idx: usize, prompt: &str, from_ms: i64, to_ms: i64) -> Doubt {
-        Doubt {
-            idx,
-            endpoint: EP.into(),
-            from_ms,
-            to_ms,
-            order: i128::from(from_ms) * 1_000_000 + idx as i128,
-            run: Some(0),
-            expect: expect(prompt),
-        }
+        Doubt { idx, endpoint: EP.into(), from_ms, to_ms, expect: expect(prompt) }
     }
 
     fn done(id: &str, at: i64, orig: &str, size: &str) -> Candidate {
@@ -412,37 +398,66 @@ mod tests {
     }
 
     #[test]
-    fn after_a_crash_a_sweeps_tasks_go_to_its_creates_in_the_order_they_were_sent() {
-        // Five seeds' intents written together, then killed: the lane had sent two.
-        let d: Vec<Doubt> = (0..5).map(|i| doubt(i, "@man walks home", 1000, 60_000)).collect();
-        let c = [done("a", 1500, "man walks home", "1280*720"), done("b", 1700, "man walks home", "1280*720")];
-        let out: HashMap<usize, Outcome> = resolve(&d, &c, &none()).into_iter().collect();
-        assert!(matches!(&out[&0], Outcome::Adopt { task_id, .. } if task_id == "a"), "{out:?}");
-        assert!(matches!(&out[&1], Outcome::Adopt { task_id, .. } if task_id == "b"), "{out:?}");
-        assert!((2..5).all(|i| matches!(out[&i], Outcome::NothingMade { .. })), "{out:?}");
-        // Someone else's identical request at the same moment: nobody can say which is whose.
-        let c = [done("a", 1500, "man walks home", "1280*720"), done("x", 1500, "man walks home", "1280*720")];
-        let out = resolve(&d, &c, &none());
-        assert!(out.iter().all(|(_, o)| matches!(o, Outcome::Ambiguous { .. })), "{out:?}");
+    fn of_a_killed_runs_unrecorded_creates_only_the_earliest_per_model_was_sent() {
+        let t = |s: i64| jiff::Timestamp::from_second(s).expect("ts");
+        let run = Some(t(100));
+        let u = |idx, model: &str, at, run| Unrecorded {
+            idx,
+            run,
+            endpoint: EP.into(),
+            expect: Expect { model: model.into(), ..expect("@man walks home") },
+            at: t(at),
+            answered: false,
+        };
+        let c56 = "pixverse/pixverse-v5.6-r2v";
+        let intents = vec![
+            u(0, C1, 103, run),
+            u(1, C1, 101, run),
+            u(2, C1, 102, run),
+            u(3, c56, 105, run),
+            u(4, c56, 104, run),
+            // Another (earlier) run's leftover of the same model has its own create in the air.
+            u(5, C1, 50, Some(t(40))),
+            // An old ledger says nothing of runs: every intent stays in doubt.
+            u(6, C1, 10, None),
+            u(7, C1, 11, None),
+        ];
+        let (mut doubt, mut never) = in_the_air(intents);
+        doubt.sort_unstable();
+        never.sort_unstable();
+        assert_eq!(doubt, [1, 4, 5, 6, 7]);
+        assert_eq!(never, [0, 2, 3]);
     }
 
     #[test]
-    fn twins_of_different_runs_are_not_ordered_among_themselves() {
-        // Two killed runs each left a sweep's intent in doubt; the later one's create was sent.
-        let mut d = vec![doubt(0, "@man walks home", 1000, 60_000), doubt(1, "@man walks home", 1000, 60_000)];
-        d[1].run = Some(1);
-        let c = [done("b", 2500, "man walks home", "1280*720")];
-        let out = resolve(&d, &c, &none());
-        assert!(out.iter().all(|(_, o)| matches!(o, Outcome::Ambiguous { .. })), "{out:?}");
+    fn a_create_held_back_behind_a_twin_in_doubt_was_never_sent() {
+        let t = |s: i64| jiff::Timestamp::from_second(s).expect("ts");
+        let u = |idx, prompt: &str, at, answered| Unrecorded {
+            idx,
+            run: Some(t(100)),
+            endpoint: EP.into(),
+            expect: expect(prompt),
+            at: t(at),
+            answered,
+        };
+        // Seed 1's create got no answer (recorded); seed 2, the same visible request, was
+        // held back, and the run died before that was recorded.
+        let (doubt, never) = in_the_air(vec![u(0, "@man walks home", 101, true), u(1, "@man walks home", 102, false)]);
+        assert_eq!((doubt, never), (vec![0], vec![1]));
+        // Another prompt is not held back: it may have been in the air.
+        let (mut doubt, never) = in_the_air(vec![u(0, "@man walks home", 101, true), u(1, "@man runs", 102, false)]);
+        doubt.sort_unstable();
+        assert_eq!((doubt, never), (vec![0, 1], vec![]));
     }
 
     #[test]
-    fn an_adopted_task_is_out_of_the_running_for_the_others() {
-        // Doubt 1's window covers both tasks; doubt 0's only the first, which it takes.
+    fn twins_that_both_could_own_a_task_are_held() {
+        // Two doubts of the same visible request (left by two killed runs): doubt 0 can only
+        // be task a, doubt 1 a or b. If doubt 0's create made nothing, a may be doubt 1's and
+        // b someone else's: nothing decides, so both are held.
         let d = [doubt(0, "@man walks home", 1000, 1600), doubt(1, "@man walks home", 1000, 3000)];
         let c = [done("a", 1500, "man walks home", "1280*720"), done("b", 2500, "man walks home", "1280*720")];
-        let out: HashMap<usize, Outcome> = resolve(&d, &c, &none()).into_iter().collect();
-        assert!(matches!(&out[&0], Outcome::Adopt { task_id, .. } if task_id == "a"), "{out:?}");
-        assert!(matches!(&out[&1], Outcome::Adopt { task_id, .. } if task_id == "b"), "{out:?}");
+        let out = resolve(&d, &c, &none());
+        assert!(out.iter().all(|(_, o)| matches!(o, Outcome::Ambiguous { .. })), "{out:?}");
     }
 }

@@ -173,6 +173,14 @@ enum JobRun {
 }
 
 enum WorkerEvent {
+    /// A lane's create outcome; the lane sends no further create until `recorded` fires,
+    /// which happens once the outcome is durable in the journal. So a killed run leaves at
+    /// most one create per model unrecorded: the one in the air, the earliest unrecorded
+    /// intent in that model's order (what [`doubt::resolve`] relies on for twins).
+    Lane {
+        event: Box<WorkerEvent>,
+        recorded: tokio::sync::oneshot::Sender<()>,
+    },
     /// A local reference file was uploaded for this job (recorded for reuse by later runs).
     Uploaded {
         idx: usize,
@@ -200,6 +208,10 @@ enum WorkerEvent {
         failed_at: jiff::Timestamp,
         error: ApiError,
     },
+    /// The lane did not send the create: a job with the same visible request is in doubt.
+    Deferred {
+        idx: usize,
+    },
     /// What the list API (and queries of finished candidates) showed for the jobs in doubt.
     Probed {
         result: Result<Vec<Candidate>, ApiError>,
@@ -221,6 +233,31 @@ struct SubmitJob {
     local: Vec<(usize, PathBuf, String)>,
     /// Sent while the family's slots were all taken: the service may queue it or refuse it.
     ahead: bool,
+    /// What the service will show of it (see [`Doubtful`]).
+    visible: Visible,
+}
+
+/// What the service shows back of a request (model, prompt modulo its rewrite, size,
+/// duration, audio): two creates with the same one cannot be told apart by their tasks.
+type Visible = (String, String, String, u32, bool);
+
+/// The visible requests of the jobs in doubt. While one is in doubt no create with the same
+/// visible request is sent (the lanes check it right before sending; the coordinator holds
+/// such jobs back), so two of our own creates are never in doubt over one task.
+type Doubtful = Arc<std::sync::Mutex<HashSet<Visible>>>;
+
+fn expect_of(job: &Job) -> Expect {
+    Expect {
+        model: job.model.clone(),
+        prompt: job.prompt.clone(),
+        size: job.size.clone(),
+        duration: job.duration,
+        audio: job.audio,
+    }
+}
+
+fn visible_of(job: &Job) -> Visible {
+    (job.model.clone(), doubt::canonical_prompt(&job.prompt), job.size.clone(), job.duration, job.audio)
 }
 
 struct Slot {
@@ -273,6 +310,8 @@ pub async fn run(
     };
     let endpoint = client.base_url().to_string();
     let mut coord = Coordinator {
+        acks: Vec::new(),
+        doubtful: Doubtful::default(),
         run_started: jiff::Timestamp::now(),
         endpoint: endpoint.clone(),
         clients: HashMap::from([(endpoint, client.clone())]),
@@ -319,18 +358,19 @@ pub async fn run(
 
 /// A job in doubt: where and when its create call may have made a task.
 struct InDoubt {
-    /// The run whose create call it was: a killed run's calls are ordered among themselves.
-    run: Option<jiff::Timestamp>,
     endpoint: String,
     from: jiff::Timestamp,
     to: jiff::Timestamp,
-    order: i128,
     since: Instant,
     /// The evidence last said to the user while waiting (said again only when it changes).
     said: Option<String>,
 }
 
 struct Coordinator<'a, 'r> {
+    /// Lanes waiting for their last create's outcome to be durable (released by `commit`).
+    acks: Vec<tokio::sync::oneshot::Sender<()>>,
+    /// The visible requests of `doubts`, shared with the lanes.
+    doubtful: Doubtful,
     /// When this run started (written with every intent).
     run_started: jiff::Timestamp,
     /// The endpoint this run creates tasks at.
@@ -404,7 +444,15 @@ impl Coordinator<'_, '_> {
 
     fn commit(&mut self) -> bool {
         match self.journal.commit() {
-            Ok(()) => true,
+            Ok(()) => {
+                // Only now that every decision is durable may a decided doubt stop holding
+                // back its twins: a killed run's ledger then tells which creates were sent.
+                self.sync_doubtful();
+                for ack in self.acks.drain(..) {
+                    let _ = ack.send(());
+                }
+                true
+            }
             Err(e) => {
                 self.ledger_stop(&e);
                 false
@@ -461,6 +509,7 @@ impl Coordinator<'_, '_> {
             .map(PathBuf::from)
             .collect();
         let mut unknown_files = 0;
+        let mut reconcile = Vec::new();
         for &idx in selected {
             let job = &self.jobs[idx];
             let record = self.ledger.records.get(&job.key).cloned();
@@ -498,7 +547,7 @@ impl Coordinator<'_, '_> {
                 Decision::New => self.enqueue_back(idx),
                 Decision::Resume => self.resume(idx),
                 Decision::Download => self.start_download(idx),
-                Decision::Reconcile => self.doubt_from_ledger(idx, record, now),
+                Decision::Reconcile => reconcile.push(idx),
                 Decision::Failed => {
                     let code = if code.is_empty() { "Failed".to_owned() } else { code };
                     self.fail(
@@ -519,6 +568,7 @@ impl Coordinator<'_, '_> {
                 ),
             }
         }
+        self.doubts_from_ledger(&reconcile, now);
         if unknown_files > 0 {
             self.reporter.note(&Note::Info {
                 message: format!(
@@ -528,6 +578,36 @@ impl Coordinator<'_, '_> {
         }
         self.commit();
         self.report();
+    }
+
+    /// Jobs whose intents of earlier runs have no answer. An unanswered create (its window
+    /// recorded) is in doubt; of a killed run's unrecorded intents only the one that can have
+    /// been in the air is (see [`doubt::in_the_air`]), and the others are submitted again.
+    fn doubts_from_ledger(&mut self, reconcile: &[usize], now: jiff::Timestamp) {
+        let mut unrecorded = Vec::new();
+        for &idx in reconcile {
+            let record = self.ledger.records.get(&self.jobs[idx].key).cloned();
+            let Some(r) = record.as_ref() else { continue };
+            unrecorded.push(doubt::Unrecorded {
+                idx,
+                run: r.run,
+                endpoint: r.endpoint.clone().unwrap_or_else(|| self.endpoint.clone()),
+                expect: expect_of(&self.jobs[idx]),
+                at: r.intent_at.unwrap_or(now),
+                answered: r.create_window.is_some(),
+            });
+        }
+        let (doubts, never_sent) = doubt::in_the_air(unrecorded);
+        for idx in doubts {
+            let record = self.ledger.records.get(&self.jobs[idx].key).cloned();
+            self.doubt_from_ledger(idx, record.as_ref(), now);
+        }
+        for idx in never_sent {
+            let decision = "never sent: when its run stopped, the create before it in its model's order had no recorded outcome yet (creates wait for that), or a create with the same visible request was in doubt; submitting again".to_owned();
+            self.reporter.note(&Note::Reconciled { job: self.jobs[idx].name(), decision: decision.clone() });
+            self.record(idx, Event::Reconciled { task_id: None, decision });
+            self.enqueue_back(idx);
+        }
     }
 
     /// A job whose intent of an earlier run has no answer: in doubt, holding its slot, with the
@@ -550,33 +630,36 @@ impl Coordinator<'_, '_> {
         let family = self.jobs[idx].family.clone();
         self.slot(&family).in_flight += 1;
         self.counts.running += 1;
-        self.add_doubt(idx, run, endpoint, from, to, intent_at.as_nanosecond());
+        self.add_doubt(idx, endpoint, from, to);
     }
 
-    fn add_doubt(
-        &mut self,
-        idx: usize,
-        run: Option<jiff::Timestamp>,
-        endpoint: String,
-        from: jiff::Timestamp,
-        to: jiff::Timestamp,
-        order: i128,
-    ) {
+    fn add_doubt(&mut self, idx: usize, endpoint: String, from: jiff::Timestamp, to: jiff::Timestamp) {
         self.states[idx] = JobRun::InDoubt;
         let tol = jiff::SignedDuration::try_from(self.options.clock_tolerance).unwrap_or_default();
         let doubt = InDoubt {
-            run,
             endpoint,
             from: from.checked_sub(tol).unwrap_or(from),
             to: to.checked_add(tol).unwrap_or(to),
-            order,
             since: Instant::now(),
             said: None,
         };
         self.doubts.insert(idx, doubt);
+        // Held back at once; let go only once the decision is durable (see `commit`).
+        self.doubtful.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(visible_of(&self.jobs[idx]));
         // A task made a moment ago may not be listed yet.
         let first = Instant::now() + self.options.reconcile_settle;
         self.next_probe = Some(self.next_probe.map_or(first, |n| n.min(first)));
+    }
+
+    /// The job is no longer in doubt (decided, or left for the next run); its twins are let go
+    /// at the next commit.
+    fn undoubt(&mut self, idx: usize) {
+        self.doubts.remove(&idx);
+    }
+
+    fn sync_doubtful(&mut self) {
+        let set: HashSet<Visible> = self.doubts.keys().map(|i| visible_of(&self.jobs[*i])).collect();
+        *self.doubtful.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = set;
     }
 
     /// A job whose video is in place under an old name (its shot was renamed): the file moves
@@ -662,6 +745,7 @@ impl Coordinator<'_, '_> {
             events: self.tx.clone(),
             halt: self.halt.clone(),
             uploads: self.ledger.live_uploads(model, jiff::Timestamp::now()),
+            doubtful: self.doubtful.clone(),
         };
         tokio::spawn(lane.serve(rx));
         self.lanes.insert(model.to_owned(), tx.clone());
@@ -676,13 +760,22 @@ impl Coordinator<'_, '_> {
         let mut batch = Vec::new();
         let mut ahead = HashSet::new();
         let families: Vec<Family> = self.queues.keys().cloned().collect();
+        // The coordinator's own view: the commit below, before anything is sent, makes every
+        // decision durable along with the intents.
+        let doubtful: HashSet<Visible> = self.doubts.keys().map(|i| visible_of(&self.jobs[*i])).collect();
         for family in families {
+            let mut held = Vec::new();
             loop {
                 let slot = self.slot(&family);
                 if slot.paused_until.is_some_and(|p| p > now) || slot.in_flight >= slot.limit + slot.ahead {
                     break;
                 }
                 let Some(idx) = self.queues.get_mut(&family).and_then(VecDeque::pop_front) else { break };
+                if doubtful.contains(&visible_of(&self.jobs[idx])) {
+                    // Sent now, its task could not be told from the one in doubt.
+                    held.push(idx);
+                    continue;
+                }
                 if let Some(cap) = self.options.max_cost {
                     // An unknown price counts as free here; `plan` warns about unpriced jobs.
                     let estimate = estimate_cost(&self.jobs[idx]).unwrap_or(0.0);
@@ -719,6 +812,10 @@ impl Coordinator<'_, '_> {
                 self.counts.running += 1;
                 batch.push(idx);
             }
+            let queue = self.queues.entry(family).or_default();
+            for idx in held.into_iter().rev() {
+                queue.push_front(idx);
+            }
         }
         if batch.is_empty() || !self.commit() {
             return;
@@ -736,7 +833,13 @@ impl Coordinator<'_, '_> {
                     crate::plan::MediaSource::Url(_) => None,
                 })
                 .collect();
-            let submit = SubmitJob { idx, body: job.request_body(), local, ahead: ahead.contains(&idx) };
+            let submit = SubmitJob {
+                idx,
+                body: job.request_body(),
+                local,
+                ahead: ahead.contains(&idx),
+                visible: visible_of(job),
+            };
             let lane = self.lane(&job.model);
             if lane.send(submit).is_ok() {
                 self.outstanding += 1;
@@ -845,6 +948,10 @@ impl Coordinator<'_, '_> {
     fn handle(&mut self, event: WorkerEvent) {
         let now = Instant::now();
         match event {
+            WorkerEvent::Lane { event, recorded } => {
+                self.handle(*event);
+                self.acks.push(recorded);
+            }
             WorkerEvent::Uploaded { idx, content_hash, model, url } => {
                 self.record(idx, Event::Uploaded { content_hash, model, url });
             }
@@ -855,6 +962,18 @@ impl Coordinator<'_, '_> {
                 self.record(idx, Event::Submitted { task_id: task_id.clone() });
                 self.reporter.note(&Note::Submitted { job: self.jobs[idx].name(), task_id: task_id.clone() });
                 self.poll_later(idx, task_id, now);
+            }
+            WorkerEvent::Deferred { idx } => {
+                self.outstanding -= 1;
+                self.outstanding_submits -= 1;
+                self.release(idx);
+                let error = ApiError::transport(
+                    "Deferred",
+                    "not sent: a job with the same visible request is in doubt".into(),
+                    false,
+                );
+                self.record(idx, submit_failed(&error, "transient"));
+                self.requeue_front(idx);
             }
             WorkerEvent::SubmitFailed { idx, error } => {
                 self.outstanding -= 1;
@@ -917,8 +1036,7 @@ impl Coordinator<'_, '_> {
                         "its create call got no answer ({error}); asking the list API whether it made a task"
                     ),
                 });
-                let (run, endpoint) = (Some(self.run_started), self.endpoint.clone());
-                self.add_doubt(idx, run, endpoint, sent_at, failed_at, sent_at.as_nanosecond());
+                self.add_doubt(idx, self.endpoint.clone(), sent_at, failed_at);
             }
             WorkerEvent::Probed { result } => {
                 self.outstanding -= 1;
@@ -994,7 +1112,7 @@ impl Coordinator<'_, '_> {
                     let idxs: Vec<usize> =
                         self.doubts.iter().filter(|(_, d)| d.endpoint == endpoint).map(|(i, _)| *i).collect();
                     for idx in idxs {
-                        self.doubts.remove(&idx);
+                        self.undoubt(idx);
                         self.release(idx);
                         self.fail(
                             idx,
@@ -1071,8 +1189,6 @@ impl Coordinator<'_, '_> {
                     endpoint: d.endpoint.clone(),
                     from_ms: ms(d.from),
                     to_ms: ms(d.to),
-                    order: d.order,
-                    run: d.run.map(jiff::Timestamp::as_nanosecond),
                     expect: Expect {
                         model: job.model.clone(),
                         prompt: job.prompt.clone(),
@@ -1098,14 +1214,14 @@ impl Coordinator<'_, '_> {
         for (idx, outcome) in doubt::resolve(&doubts, &candidates, &busy) {
             match outcome {
                 Outcome::Adopt { task_id, evidence } => {
-                    self.doubts.remove(&idx);
+                    self.undoubt(idx);
                     let decision = format!("adopted task {task_id}: {evidence}");
                     self.reporter.note(&Note::Reconciled { job: self.jobs[idx].name(), decision: decision.clone() });
                     self.record(idx, Event::Reconciled { task_id: Some(task_id.clone()), decision });
                     self.poll_later(idx, task_id, now);
                 }
                 Outcome::NothingMade { evidence } => {
-                    self.doubts.remove(&idx);
+                    self.undoubt(idx);
                     let decision = format!("no task of the account can be its own, submitting again: {evidence}");
                     self.reporter.note(&Note::Reconciled { job: self.jobs[idx].name(), decision: decision.clone() });
                     self.record(idx, Event::Reconciled { task_id: None, decision });
@@ -1113,7 +1229,7 @@ impl Coordinator<'_, '_> {
                     self.requeue_front(idx);
                 }
                 Outcome::Ambiguous { task_ids, evidence } => {
-                    self.doubts.remove(&idx);
+                    self.undoubt(idx);
                     let decision = format!(
                         "tasks {} match it equally and nothing the service shows tells them apart; held, neither resubmitted (one may be its own, paid) nor adopted (the others are someone else's): {evidence}",
                         task_ids.join(", ")
@@ -1149,7 +1265,7 @@ impl Coordinator<'_, '_> {
             .map(|(i, _)| *i)
             .collect();
         for idx in old {
-            self.doubts.remove(&idx);
+            self.undoubt(idx);
             self.release(idx);
             self.fail(
                 idx,
@@ -1488,6 +1604,7 @@ struct Lane {
     halt: CancellationToken,
     /// Content hash → `oss://` URL of files uploaded for this model in this run.
     uploads: HashMap<String, String>,
+    doubtful: Doubtful,
 }
 
 impl Lane {
@@ -1535,9 +1652,16 @@ impl Lane {
 
     async fn serve(mut self, mut jobs: mpsc::UnboundedReceiver<SubmitJob>) {
         while let Some(job) = jobs.recv().await {
-            let event = self.submit_one(&job).await;
-            if self.events.send(event).is_err() {
+            let event = Box::new(self.submit_one(&job).await);
+            let (recorded, durable) = tokio::sync::oneshot::channel();
+            if self.events.send(WorkerEvent::Lane { event, recorded }).is_err() {
                 return;
+            }
+            // The next create waits until this one's outcome is in the journal. A stopping
+            // run sends no more creates, so there is nothing to wait for.
+            tokio::select! {
+                _ = durable => {}
+                () = self.halt.cancelled() => {}
             }
         }
     }
@@ -1565,6 +1689,9 @@ impl Lane {
             Ok(body) => body,
             Err(error) => return WorkerEvent::SubmitFailed { idx, error },
         };
+        if self.doubtful.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(&job.visible) {
+            return WorkerEvent::Deferred { idx };
+        }
         let result = if job.ahead {
             // One plain try: a refusal here says the service does not queue past its slots,
             // and retrying it would only spend the submit rate.

@@ -45,6 +45,7 @@ pub fn fast_options() -> RunOptions {
         poll: PollConfig { min_interval: Duration::from_millis(15), max_interval: Duration::from_millis(200) },
         retry_scale: 0.02,
         reconcile_settle: Duration::from_millis(20),
+        doubt_recheck: Duration::from_millis(100),
         stop_grace: Duration::from_secs(2),
         ..RunOptions::default()
     }
@@ -124,4 +125,50 @@ pub async fn until_submitted(fake: &FakeServer, n: u64) {
 pub async fn run_to_end(fake: &FakeServer, manifest: &Path, extra: &[&str]) -> (i32, String) {
     let out = pixbatch(fake, "sk-test").arg("run").arg(manifest).args(FAST).args(extra).output().await.expect("runs");
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// A manifest in `dir/name.yaml` writing to `dir/name/`: one c1 shot and one v5.6 shot with
+/// the given prompts, `per_shot` seeds each.
+pub fn manifest_named(dir: &Path, name: &str, per_shot: usize, c1_prompt: &str, v56_prompt: &str) -> PathBuf {
+    let seeds: Vec<String> = (1..=per_shot).map(|s| s.to_string()).collect();
+    let seeds = seeds.join(", ");
+    let text = format!(
+        "version: 1\noutput: {name}\ndefaults: {{size: \"640*360\", duration: 5}}\nrefs: {{man: https://example.com/man.jpg}}\nshots:\n  - id: fight\n    model: pixverse/pixverse-c1-r2v\n    prompt: \"{c1_prompt}\"\n    matrix: {{seed: [{seeds}]}}\n  - id: walk\n    model: pixverse/pixverse-v5.6-r2v\n    prompt: \"{v56_prompt}\"\n    matrix: {{seed: [{seeds}]}}\n"
+    );
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(&path, text).expect("write manifest");
+    path
+}
+
+/// The task a fake video was served for (the fake writes its id into every video).
+pub fn task_of_video(bytes: &[u8]) -> Option<String> {
+    let marker = b"pixbatch fake video for task ";
+    let at = bytes.windows(marker.len()).position(|w| w == marker)? + marker.len();
+    let id: Vec<u8> = bytes[at..].iter().copied().take_while(|b| b.is_ascii_alphanumeric() || *b == b'-').collect();
+    String::from_utf8(id).ok()
+}
+
+/// Every job's video came from a task that one of `fakes` made for a create call of ours
+/// with exactly the job's request (never another client's task, never another request's
+/// video); returns how many were checked.
+pub fn assert_own_videos(manifest: &Path, fakes: &[&FakeServer]) -> usize {
+    let expansion = expand(manifest);
+    for job in &expansion.jobs {
+        let path = expansion.output_dir.join(&job.output);
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let task = task_of_video(&bytes).unwrap_or_else(|| panic!("{}: not a fake video", job.name()));
+        let known: Vec<_> = fakes.iter().filter_map(|f| f.task_body(&task)).collect();
+        let [(body, ours)] = known.as_slice() else {
+            panic!("{}: task {task} is known to {} fakes (give them different seeds)", job.name(), known.len())
+        };
+        let (body, ours) = (body.clone(), *ours);
+        assert!(ours, "{}: saved the video of task {task}, which another client of the account made", job.name());
+        assert_eq!(
+            body,
+            job.request_body(),
+            "{}: saved the video of task {task}, made for another request",
+            job.name()
+        );
+    }
+    expansion.jobs.len()
 }
