@@ -318,6 +318,7 @@ pub async fn run(
         doubts: BTreeMap::new(),
         evidence: HashMap::new(),
         probing: false,
+        probe_sent: Instant::now(),
         next_probe: None,
         jobs: input.jobs,
         output_dir: input.output_dir.to_path_buf(),
@@ -362,6 +363,9 @@ struct InDoubt {
     from: jiff::Timestamp,
     to: jiff::Timestamp,
     since: Instant,
+    /// From when a listing can show its task (a task made a moment ago may not be listed
+    /// yet): a listing fetched before then says nothing about it.
+    ready: Instant,
     /// The evidence last said to the user while waiting (said again only when it changes).
     said: Option<String>,
 }
@@ -381,6 +385,8 @@ struct Coordinator<'a, 'r> {
     /// Finished candidates, as the service showed them (they do not change).
     evidence: HashMap<String, Candidate>,
     probing: bool,
+    /// When the listing in progress was asked for: it decides only the doubts ready by then.
+    probe_sent: Instant,
     next_probe: Option<Instant>,
     jobs: &'a [Job],
     output_dir: PathBuf,
@@ -641,6 +647,7 @@ impl Coordinator<'_, '_> {
             from: from.checked_sub(tol).unwrap_or(from),
             to: to.checked_add(tol).unwrap_or(to),
             since: Instant::now(),
+            ready: Instant::now() + self.options.reconcile_settle,
             said: None,
         };
         self.doubts.insert(idx, doubt);
@@ -706,6 +713,11 @@ impl Coordinator<'_, '_> {
         self.slot(&family).in_flight += 1;
         self.counts.running += 1;
         let now = Instant::now();
+        self.start_polling(idx, task_id, now, now);
+    }
+
+    /// The job's task is known: poll it from `due` on.
+    fn start_polling(&mut self, idx: usize, task_id: String, now: Instant, due: Instant) {
         self.states[idx] = JobRun::Polling {
             task_id,
             submitted: now,
@@ -714,7 +726,7 @@ impl Coordinator<'_, '_> {
             in_query: false,
             unknown_since: None,
         };
-        self.polls.push(Reverse((now, idx)));
+        self.polls.push(Reverse((due, idx)));
     }
 
     fn fatal(&mut self, e: &ApiError) {
@@ -1093,7 +1105,7 @@ impl Coordinator<'_, '_> {
             return;
         }
         let mut groups: BTreeMap<(String, String), reconcile::Group> = BTreeMap::new();
-        for (idx, d) in &self.doubts {
+        for (idx, d) in self.doubts.iter().filter(|(_, d)| d.ready <= now) {
             let model = self.jobs[*idx].model.clone();
             let g = groups.entry((d.endpoint.clone(), model.clone())).or_insert_with(|| reconcile::Group {
                 endpoint: d.endpoint.clone(),
@@ -1124,12 +1136,15 @@ impl Coordinator<'_, '_> {
             }
         }
         if work.is_empty() {
+            // Nothing ready for a look yet.
+            self.schedule_probe(now);
             return;
         }
         let known = self.ledger.task_ids.clone();
         let detailed: HashSet<String> = self.evidence.keys().cloned().collect();
         let (tx, policy, limiter) = (self.tx.clone(), self.policy(RetryPolicy::poll()), self.query_limiter.clone());
         self.probing = true;
+        self.probe_sent = now;
         self.outstanding += 1;
         tokio::spawn(async move {
             let mut all = Vec::new();
@@ -1159,7 +1174,7 @@ impl Coordinator<'_, '_> {
                 // blindly) and are asked about again; past the task timeout the next run does.
                 tracing::debug!(error = %e, "list API failed; jobs in doubt wait");
                 self.expire_doubts(now, &format!("the list API could not be read ({e})"));
-                self.next_probe = Some(now + self.options.doubt_recheck);
+                self.schedule_probe(now);
                 return;
             }
         };
@@ -1179,9 +1194,11 @@ impl Coordinator<'_, '_> {
             }
         }
         let ms = |t: jiff::Timestamp| t.as_millisecond();
+        let sent = self.probe_sent;
         let doubts: Vec<Doubt> = self
             .doubts
             .iter()
+            .filter(|(_, d)| d.ready <= sent)
             .map(|(idx, d)| {
                 let job = &self.jobs[*idx];
                 Doubt {
@@ -1253,7 +1270,15 @@ impl Coordinator<'_, '_> {
             }
         }
         self.expire_doubts(now, "its candidates did not finish");
-        self.next_probe = Some(now + self.options.doubt_recheck);
+        self.schedule_probe(now);
+    }
+
+    /// The next look at the jobs in doubt: after `doubt_recheck`, or sooner for a doubt that
+    /// becomes ready for its first look.
+    fn schedule_probe(&mut self, now: Instant) {
+        let first_look = self.doubts.values().map(|d| d.ready).filter(|r| *r > now).min();
+        let again = now + self.options.doubt_recheck;
+        self.next_probe = Some(first_look.map_or(again, |r| r.min(again)));
     }
 
     /// Doubts older than the task timeout stop holding this run; the next run looks again.
@@ -1276,16 +1301,8 @@ impl Coordinator<'_, '_> {
     }
 
     fn poll_later(&mut self, idx: usize, task_id: String, now: Instant) {
-        let family = self.jobs[idx].family.clone();
-        self.states[idx] = JobRun::Polling {
-            task_id,
-            submitted: now,
-            started: now,
-            status: TaskStatus::Pending,
-            in_query: false,
-            unknown_since: None,
-        };
-        self.polls.push(Reverse((self.schedule.next(&family, now, now), idx)));
+        let due = self.schedule.next(&self.jobs[idx].family, now, now);
+        self.start_polling(idx, task_id, now, due);
     }
 
     fn polled(&mut self, idx: usize, result: Result<TaskResponse, ApiError>, now: Instant) {
