@@ -269,3 +269,25 @@ async fn shards_run_one_after_another_on_one_folder_never_call_each_other_orphan
     let text = String::from_utf8_lossy(&plan.stdout);
     assert!(text.contains("2 jobs in the ledger left the manifest (orphaned)"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_reads_a_hand_edited_ledger_whose_key_is_not_ascii() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = two_family_manifest(dir.path(), 1, "@man fights");
+    let fake = FakeServer::start(fast_fake()).await.expect("fake");
+    let (code, stderr) = run_to_end(&fake, &manifest, &[]).await;
+    assert_eq!(code, 0, "{stderr}");
+    // A job that left the manifest, its key edited by hand into multi-byte characters.
+    let journal = dir.path().join("out/.pixbatch/journal.jsonl");
+    let mut text = std::fs::read_to_string(&journal).expect("journal");
+    let first = text.lines().next().expect("a line").to_owned();
+    let entry: serde_json::Value = serde_json::from_str(&first).expect("json");
+    let key = entry["key"].as_str().expect("key").to_owned();
+    text.push_str(&first.replace(&key, "aééééééééééé"));
+    text.push('\n');
+    std::fs::write(&journal, text).expect("edit");
+    let out = pixbatch(&fake, "sk-test").arg("status").arg(&manifest).output().await.expect("status");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("orphaned") && stdout.contains("aéééé"), "{stdout}");
+}

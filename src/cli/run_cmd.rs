@@ -165,12 +165,20 @@ fn watch_signals(token: tokio_util::sync::CancellationToken) {
                 None => std::future::pending::<()>().await,
             }
         };
+        // A handler that cannot be installed is not a signal: wait for the other one.
+        let ctrl_c = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
+            () = ctrl_c => {}
             () = term_recv => {}
         }
         token.cancel();
-        let _ = tokio::signal::ctrl_c().await;
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
         eprintln!("interrupted twice: exiting now; the next run resumes from the ledger");
         std::process::exit(exit::INTERRUPTED);
     });
@@ -274,7 +282,7 @@ pub fn status(path: &Path, format: Format, flags: &ExpandFlags) -> i32 {
                     (_, Some(id)) => format!("task {id}"),
                     _ => String::new(),
                 };
-                t.push_str(&format!("{:<10} {:<12} {name}  {detail}\n", r.state, &r.key[..12.min(r.key.len())]));
+                t.push_str(&format!("{:<10} {:<12} {name}  {detail}\n", r.state, r.key.get(..12).unwrap_or(&r.key)));
             }
             let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
             t.push_str(&format!("\n{}\n", summary.join(", ")));

@@ -51,7 +51,8 @@ impl Schedule {
 
     /// When to poll next a task that started (or was submitted) at `started`.
     pub fn next(&self, family: &Family, started: Instant, now: Instant) -> Instant {
-        let (min, max) = (self.config.min_interval, self.config.max_interval);
+        // A config with min > max (its fields are public) means "never more often than min".
+        let (min, max) = (self.config.min_interval, self.config.max_interval.max(self.config.min_interval));
         let age = now.saturating_duration_since(started).as_secs_f64();
         let clamp = |secs: f64| Duration::from_secs_f64(secs.max(0.0)).clamp(min, max);
         let Some(&(lo, hi, _)) = self.seen.get(family) else {
@@ -82,6 +83,16 @@ pub fn service_seconds(from: &str, to: &str) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_config_with_min_above_max_does_not_panic() {
+        let config = PollConfig { min_interval: Duration::from_secs(5), max_interval: Duration::from_secs(1) };
+        let schedule = Schedule::new(config);
+        let now = Instant::now();
+        let next = schedule.next(&crate::catalog::family_of("pixverse/pixverse-c1-r2v"), now, now);
+        assert_eq!(next - now, Duration::from_secs(5));
+    }
+
     use super::*;
 
     #[test]
