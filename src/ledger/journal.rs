@@ -118,8 +118,10 @@ pub struct Journal {
     file: File,
     /// Lines appended since the last commit, not yet on disk.
     buf: Vec<u8>,
-    /// The file's length up to the last line known to be whole on disk.
+    /// The file's length up to the last whole line written (synced or not).
     durable_len: u64,
+    /// Lines have been written since the last fsync.
+    unsynced: bool,
     /// Bytes written so far in this process (for benchmarks).
     pub bytes_written: u64,
     /// Every entry, kept to rebuild the file if its folder vanishes mid-run.
@@ -169,6 +171,7 @@ impl Journal {
             file,
             buf: Vec::with_capacity(64 * 1024),
             durable_len,
+            unsynced: false,
             bytes_written: 0,
             history: parsed.entries,
             repairs,
@@ -196,6 +199,8 @@ impl Journal {
     }
 
     /// Writes and fsyncs everything appended since the last commit: one sync for the group.
+    /// What must survive a power cut before the next step (an intent before its create call,
+    /// a create's outcome before the model's next create) goes through here.
     ///
     /// A write that fails (a full disk) is undone, so the file stays a whole number of lines,
     /// and the lines stay buffered for the next commit. If the file was deleted under us (the
@@ -203,16 +208,33 @@ impl Journal {
     /// the file is rebuilt at its path from the whole history and an error says so, so the run
     /// stops and the next one finds a complete ledger.
     pub fn commit(&mut self) -> std::io::Result<()> {
+        self.write_out()?;
+        if self.unsynced {
+            self.file.sync_data()?;
+            self.unsynced = false;
+        }
+        Ok(())
+    }
+
+    /// Writes what was appended to the file without waiting for the disk: it survives the
+    /// process being killed, and the next [`Journal::commit`] makes it survive a power cut.
+    /// For entries whose loss would cost nothing but a query or a download.
+    pub fn write(&mut self) -> std::io::Result<()> {
+        self.write_out()
+    }
+
+    fn write_out(&mut self) -> std::io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        if let Err(e) = self.file.write_all(&self.buf).and_then(|()| self.file.sync_data()) {
+        if let Err(e) = self.file.write_all(&self.buf) {
             // Cutting a file back needs no free space.
             let _ = self.file.set_len(self.durable_len).and_then(|()| self.file.sync_data());
             return Err(e);
         }
         self.durable_len += self.buf.len() as u64;
         self.buf.clear();
+        self.unsynced = true;
         if !self.still_there() {
             self.rebuild()?;
             return Err(std::io::Error::new(
@@ -246,6 +268,7 @@ impl Journal {
         let file = out.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         self.durable_len = file.metadata()?.len();
+        self.unsynced = false;
         // Appends go to the end of the rebuilt file.
         self.file = OpenOptions::new().append(true).read(true).open(&self.path)?;
         Ok(())

@@ -312,6 +312,7 @@ pub async fn run(
     let mut coord = Coordinator {
         acks: Vec::new(),
         doubtful: Doubtful::default(),
+        decided: false,
         run_started: jiff::Timestamp::now(),
         endpoint: endpoint.clone(),
         clients: HashMap::from([(endpoint, client.clone())]),
@@ -375,6 +376,8 @@ struct Coordinator<'a, 'r> {
     acks: Vec<tokio::sync::oneshot::Sender<()>>,
     /// The visible requests of `doubts`, shared with the lanes.
     doubtful: Doubtful,
+    /// A doubt was decided since the last commit (its twins wait for that commit).
+    decided: bool,
     /// When this run started (written with every intent).
     run_started: jiff::Timestamp,
     /// The endpoint this run creates tasks at.
@@ -454,6 +457,7 @@ impl Coordinator<'_, '_> {
                 // Only now that every decision is durable may a decided doubt stop holding
                 // back its twins: a killed run's ledger then tells which creates were sent.
                 self.sync_doubtful();
+                self.decided = false;
                 for ack in self.acks.drain(..) {
                     let _ = ack.send(());
                 }
@@ -463,6 +467,13 @@ impl Coordinator<'_, '_> {
                 self.ledger_stop(&e);
                 false
             }
+        }
+    }
+
+    /// Writes the journal without waiting for the disk (see [`Journal::write`]).
+    fn write(&mut self) {
+        if let Err(e) = self.journal.write() {
+            self.ledger_stop(&e);
         }
     }
 
@@ -662,6 +673,7 @@ impl Coordinator<'_, '_> {
     /// at the next commit.
     fn undoubt(&mut self, idx: usize) {
         self.doubts.remove(&idx);
+        self.decided = true;
     }
 
     fn sync_doubtful(&mut self) {
@@ -1495,7 +1507,13 @@ impl Coordinator<'_, '_> {
             self.dispatch_submits(now);
             let poll_wake = self.dispatch_polls(now);
             self.dispatch_probe(now);
-            self.commit();
+            // A lane waiting for its create's outcome, or a decision that lets held-back
+            // creates go, needs the disk; statuses and downloads only need the file.
+            if self.acks.is_empty() && !self.decided {
+                self.write();
+            } else {
+                self.commit();
+            }
             self.report();
             if self.finished() {
                 return;
