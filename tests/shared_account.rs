@@ -487,3 +487,29 @@ async fn a_manifest_run_through_a_symlink_writes_beside_the_real_file() {
     assert_eq!(fake.stats().submissions, submitted, "the same ledger, nothing rendered again");
     assert!(!dir.path().join("out").exists(), "no second output folder beside the link");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_doubt_left_undecided_keeps_its_twins_unsent_until_the_next_run_decides_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = dir.path().join("m.yaml");
+    let text = "version: 1\noutput: out\ndefaults: {size: \"640*360\", duration: 5}\nrefs: {man: https://example.com/man.jpg}\nshots:\n  - id: fight\n    model: pixverse/pixverse-c1-r2v\n    prompt: \"@man fights\"\n    matrix: {seed: [1, 2, 3]}\n";
+    std::fs::write(&manifest, text).expect("write");
+    let fake = FakeServer::start(FakeConfig {
+        run_time: DurationRange::fixed(Duration::from_millis(1500)),
+        faults: Faults { lost_create_answer: 1.0, ..Faults::default() },
+        ..fast_fake()
+    })
+    .await
+    .expect("fake");
+    // This run stops waiting for the doubt long before its candidate finishes.
+    let impatient = pixbatch::run::RunOptions { task_timeout: Duration::from_millis(200), ..fast_options() };
+    let s = run(&manifest, &fake, &impatient).await;
+    assert_eq!((s.counts.done, s.counts.failed), (0, 3), "{s:?}");
+    assert_eq!(fake.stats().submissions, 1, "the twins of an undecided doubt are never sent");
+    // The next run decides it on evidence and renders the rest.
+    fake.set_faults(Faults::default());
+    let s = run(&manifest, &fake, &fast_options()).await;
+    assert_eq!((s.counts.done, s.counts.failed), (3, 0), "{s:?}");
+    assert_eq!(assert_own_videos(&manifest, &[&fake]), 3);
+    assert_eq!(fake.stats().bodies_paid_twice, 0);
+}

@@ -313,6 +313,7 @@ pub async fn run(
         acks: Vec::new(),
         doubtful: Doubtful::default(),
         decided: false,
+        held_for_run: HashSet::new(),
         run_started: jiff::Timestamp::now(),
         endpoint: endpoint.clone(),
         clients: HashMap::from([(endpoint, client.clone())]),
@@ -378,6 +379,8 @@ struct Coordinator<'a, 'r> {
     doubtful: Doubtful,
     /// A doubt was decided since the last commit (its twins wait for that commit).
     decided: bool,
+    /// Visible requests of doubts this run left undecided: never sent again in this run.
+    held_for_run: HashSet<Visible>,
     /// When this run started (written with every intent).
     run_started: jiff::Timestamp,
     /// The endpoint this run creates tasks at.
@@ -669,15 +672,23 @@ impl Coordinator<'_, '_> {
         self.next_probe = Some(self.next_probe.map_or(first, |n| n.min(first)));
     }
 
-    /// The job is no longer in doubt (decided, or left for the next run); its twins are let go
-    /// at the next commit.
+    /// This run stops watching a doubt it could not decide. Its twins stay held back for the
+    /// rest of the run (they fail as `Unresolved`): the ledger still says the doubt is open, and
+    /// the next run's [`doubt::in_the_air`] counts on twins of an open doubt never being sent.
+    fn leave_undecided(&mut self, idx: usize) {
+        self.held_for_run.insert(visible_of(&self.jobs[idx]));
+        self.doubts.remove(&idx);
+    }
+
+    /// The job is no longer in doubt: decided, its twins are let go at the next commit.
     fn undoubt(&mut self, idx: usize) {
         self.doubts.remove(&idx);
         self.decided = true;
     }
 
     fn sync_doubtful(&mut self) {
-        let set: HashSet<Visible> = self.doubts.keys().map(|i| visible_of(&self.jobs[*i])).collect();
+        let mut set: HashSet<Visible> = self.doubts.keys().map(|i| visible_of(&self.jobs[*i])).collect();
+        set.extend(self.held_for_run.iter().cloned());
         *self.doubtful.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = set;
     }
 
@@ -795,6 +806,15 @@ impl Coordinator<'_, '_> {
                     break;
                 }
                 let Some(idx) = self.queues.get_mut(&family).and_then(VecDeque::pop_front) else { break };
+                if self.held_for_run.contains(&visible_of(&self.jobs[idx])) {
+                    self.counts.queued -= 1;
+                    self.fail(
+                        idx,
+                        "Unresolved",
+                        "not sent: a job with the same visible request is still in doubt (its task could not be told from this one's); the next run looks again",
+                    );
+                    continue;
+                }
                 if doubtful.contains(&visible_of(&self.jobs[idx])) {
                     // Sent now, its task could not be told from the one in doubt.
                     held.push(idx);
@@ -1136,7 +1156,7 @@ impl Coordinator<'_, '_> {
                     let idxs: Vec<usize> =
                         self.doubts.iter().filter(|(_, d)| d.endpoint == endpoint).map(|(i, _)| *i).collect();
                     for idx in idxs {
-                        self.undoubt(idx);
+                        self.leave_undecided(idx);
                         self.release(idx);
                         self.fail(
                             idx,
@@ -1302,7 +1322,7 @@ impl Coordinator<'_, '_> {
             .map(|(i, _)| *i)
             .collect();
         for idx in old {
-            self.undoubt(idx);
+            self.leave_undecided(idx);
             self.release(idx);
             self.fail(
                 idx,
