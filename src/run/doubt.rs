@@ -61,10 +61,14 @@ pub struct Unrecorded {
     pub answered: bool,
 }
 
+/// What the service shows back of a request (model, prompt modulo its rewrite, size,
+/// duration, audio): two creates with the same one cannot be told apart by their tasks.
+pub type Visible = (String, String, String, u32, bool);
+
 impl Expect {
     /// What tells two requests apart in the service's answers.
-    fn visible(&self) -> (&str, String, &str, u32, bool) {
-        (&self.model, canonical_prompt(&self.prompt), &self.size, self.duration, self.audio)
+    pub fn visible(&self) -> Visible {
+        (self.model.clone(), canonical_prompt(&self.prompt), self.size.clone(), self.duration, self.audio)
     }
 }
 

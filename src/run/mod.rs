@@ -18,6 +18,7 @@
 
 pub mod cancel;
 pub mod doubt;
+mod lane;
 pub mod reconcile;
 pub mod report;
 pub mod schedule;
@@ -40,7 +41,9 @@ use crate::api::{ApiError, Client, Downloaded, RetryPolicy, TaskResponse, TaskSt
 use crate::catalog::Family;
 use crate::ledger::{self, Decision, Entry, Event, JobMeta, Journal, Ledger, LedgerError, Lock};
 use crate::plan::{Job, estimate_cost};
-use doubt::{Candidate, Doubt, Expect, Outcome};
+use doubt::{Candidate, Expect, Visible};
+use lane::{Doubtful, Lane, SlidingWindow, SubmitJob};
+use reconcile::InDoubt;
 use schedule::{Schedule, service_seconds};
 
 /// How a run behaves; the CLI fills it from flags and the manifest's `run:` section.
@@ -226,26 +229,6 @@ enum WorkerEvent {
     },
 }
 
-struct SubmitJob {
-    idx: usize,
-    body: serde_json::Value,
-    /// Local reference files: (index in `input.media`, path, content hash).
-    local: Vec<(usize, PathBuf, String)>,
-    /// Sent while the family's slots were all taken: the service may queue it or refuse it.
-    ahead: bool,
-    /// What the service will show of it (see [`Doubtful`]).
-    visible: Visible,
-}
-
-/// What the service shows back of a request (model, prompt modulo its rewrite, size,
-/// duration, audio): two creates with the same one cannot be told apart by their tasks.
-type Visible = (String, String, String, u32, bool);
-
-/// The visible requests of the jobs in doubt. While one is in doubt no create with the same
-/// visible request is sent (the lanes check it right before sending; the coordinator holds
-/// such jobs back), so two of our own creates are never in doubt over one task.
-type Doubtful = Arc<std::sync::Mutex<HashSet<Visible>>>;
-
 fn expect_of(job: &Job) -> Expect {
     Expect {
         model: job.model.clone(),
@@ -257,7 +240,7 @@ fn expect_of(job: &Job) -> Expect {
 }
 
 fn visible_of(job: &Job) -> Visible {
-    (job.model.clone(), doubt::canonical_prompt(&job.prompt), job.size.clone(), job.duration, job.audio)
+    expect_of(job).visible()
 }
 
 struct Slot {
@@ -268,11 +251,6 @@ struct Slot {
     paused_until: Option<Instant>,
     backoff: Duration,
 }
-
-/// The longest a create call can have been in the air after its intent was written: its lane's
-/// queue, the submit retries and the request timeout (the window an intent of a killed run is
-/// reconciled over).
-const CREATE_SPAN: jiff::SignedDuration = jiff::SignedDuration::from_secs(600);
 
 /// Runs the jobs; returns when everything is done or the run was stopped. The ledger is locked
 /// for the duration and every state change is in the journal before the next step.
@@ -357,19 +335,6 @@ pub async fn run(
     coord.main_loop(&interrupt).await;
     let summary = coord.finish(input.jobs, input.name, started);
     Ok(summary)
-}
-
-/// A job in doubt: where and when its create call may have made a task.
-struct InDoubt {
-    endpoint: String,
-    from: jiff::Timestamp,
-    to: jiff::Timestamp,
-    since: Instant,
-    /// From when a listing can show its task (a task made a moment ago may not be listed
-    /// yet): a listing fetched before then says nothing about it.
-    ready: Instant,
-    /// The evidence last said to the user while waiting (said again only when it changes).
-    said: Option<String>,
 }
 
 struct Coordinator<'a, 'r> {
@@ -598,98 +563,6 @@ impl Coordinator<'_, '_> {
         }
         self.commit();
         self.report();
-    }
-
-    /// Jobs whose intents of earlier runs have no answer. An unanswered create (its window
-    /// recorded) is in doubt; of a killed run's unrecorded intents only the one that can have
-    /// been in the air is (see [`doubt::in_the_air`]), and the others are submitted again.
-    fn doubts_from_ledger(&mut self, reconcile: &[usize], now: jiff::Timestamp) {
-        let mut unrecorded = Vec::new();
-        for &idx in reconcile {
-            let record = self.ledger.records.get(&self.jobs[idx].key).cloned();
-            let Some(r) = record.as_ref() else { continue };
-            unrecorded.push(doubt::Unrecorded {
-                idx,
-                run: r.run,
-                endpoint: r.endpoint.clone().unwrap_or_else(|| self.endpoint.clone()),
-                expect: expect_of(&self.jobs[idx]),
-                at: r.intent_at.unwrap_or(now),
-                answered: r.create_window.is_some(),
-            });
-        }
-        let (doubts, never_sent) = doubt::in_the_air(unrecorded);
-        for idx in doubts {
-            let record = self.ledger.records.get(&self.jobs[idx].key).cloned();
-            self.doubt_from_ledger(idx, record.as_ref(), now);
-        }
-        for idx in never_sent {
-            let decision = "never sent: when its run stopped, the create before it in its model's order had no recorded outcome yet (creates wait for that), or a create with the same visible request was in doubt; submitting again".to_owned();
-            self.reporter.note(&Note::Reconciled { job: self.jobs[idx].name(), decision: decision.clone() });
-            self.record(idx, Event::Reconciled { task_id: None, decision });
-            self.enqueue_back(idx);
-        }
-    }
-
-    /// A job whose intent of an earlier run has no answer: in doubt, holding its slot, with the
-    /// window its create call can have made a task in.
-    fn doubt_from_ledger(&mut self, idx: usize, record: Option<&ledger::Record>, now: jiff::Timestamp) {
-        let endpoint = record.and_then(|r| r.endpoint.clone()).unwrap_or_else(|| self.endpoint.clone());
-        let intent_at = record.and_then(|r| r.intent_at).unwrap_or(now);
-        let run = record.and_then(|r| r.run);
-        let (from, to) = match record.and_then(|r| r.create_window) {
-            Some(window) => window,
-            // Killed before the answer: the call can have gone out any time its lane got to
-            // it, and before the next run started.
-            None => {
-                let next_run = run
-                    .and_then(|r| self.ledger.runs.range(r..).find(|s| **s > r).copied())
-                    .unwrap_or(self.run_started);
-                (intent_at, intent_at.checked_add(CREATE_SPAN).unwrap_or(intent_at).min(next_run.max(intent_at)))
-            }
-        };
-        let family = self.jobs[idx].family.clone();
-        self.slot(&family).in_flight += 1;
-        self.counts.running += 1;
-        self.add_doubt(idx, endpoint, from, to);
-    }
-
-    fn add_doubt(&mut self, idx: usize, endpoint: String, from: jiff::Timestamp, to: jiff::Timestamp) {
-        self.states[idx] = JobRun::InDoubt;
-        let tol = jiff::SignedDuration::try_from(self.options.clock_tolerance).unwrap_or_default();
-        let doubt = InDoubt {
-            endpoint,
-            from: from.checked_sub(tol).unwrap_or(from),
-            to: to.checked_add(tol).unwrap_or(to),
-            since: Instant::now(),
-            ready: Instant::now() + self.options.reconcile_settle,
-            said: None,
-        };
-        self.doubts.insert(idx, doubt);
-        // Held back at once; let go only once the decision is durable (see `commit`).
-        self.doubtful.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(visible_of(&self.jobs[idx]));
-        // A task made a moment ago may not be listed yet.
-        let first = Instant::now() + self.options.reconcile_settle;
-        self.next_probe = Some(self.next_probe.map_or(first, |n| n.min(first)));
-    }
-
-    /// This run stops watching a doubt it could not decide. Its twins stay held back for the
-    /// rest of the run (they fail as `Unresolved`): the ledger still says the doubt is open, and
-    /// the next run's [`doubt::in_the_air`] counts on twins of an open doubt never being sent.
-    fn leave_undecided(&mut self, idx: usize) {
-        self.held_for_run.insert(visible_of(&self.jobs[idx]));
-        self.doubts.remove(&idx);
-    }
-
-    /// The job is no longer in doubt: decided, its twins are let go at the next commit.
-    fn undoubt(&mut self, idx: usize) {
-        self.doubts.remove(&idx);
-        self.decided = true;
-    }
-
-    fn sync_doubtful(&mut self) {
-        let mut set: HashSet<Visible> = self.doubts.keys().map(|i| visible_of(&self.jobs[*i])).collect();
-        set.extend(self.held_for_run.iter().cloned());
-        *self.doubtful.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = set;
     }
 
     /// A job whose video is in place under an old name (its shot was renamed): the file moves
@@ -1127,211 +1000,6 @@ impl Coordinator<'_, '_> {
         }
     }
 
-    /// Asks the list API about the jobs in doubt, when it is time: one worker, one list call per
-    /// endpoint and model over the window of its doubts.
-    fn dispatch_probe(&mut self, now: Instant) {
-        if self.probing || self.doubts.is_empty() || self.next_probe.is_some_and(|n| n > now) {
-            return;
-        }
-        if matches!(self.stop, Some(Stop::Fatal { .. } | Stop::Disk { .. })) {
-            return;
-        }
-        let mut groups: BTreeMap<(String, String), reconcile::Group> = BTreeMap::new();
-        for (idx, d) in self.doubts.iter().filter(|(_, d)| d.ready <= now) {
-            let model = self.jobs[*idx].model.clone();
-            let g = groups.entry((d.endpoint.clone(), model.clone())).or_insert_with(|| reconcile::Group {
-                endpoint: d.endpoint.clone(),
-                model,
-                from: d.from,
-                to: d.to,
-            });
-            g.from = g.from.min(d.from);
-            g.to = g.to.max(d.to);
-        }
-        let mut work = Vec::new();
-        for ((endpoint, _), group) in groups {
-            match self.client_at(&endpoint) {
-                Ok(client) => work.push((client, group)),
-                Err(e) => {
-                    let idxs: Vec<usize> =
-                        self.doubts.iter().filter(|(_, d)| d.endpoint == endpoint).map(|(i, _)| *i).collect();
-                    for idx in idxs {
-                        self.leave_undecided(idx);
-                        self.release(idx);
-                        self.fail(
-                            idx,
-                            "BadEndpoint",
-                            &format!("its create call went to `{endpoint}`, which cannot be used: {e}"),
-                        );
-                    }
-                }
-            }
-        }
-        if work.is_empty() {
-            // Nothing ready for a look yet.
-            self.schedule_probe(now);
-            return;
-        }
-        let known = self.ledger.task_ids.clone();
-        let detailed: HashSet<String> = self.evidence.keys().cloned().collect();
-        let (tx, policy, limiter) = (self.tx.clone(), self.policy(RetryPolicy::poll()), self.query_limiter.clone());
-        self.probing = true;
-        self.probe_sent = now;
-        self.outstanding += 1;
-        tokio::spawn(async move {
-            let mut all = Vec::new();
-            for (client, group) in &work {
-                match reconcile::probe(client, group, &known, &detailed, &policy, &limiter).await {
-                    Ok(found) => all.extend(found),
-                    Err(e) => {
-                        let _ = tx.send(WorkerEvent::Probed { result: Err(e) });
-                        return;
-                    }
-                }
-            }
-            let _ = tx.send(WorkerEvent::Probed { result: Ok(all) });
-        });
-    }
-
-    /// Weighs what the list API showed and decides every job in doubt it can.
-    fn probed(&mut self, result: Result<Vec<Candidate>, ApiError>, now: Instant) {
-        let listed = match result {
-            Ok(listed) => listed,
-            Err(e) if e.is_run_fatal() => {
-                self.fatal(&e);
-                return;
-            }
-            Err(e) => {
-                // The list API cannot be read now: the jobs stay in doubt (never resubmitted
-                // blindly) and are asked about again; past the task timeout the next run does.
-                tracing::debug!(error = %e, "list API failed; jobs in doubt wait");
-                self.expire_doubts(now, &format!("the list API could not be read ({e})"));
-                self.schedule_probe(now);
-                return;
-            }
-        };
-        let mut candidates: Vec<Candidate> = Vec::new();
-        for c in listed {
-            let c = match self.evidence.get(&c.task_id) {
-                Some(known) => known.clone(),
-                None => c,
-            };
-            if c.status.is_final()
-                && (c.status != TaskStatus::Succeeded || c.orig_prompt.is_some() || c.usage.is_some())
-            {
-                self.evidence.insert(c.task_id.clone(), c.clone());
-            }
-            if !self.ledger.task_ids.contains(&c.task_id) {
-                candidates.push(c);
-            }
-        }
-        let ms = |t: jiff::Timestamp| t.as_millisecond();
-        let sent = self.probe_sent;
-        let doubts: Vec<Doubt> = self
-            .doubts
-            .iter()
-            .filter(|(_, d)| d.ready <= sent)
-            .map(|(idx, d)| {
-                let job = &self.jobs[*idx];
-                Doubt {
-                    idx: *idx,
-                    endpoint: d.endpoint.clone(),
-                    from_ms: ms(d.from),
-                    to_ms: ms(d.to),
-                    expect: Expect {
-                        model: job.model.clone(),
-                        prompt: job.prompt.clone(),
-                        size: job.size.clone(),
-                        duration: job.duration,
-                        audio: job.audio,
-                    },
-                }
-            })
-            .collect();
-        // Creates of ours still in the air may have made tasks not yet recorded.
-        let tol = jiff::SignedDuration::try_from(self.options.clock_tolerance).unwrap_or_default();
-        let mut busy: HashMap<(String, String), i64> = HashMap::new();
-        for (idx, state) in self.states.iter().enumerate() {
-            if !matches!(state, JobRun::Submitting) {
-                continue;
-            }
-            let Some(at) = self.ledger.records.get(&self.jobs[idx].key).and_then(|r| r.intent_at) else { continue };
-            let at = ms(at.checked_sub(tol).unwrap_or(at));
-            let slot = busy.entry((self.endpoint.clone(), self.jobs[idx].model.clone())).or_insert(at);
-            *slot = (*slot).min(at);
-        }
-        for (idx, outcome) in doubt::resolve(&doubts, &candidates, &busy) {
-            match outcome {
-                Outcome::Adopt { task_id, evidence } => {
-                    self.undoubt(idx);
-                    let decision = format!("adopted task {task_id}: {evidence}");
-                    self.reporter.note(&Note::Reconciled { job: self.jobs[idx].name(), decision: decision.clone() });
-                    self.record(idx, Event::Reconciled { task_id: Some(task_id.clone()), decision });
-                    self.poll_later(idx, task_id, now);
-                }
-                Outcome::NothingMade { evidence } => {
-                    self.undoubt(idx);
-                    let decision = format!("no task of the account can be its own, submitting again: {evidence}");
-                    self.reporter.note(&Note::Reconciled { job: self.jobs[idx].name(), decision: decision.clone() });
-                    self.record(idx, Event::Reconciled { task_id: None, decision });
-                    self.release(idx);
-                    self.requeue_front(idx);
-                }
-                Outcome::Ambiguous { task_ids, evidence } => {
-                    self.undoubt(idx);
-                    let decision = format!(
-                        "tasks {} match it equally and nothing the service shows tells them apart; held, neither resubmitted (one may be its own, paid) nor adopted (the others are someone else's): {evidence}",
-                        task_ids.join(", ")
-                    );
-                    self.record(idx, Event::Ambiguous { candidates: task_ids, decision: decision.clone() });
-                    self.release(idx);
-                    self.fail(idx, "Ambiguous", &format!("{decision}; --retry-failed renders it again, paying again"));
-                }
-                Outcome::Wait { evidence } => {
-                    let name = self.jobs[idx].name();
-                    if let Some(d) = self.doubts.get_mut(&idx)
-                        && d.said.as_ref() != Some(&evidence)
-                    {
-                        d.said = Some(evidence.clone());
-                        self.reporter.note(&Note::Reconciled {
-                            job: name,
-                            decision: format!("in doubt until its candidates finish: {evidence}"),
-                        });
-                    }
-                }
-            }
-        }
-        self.expire_doubts(now, "its candidates did not finish");
-        self.schedule_probe(now);
-    }
-
-    /// The next look at the jobs in doubt: after `doubt_recheck`, or sooner for a doubt that
-    /// becomes ready for its first look.
-    fn schedule_probe(&mut self, now: Instant) {
-        let first_look = self.doubts.values().map(|d| d.ready).filter(|r| *r > now).min();
-        let again = now + self.options.doubt_recheck;
-        self.next_probe = Some(first_look.map_or(again, |r| r.min(again)));
-    }
-
-    /// Doubts older than the task timeout stop holding this run; the next run looks again.
-    fn expire_doubts(&mut self, now: Instant, why: &str) {
-        let old: Vec<usize> = self
-            .doubts
-            .iter()
-            .filter(|(_, d)| now.saturating_duration_since(d.since) > self.options.task_timeout)
-            .map(|(i, _)| *i)
-            .collect();
-        for idx in old {
-            self.leave_undecided(idx);
-            self.release(idx);
-            self.fail(
-                idx,
-                "Unresolved",
-                &format!("whether its create call made a task is still open ({why}); not resubmitted; the next run looks again"),
-            );
-        }
-    }
-
     fn poll_later(&mut self, idx: usize, task_id: String, now: Instant) {
         let due = self.schedule.next(&self.jobs[idx].family, now, now);
         self.start_polling(idx, task_id, now, due);
@@ -1644,142 +1312,6 @@ fn submit_failed(error: &ApiError, class: &str) -> Event {
     Event::SubmitFailed { code: error.code.clone(), message: error.message.clone(), class: class.to_owned() }
 }
 
-/// Creates the tasks of one model, one at a time, within the model's submit rate. A create
-/// that gets no answer is handed back as unanswered, with the moments it was sent and given up:
-/// the coordinator finds out on evidence whether it made a task, and the lane goes on.
-struct Lane {
-    client: Client,
-    model: String,
-    limiter: SlidingWindow,
-    submit: RetryPolicy,
-    poll: RetryPolicy,
-    /// When the latest create call left (the start of the window its task can be in).
-    sent_at: std::sync::Mutex<Option<jiff::Timestamp>>,
-    events: mpsc::UnboundedSender<WorkerEvent>,
-    halt: CancellationToken,
-    /// Content hash → `oss://` URL of files uploaded for this model in this run.
-    uploads: HashMap<String, String>,
-    doubtful: Doubtful,
-}
-
-impl Lane {
-    /// Uploads the job's local reference files (once per file per run; temporary files are
-    /// bound to the model, and this lane is the model's) and puts their `oss://` URLs in the
-    /// body. The job key uses the file's content hash, so a new upload never re-renders.
-    async fn with_uploads(&mut self, job: &SubmitJob) -> Result<serde_json::Value, ApiError> {
-        let mut body = job.body.clone();
-        for (i, path, hash) in &job.local {
-            let url = match self.uploads.get(hash) {
-                Some(url) => url.clone(),
-                None => {
-                    let bytes = tokio::fs::read(path).await.map_err(|e| {
-                        ApiError::local(
-                            crate::api::ErrorClass::JobPermanent,
-                            "UploadFailed",
-                            format!("cannot read {}: {e}", path.display()),
-                        )
-                    })?;
-                    let mime = crate::plan::expand::image_kind(&bytes).unwrap_or("application/octet-stream");
-                    let ext = mime.rsplit('/').next().unwrap_or("bin");
-                    let name = format!("{}.{ext}", &hash[..hash.len().min(24)]);
-                    let url = self
-                        .poll
-                        .run(|| async {
-                            // A fresh credential per try: the upload folder forbids overwrites.
-                            let policy = self.client.upload_policy(&self.model).await?;
-                            self.client.upload_file(&policy, &name, bytes.clone(), mime).await
-                        })
-                        .await?;
-                    self.uploads.insert(hash.clone(), url.clone());
-                    let _ = self.events.send(WorkerEvent::Uploaded {
-                        idx: job.idx,
-                        content_hash: hash.clone(),
-                        model: self.model.clone(),
-                        url: url.clone(),
-                    });
-                    url
-                }
-            };
-            body["input"]["media"][*i]["url"] = url.into();
-        }
-        Ok(body)
-    }
-
-    async fn serve(mut self, mut jobs: mpsc::UnboundedReceiver<SubmitJob>) {
-        while let Some(job) = jobs.recv().await {
-            let event = Box::new(self.submit_one(&job).await);
-            let (recorded, durable) = tokio::sync::oneshot::channel();
-            if self.events.send(WorkerEvent::Lane { event, recorded }).is_err() {
-                return;
-            }
-            // The next create waits until this one's outcome is in the journal. A stopping
-            // run sends no more creates, so there is nothing to wait for.
-            tokio::select! {
-                _ = durable => {}
-                () = self.halt.cancelled() => {}
-            }
-        }
-    }
-
-    /// One create call, within the model's submit rate, unless the run is stopping.
-    async fn create_once(&self, body: &serde_json::Value) -> Result<crate::api::CreateResponse, ApiError> {
-        tokio::select! {
-            () = self.limiter.wait() => {}
-            () = self.halt.cancelled() => {
-                return Err(ApiError::transport("Stopped", "the run stopped before this job was sent".into(), false));
-            }
-        }
-        *self.sent_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(jiff::Timestamp::now());
-        self.client.create_task(body).await
-    }
-
-    async fn submit_one(&mut self, job: &SubmitJob) -> WorkerEvent {
-        let idx = job.idx;
-        if self.halt.is_cancelled() {
-            // The run is stopping: this create was never sent, so nothing exists to find.
-            let error = ApiError::transport("Stopped", "the run stopped before this job was sent".into(), false);
-            return WorkerEvent::SubmitFailed { idx, error };
-        }
-        let body = match self.with_uploads(job).await {
-            Ok(body) => body,
-            Err(error) => return WorkerEvent::SubmitFailed { idx, error },
-        };
-        if self.doubtful.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(&job.visible) {
-            return WorkerEvent::Deferred { idx };
-        }
-        let result = if job.ahead {
-            // One plain try: a refusal here says the service does not queue past its slots,
-            // and retrying it would only spend the submit rate.
-            match self.create_once(&body).await {
-                Err(error) if error.is_throttled() => return WorkerEvent::AheadRefused { idx, error },
-                Err(error) if error.is_transient() && !error.maybe_processed => {
-                    self.submit.run(|| self.create_once(&body)).await
-                }
-                other => other,
-            }
-        } else {
-            self.submit.run(|| self.create_once(&body)).await
-        };
-        match result {
-            Ok(resp) => WorkerEvent::Submitted { idx, task_id: resp.output.task_id },
-            Err(error) if error.maybe_processed => {
-                tracing::debug!(%error, model = %self.model, "create got no answer; a task may exist");
-                let failed_at = jiff::Timestamp::now();
-                let sent_at =
-                    self.sent_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take().unwrap_or(failed_at);
-                WorkerEvent::Unanswered { idx, sent_at, failed_at, error }
-            }
-            Err(error) => {
-                if error.is_run_fatal() {
-                    // Stop every lane now, before the coordinator even hears of it.
-                    self.halt.cancel();
-                }
-                WorkerEvent::SubmitFailed { idx, error }
-            }
-        }
-    }
-}
-
 /// Removes what a killed run left behind in the folders this manifest's videos go to: the
 /// temporary files of partial downloads and atomic writes (named `TEMP_PREFIX*`). Only with
 /// the lock held, so no other pixbatch is writing them. Returns how many.
@@ -1843,44 +1375,4 @@ async fn download(
     ledger::results::set_readable(tmp.as_file()).map_err(local)?;
     tmp.persist(dest).map_err(|e| local(e.error))?;
     Ok(downloaded)
-}
-
-/// At most `limit` sends in any window of a little over one second — the service's own rule
-/// for creates. Unlike a token bucket (`governor`), it lets the first `limit` creates of a run
-/// go at once, which fills every slot immediately, and then never exceeds the window.
-struct SlidingWindow {
-    limit: usize,
-    window: Duration,
-    sent: std::sync::Mutex<VecDeque<Instant>>,
-}
-
-impl SlidingWindow {
-    fn new(per_second: u32) -> SlidingWindow {
-        // 5 % margin for clock and network jitter between us and the service.
-        SlidingWindow {
-            limit: per_second.max(1) as usize,
-            window: Duration::from_millis(1050),
-            sent: std::sync::Mutex::new(VecDeque::new()),
-        }
-    }
-
-    async fn wait(&self) {
-        loop {
-            let until = {
-                let mut sent = self.sent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                let now = Instant::now();
-                while sent.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
-                    sent.pop_front();
-                }
-                match sent.front() {
-                    Some(oldest) if sent.len() >= self.limit => *oldest + self.window,
-                    _ => {
-                        sent.push_back(now);
-                        return;
-                    }
-                }
-            };
-            tokio::time::sleep_until(until.into()).await;
-        }
-    }
 }

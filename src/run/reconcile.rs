@@ -1,14 +1,19 @@
-//! Gathering the evidence for jobs in doubt (see [`super::doubt`]): one list call per endpoint
-//! and model over the window of its doubts, and one query per candidate that has finished since
-//! the last look (its prompt and usage; a finished task does not change, so it is asked once).
+//! Jobs in doubt, from the coordinator's side: they come from the ledger (a killed run's
+//! intents) or from a create that got no answer, hold their slot, are looked at with the list
+//! API ([`probe`]: one list call per endpoint and model over the window of its doubts, and one
+//! query per candidate that has finished since the last look) and are decided on evidence
+//! ([`super::doubt`]).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Instant;
 
 use governor::DefaultDirectRateLimiter;
 
-use super::doubt::Candidate;
+use super::doubt::{self, Candidate, Doubt, Outcome, Visible};
+use super::{Coordinator, JobRun, Note, Stop, WorkerEvent, expect_of, visible_of};
 use crate::api::{ApiError, Client, ListQuery, RetryPolicy, TaskStatus};
+use crate::ledger::{self, Event};
 
 /// One list call's worth of doubts: an endpoint, a model and the window their tasks may be in.
 #[derive(Debug, Clone)]
@@ -61,4 +66,312 @@ pub async fn probe(
         out.push(candidate);
     }
     Ok(out)
+}
+
+/// The longest a create call can have been in the air after its intent was written: its lane's
+/// queue, the submit retries and the request timeout (the window an intent of a killed run is
+/// reconciled over).
+const CREATE_SPAN: jiff::SignedDuration = jiff::SignedDuration::from_secs(600);
+
+/// A job in doubt: where and when its create call may have made a task.
+pub(super) struct InDoubt {
+    endpoint: String,
+    from: jiff::Timestamp,
+    to: jiff::Timestamp,
+    since: Instant,
+    /// From when a listing can show its task (a task made a moment ago may not be listed
+    /// yet): a listing fetched before then says nothing about it.
+    ready: Instant,
+    /// The evidence last said to the user while waiting (said again only when it changes).
+    said: Option<String>,
+}
+
+impl Coordinator<'_, '_> {
+    /// Jobs whose intents of earlier runs have no answer. An unanswered create (its window
+    /// recorded) is in doubt; of a killed run's unrecorded intents only the one that can have
+    /// been in the air is (see [`doubt::in_the_air`]), and the others are submitted again.
+    pub(super) fn doubts_from_ledger(&mut self, reconcile: &[usize], now: jiff::Timestamp) {
+        let mut unrecorded = Vec::new();
+        for &idx in reconcile {
+            let record = self.ledger.records.get(&self.jobs[idx].key).cloned();
+            let Some(r) = record.as_ref() else { continue };
+            unrecorded.push(doubt::Unrecorded {
+                idx,
+                run: r.run,
+                endpoint: r.endpoint.clone().unwrap_or_else(|| self.endpoint.clone()),
+                expect: expect_of(&self.jobs[idx]),
+                at: r.intent_at.unwrap_or(now),
+                answered: r.create_window.is_some(),
+            });
+        }
+        let (doubts, never_sent) = doubt::in_the_air(unrecorded);
+        for idx in doubts {
+            let record = self.ledger.records.get(&self.jobs[idx].key).cloned();
+            self.doubt_from_ledger(idx, record.as_ref(), now);
+        }
+        for idx in never_sent {
+            let decision = "never sent: when its run stopped, the create before it in its model's order had no recorded outcome yet (creates wait for that), or a create with the same visible request was in doubt; submitting again".to_owned();
+            self.reporter.note(&Note::Reconciled { job: self.jobs[idx].name(), decision: decision.clone() });
+            self.record(idx, Event::Reconciled { task_id: None, decision });
+            self.enqueue_back(idx);
+        }
+    }
+
+    /// A job whose intent of an earlier run has no answer: in doubt, holding its slot, with the
+    /// window its create call can have made a task in.
+    pub(super) fn doubt_from_ledger(&mut self, idx: usize, record: Option<&ledger::Record>, now: jiff::Timestamp) {
+        let endpoint = record.and_then(|r| r.endpoint.clone()).unwrap_or_else(|| self.endpoint.clone());
+        let intent_at = record.and_then(|r| r.intent_at).unwrap_or(now);
+        let run = record.and_then(|r| r.run);
+        let (from, to) = match record.and_then(|r| r.create_window) {
+            Some(window) => window,
+            // Killed before the answer: the call can have gone out any time its lane got to
+            // it, and before the next run started.
+            None => {
+                let next_run = run
+                    .and_then(|r| self.ledger.runs.range(r..).find(|s| **s > r).copied())
+                    .unwrap_or(self.run_started);
+                (intent_at, intent_at.checked_add(CREATE_SPAN).unwrap_or(intent_at).min(next_run.max(intent_at)))
+            }
+        };
+        let family = self.jobs[idx].family.clone();
+        self.slot(&family).in_flight += 1;
+        self.counts.running += 1;
+        self.add_doubt(idx, endpoint, from, to);
+    }
+
+    pub(super) fn add_doubt(&mut self, idx: usize, endpoint: String, from: jiff::Timestamp, to: jiff::Timestamp) {
+        self.states[idx] = JobRun::InDoubt;
+        let tol = jiff::SignedDuration::try_from(self.options.clock_tolerance).unwrap_or_default();
+        let doubt = InDoubt {
+            endpoint,
+            from: from.checked_sub(tol).unwrap_or(from),
+            to: to.checked_add(tol).unwrap_or(to),
+            since: Instant::now(),
+            ready: Instant::now() + self.options.reconcile_settle,
+            said: None,
+        };
+        self.doubts.insert(idx, doubt);
+        // Held back at once; let go only once the decision is durable (see `commit`).
+        self.doubtful.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(visible_of(&self.jobs[idx]));
+        // A task made a moment ago may not be listed yet.
+        let first = Instant::now() + self.options.reconcile_settle;
+        self.next_probe = Some(self.next_probe.map_or(first, |n| n.min(first)));
+    }
+
+    /// This run stops watching a doubt it could not decide. Its twins stay held back for the
+    /// rest of the run (they fail as `Unresolved`): the ledger still says the doubt is open, and
+    /// the next run's [`doubt::in_the_air`] counts on twins of an open doubt never being sent.
+    pub(super) fn leave_undecided(&mut self, idx: usize) {
+        self.held_for_run.insert(visible_of(&self.jobs[idx]));
+        self.doubts.remove(&idx);
+    }
+
+    /// The job is no longer in doubt: decided, its twins are let go at the next commit.
+    pub(super) fn undoubt(&mut self, idx: usize) {
+        self.doubts.remove(&idx);
+        self.decided = true;
+    }
+
+    pub(super) fn sync_doubtful(&mut self) {
+        let mut set: HashSet<Visible> = self.doubts.keys().map(|i| visible_of(&self.jobs[*i])).collect();
+        set.extend(self.held_for_run.iter().cloned());
+        *self.doubtful.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = set;
+    }
+
+    /// Asks the list API about the jobs in doubt, when it is time: one worker, one list call per
+    /// endpoint and model over the window of its doubts.
+    pub(super) fn dispatch_probe(&mut self, now: Instant) {
+        if self.probing || self.doubts.is_empty() || self.next_probe.is_some_and(|n| n > now) {
+            return;
+        }
+        if matches!(self.stop, Some(Stop::Fatal { .. } | Stop::Disk { .. })) {
+            return;
+        }
+        let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
+        for (idx, d) in self.doubts.iter().filter(|(_, d)| d.ready <= now) {
+            let model = self.jobs[*idx].model.clone();
+            let g = groups.entry((d.endpoint.clone(), model.clone())).or_insert_with(|| Group {
+                endpoint: d.endpoint.clone(),
+                model,
+                from: d.from,
+                to: d.to,
+            });
+            g.from = g.from.min(d.from);
+            g.to = g.to.max(d.to);
+        }
+        let mut work = Vec::new();
+        for ((endpoint, _), group) in groups {
+            match self.client_at(&endpoint) {
+                Ok(client) => work.push((client, group)),
+                Err(e) => {
+                    let idxs: Vec<usize> =
+                        self.doubts.iter().filter(|(_, d)| d.endpoint == endpoint).map(|(i, _)| *i).collect();
+                    for idx in idxs {
+                        self.leave_undecided(idx);
+                        self.release(idx);
+                        self.fail(
+                            idx,
+                            "BadEndpoint",
+                            &format!("its create call went to `{endpoint}`, which cannot be used: {e}"),
+                        );
+                    }
+                }
+            }
+        }
+        if work.is_empty() {
+            // Nothing ready for a look yet.
+            self.schedule_probe(now);
+            return;
+        }
+        let known = self.ledger.task_ids.clone();
+        let detailed: HashSet<String> = self.evidence.keys().cloned().collect();
+        let (tx, policy, limiter) = (self.tx.clone(), self.policy(RetryPolicy::poll()), self.query_limiter.clone());
+        self.probing = true;
+        self.probe_sent = now;
+        self.outstanding += 1;
+        tokio::spawn(async move {
+            let mut all = Vec::new();
+            for (client, group) in &work {
+                match probe(client, group, &known, &detailed, &policy, &limiter).await {
+                    Ok(found) => all.extend(found),
+                    Err(e) => {
+                        let _ = tx.send(WorkerEvent::Probed { result: Err(e) });
+                        return;
+                    }
+                }
+            }
+            let _ = tx.send(WorkerEvent::Probed { result: Ok(all) });
+        });
+    }
+
+    /// Weighs what the list API showed and decides every job in doubt it can.
+    pub(super) fn probed(&mut self, result: Result<Vec<Candidate>, ApiError>, now: Instant) {
+        let listed = match result {
+            Ok(listed) => listed,
+            Err(e) if e.is_run_fatal() => {
+                self.fatal(&e);
+                return;
+            }
+            Err(e) => {
+                // The list API cannot be read now: the jobs stay in doubt (never resubmitted
+                // blindly) and are asked about again; past the task timeout the next run does.
+                tracing::debug!(error = %e, "list API failed; jobs in doubt wait");
+                self.expire_doubts(now, &format!("the list API could not be read ({e})"));
+                self.schedule_probe(now);
+                return;
+            }
+        };
+        let mut candidates: Vec<Candidate> = Vec::new();
+        for c in listed {
+            let c = match self.evidence.get(&c.task_id) {
+                Some(known) => known.clone(),
+                None => c,
+            };
+            if c.status.is_final()
+                && (c.status != TaskStatus::Succeeded || c.orig_prompt.is_some() || c.usage.is_some())
+            {
+                self.evidence.insert(c.task_id.clone(), c.clone());
+            }
+            if !self.ledger.task_ids.contains(&c.task_id) {
+                candidates.push(c);
+            }
+        }
+        let ms = |t: jiff::Timestamp| t.as_millisecond();
+        let sent = self.probe_sent;
+        let doubts: Vec<Doubt> = self
+            .doubts
+            .iter()
+            .filter(|(_, d)| d.ready <= sent)
+            .map(|(idx, d)| Doubt {
+                idx: *idx,
+                endpoint: d.endpoint.clone(),
+                from_ms: ms(d.from),
+                to_ms: ms(d.to),
+                expect: expect_of(&self.jobs[*idx]),
+            })
+            .collect();
+        // Creates of ours still in the air may have made tasks not yet recorded.
+        let tol = jiff::SignedDuration::try_from(self.options.clock_tolerance).unwrap_or_default();
+        let mut busy: HashMap<(String, String), i64> = HashMap::new();
+        for (idx, state) in self.states.iter().enumerate() {
+            if !matches!(state, JobRun::Submitting) {
+                continue;
+            }
+            let Some(at) = self.ledger.records.get(&self.jobs[idx].key).and_then(|r| r.intent_at) else { continue };
+            let at = ms(at.checked_sub(tol).unwrap_or(at));
+            let slot = busy.entry((self.endpoint.clone(), self.jobs[idx].model.clone())).or_insert(at);
+            *slot = (*slot).min(at);
+        }
+        for (idx, outcome) in doubt::resolve(&doubts, &candidates, &busy) {
+            match outcome {
+                Outcome::Adopt { task_id, evidence } => {
+                    self.undoubt(idx);
+                    let decision = format!("adopted task {task_id}: {evidence}");
+                    self.reporter.note(&Note::Reconciled { job: self.jobs[idx].name(), decision: decision.clone() });
+                    self.record(idx, Event::Reconciled { task_id: Some(task_id.clone()), decision });
+                    self.poll_later(idx, task_id, now);
+                }
+                Outcome::NothingMade { evidence } => {
+                    self.undoubt(idx);
+                    let decision = format!("no task of the account can be its own, submitting again: {evidence}");
+                    self.reporter.note(&Note::Reconciled { job: self.jobs[idx].name(), decision: decision.clone() });
+                    self.record(idx, Event::Reconciled { task_id: None, decision });
+                    self.release(idx);
+                    self.requeue_front(idx);
+                }
+                Outcome::Ambiguous { task_ids, evidence } => {
+                    self.undoubt(idx);
+                    let decision = format!(
+                        "tasks {} match it equally and nothing the service shows tells them apart; held, neither resubmitted (one may be its own, paid) nor adopted (the others are someone else's): {evidence}",
+                        task_ids.join(", ")
+                    );
+                    self.record(idx, Event::Ambiguous { candidates: task_ids, decision: decision.clone() });
+                    self.release(idx);
+                    self.fail(idx, "Ambiguous", &format!("{decision}; --retry-failed renders it again, paying again"));
+                }
+                Outcome::Wait { evidence } => {
+                    let name = self.jobs[idx].name();
+                    if let Some(d) = self.doubts.get_mut(&idx)
+                        && d.said.as_ref() != Some(&evidence)
+                    {
+                        d.said = Some(evidence.clone());
+                        self.reporter.note(&Note::Reconciled {
+                            job: name,
+                            decision: format!("in doubt until its candidates finish: {evidence}"),
+                        });
+                    }
+                }
+            }
+        }
+        self.expire_doubts(now, "its candidates did not finish");
+        self.schedule_probe(now);
+    }
+
+    /// The next look at the jobs in doubt: after `doubt_recheck`, or sooner for a doubt that
+    /// becomes ready for its first look.
+    pub(super) fn schedule_probe(&mut self, now: Instant) {
+        let first_look = self.doubts.values().map(|d| d.ready).filter(|r| *r > now).min();
+        let again = now + self.options.doubt_recheck;
+        self.next_probe = Some(first_look.map_or(again, |r| r.min(again)));
+    }
+
+    /// Doubts older than the task timeout stop holding this run; the next run looks again.
+    pub(super) fn expire_doubts(&mut self, now: Instant, why: &str) {
+        let old: Vec<usize> = self
+            .doubts
+            .iter()
+            .filter(|(_, d)| now.saturating_duration_since(d.since) > self.options.task_timeout)
+            .map(|(i, _)| *i)
+            .collect();
+        for idx in old {
+            self.leave_undecided(idx);
+            self.release(idx);
+            self.fail(
+                idx,
+                "Unresolved",
+                &format!("whether its create call made a task is still open ({why}); not resubmitted; the next run looks again"),
+            );
+        }
+    }
 }

@@ -1,0 +1,206 @@
+//! One lane per model: it creates that model's tasks one at a time, within the model's
+//! submit rate, and sends the next only once the outcome of the one before is in the journal.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::WorkerEvent;
+use super::doubt::Visible;
+use crate::api::{ApiError, Client, RetryPolicy};
+
+pub(super) struct SubmitJob {
+    pub(super) idx: usize,
+    pub(super) body: serde_json::Value,
+    /// Local reference files: (index in `input.media`, path, content hash).
+    pub(super) local: Vec<(usize, PathBuf, String)>,
+    /// Sent while the family's slots were all taken: the service may queue it or refuse it.
+    pub(super) ahead: bool,
+    /// What the service will show of it (see [`Doubtful`]).
+    pub(super) visible: Visible,
+}
+
+/// The visible requests of the jobs in doubt. While one is in doubt no create with the same
+/// visible request is sent (the lanes check it right before sending; the coordinator holds
+/// such jobs back), so two of our own creates are never in doubt over one task.
+pub(super) type Doubtful = Arc<std::sync::Mutex<HashSet<Visible>>>;
+
+/// Creates the tasks of one model, one at a time, within the model's submit rate. A create
+/// that gets no answer is handed back as unanswered, with the moments it was sent and given up:
+/// the coordinator finds out on evidence whether it made a task, and the lane goes on.
+pub(super) struct Lane {
+    pub(super) client: Client,
+    pub(super) model: String,
+    pub(super) limiter: SlidingWindow,
+    pub(super) submit: RetryPolicy,
+    pub(super) poll: RetryPolicy,
+    /// When the latest create call left (the start of the window its task can be in).
+    pub(super) sent_at: std::sync::Mutex<Option<jiff::Timestamp>>,
+    pub(super) events: mpsc::UnboundedSender<WorkerEvent>,
+    pub(super) halt: CancellationToken,
+    /// Content hash → `oss://` URL of files uploaded for this model in this run.
+    pub(super) uploads: HashMap<String, String>,
+    pub(super) doubtful: Doubtful,
+}
+
+impl Lane {
+    /// Uploads the job's local reference files (once per file per run; temporary files are
+    /// bound to the model, and this lane is the model's) and puts their `oss://` URLs in the
+    /// body. The job key uses the file's content hash, so a new upload never re-renders.
+    async fn with_uploads(&mut self, job: &SubmitJob) -> Result<serde_json::Value, ApiError> {
+        let mut body = job.body.clone();
+        for (i, path, hash) in &job.local {
+            let url = match self.uploads.get(hash) {
+                Some(url) => url.clone(),
+                None => {
+                    let bytes = tokio::fs::read(path).await.map_err(|e| {
+                        ApiError::local(
+                            crate::api::ErrorClass::JobPermanent,
+                            "UploadFailed",
+                            format!("cannot read {}: {e}", path.display()),
+                        )
+                    })?;
+                    let mime = crate::plan::expand::image_kind(&bytes).unwrap_or("application/octet-stream");
+                    let ext = mime.rsplit('/').next().unwrap_or("bin");
+                    let name = format!("{}.{ext}", &hash[..hash.len().min(24)]);
+                    let url = self
+                        .poll
+                        .run(|| async {
+                            // A fresh credential per try: the upload folder forbids overwrites.
+                            let policy = self.client.upload_policy(&self.model).await?;
+                            self.client.upload_file(&policy, &name, bytes.clone(), mime).await
+                        })
+                        .await?;
+                    self.uploads.insert(hash.clone(), url.clone());
+                    let _ = self.events.send(WorkerEvent::Uploaded {
+                        idx: job.idx,
+                        content_hash: hash.clone(),
+                        model: self.model.clone(),
+                        url: url.clone(),
+                    });
+                    url
+                }
+            };
+            body["input"]["media"][*i]["url"] = url.into();
+        }
+        Ok(body)
+    }
+
+    pub(super) async fn serve(mut self, mut jobs: mpsc::UnboundedReceiver<SubmitJob>) {
+        while let Some(job) = jobs.recv().await {
+            let event = Box::new(self.submit_one(&job).await);
+            let (recorded, durable) = tokio::sync::oneshot::channel();
+            if self.events.send(WorkerEvent::Lane { event, recorded }).is_err() {
+                return;
+            }
+            // The next create waits until this one's outcome is in the journal. A stopping
+            // run sends no more creates, so there is nothing to wait for.
+            tokio::select! {
+                _ = durable => {}
+                () = self.halt.cancelled() => {}
+            }
+        }
+    }
+
+    /// One create call, within the model's submit rate, unless the run is stopping.
+    async fn create_once(&self, body: &serde_json::Value) -> Result<crate::api::CreateResponse, ApiError> {
+        tokio::select! {
+            () = self.limiter.wait() => {}
+            () = self.halt.cancelled() => {
+                return Err(ApiError::transport("Stopped", "the run stopped before this job was sent".into(), false));
+            }
+        }
+        *self.sent_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(jiff::Timestamp::now());
+        self.client.create_task(body).await
+    }
+
+    async fn submit_one(&mut self, job: &SubmitJob) -> WorkerEvent {
+        let idx = job.idx;
+        if self.halt.is_cancelled() {
+            // The run is stopping: this create was never sent, so nothing exists to find.
+            let error = ApiError::transport("Stopped", "the run stopped before this job was sent".into(), false);
+            return WorkerEvent::SubmitFailed { idx, error };
+        }
+        let body = match self.with_uploads(job).await {
+            Ok(body) => body,
+            Err(error) => return WorkerEvent::SubmitFailed { idx, error },
+        };
+        if self.doubtful.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(&job.visible) {
+            return WorkerEvent::Deferred { idx };
+        }
+        let result = if job.ahead {
+            // One plain try: a refusal here says the service does not queue past its slots,
+            // and retrying it would only spend the submit rate.
+            match self.create_once(&body).await {
+                Err(error) if error.is_throttled() => return WorkerEvent::AheadRefused { idx, error },
+                Err(error) if error.is_transient() && !error.maybe_processed => {
+                    self.submit.run(|| self.create_once(&body)).await
+                }
+                other => other,
+            }
+        } else {
+            self.submit.run(|| self.create_once(&body)).await
+        };
+        match result {
+            Ok(resp) => WorkerEvent::Submitted { idx, task_id: resp.output.task_id },
+            Err(error) if error.maybe_processed => {
+                tracing::debug!(%error, model = %self.model, "create got no answer; a task may exist");
+                let failed_at = jiff::Timestamp::now();
+                let sent_at =
+                    self.sent_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take().unwrap_or(failed_at);
+                WorkerEvent::Unanswered { idx, sent_at, failed_at, error }
+            }
+            Err(error) => {
+                if error.is_run_fatal() {
+                    // Stop every lane now, before the coordinator even hears of it.
+                    self.halt.cancel();
+                }
+                WorkerEvent::SubmitFailed { idx, error }
+            }
+        }
+    }
+}
+
+/// At most `limit` sends in any window of a little over one second — the service's own rule
+/// for creates. Unlike a token bucket (`governor`), it lets the first `limit` creates of a run
+/// go at once, which fills every slot immediately, and then never exceeds the window.
+pub(super) struct SlidingWindow {
+    pub(super) limit: usize,
+    pub(super) window: Duration,
+    pub(super) sent: std::sync::Mutex<VecDeque<Instant>>,
+}
+
+impl SlidingWindow {
+    pub(super) fn new(per_second: u32) -> SlidingWindow {
+        // 5 % margin for clock and network jitter between us and the service.
+        SlidingWindow {
+            limit: per_second.max(1) as usize,
+            window: Duration::from_millis(1050),
+            sent: std::sync::Mutex::new(VecDeque::new()),
+        }
+    }
+
+    async fn wait(&self) {
+        loop {
+            let until = {
+                let mut sent = self.sent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let now = Instant::now();
+                while sent.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+                    sent.pop_front();
+                }
+                match sent.front() {
+                    Some(oldest) if sent.len() >= self.limit => *oldest + self.window,
+                    _ => {
+                        sent.push_back(now);
+                        return;
+                    }
+                }
+            };
+            tokio::time::sleep_until(until.into()).await;
+        }
+    }
+}
