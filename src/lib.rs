@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod cli;
 pub mod exit;
 pub mod fake;
+pub mod key;
 pub mod ledger;
 pub mod manifest;
 pub mod plan;

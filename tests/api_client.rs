@@ -200,7 +200,7 @@ async fn a_truncated_download_is_detected_and_a_retry_recovers() {
     let dest = dir.path().join("v.part");
     fake.set_faults(Faults { truncated_download: 1.0, ..Faults::default() });
     let err = c.download(&url, &dest).await.expect_err("truncated");
-    assert!(err.is_transient(), "{err}");
+    assert!(matches!(&err, pixbatch::api::DownloadError::Api(e) if e.is_transient()), "{err}");
     fake.set_faults(Faults { truncated_download: 0.5, ..Faults::default() });
     let got = quick(RetryPolicy::download()).run(|| c.download(&url, &dest)).await.expect("a retry gets it whole");
     assert_eq!(got.bytes, std::fs::metadata(&dest).expect("file").len());

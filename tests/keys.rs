@@ -123,7 +123,7 @@ fn keys(yaml: &str) -> BTreeMap<String, String> {
         .unwrap_or_else(|d| panic!("{}\n{yaml}", d.render(false)));
     let expansion =
         pixbatch::plan::expand(&loaded, &Default::default()).unwrap_or_else(|d| panic!("{}\n{yaml}", d.render(false)));
-    expansion.jobs.into_iter().map(|j| (j.shot, j.key)).collect()
+    expansion.jobs.into_iter().map(|j| (j.shot, j.key.to_string())).collect()
 }
 
 proptest! {

@@ -252,7 +252,7 @@ fn shards_cover_every_job_exactly_once() {
     for n in [1u32, 2, 3, 4, 7] {
         let mut seen = std::collections::HashMap::new();
         for k in 0..n {
-            for j in jobs.iter().filter(|j| pixbatch::plan::shard_of(&j.key, n) == k) {
+            for j in jobs.iter().filter(|j| j.key.shard(n) == k) {
                 assert!(seen.insert(j.key.clone(), k).is_none(), "{} in two shards", j.name());
             }
         }
@@ -326,8 +326,7 @@ async fn merging_shard_ledgers_gives_the_single_machine_ledger() {
     let mut shard_dirs = Vec::new();
     for k in 0..n {
         let out = dir.path().join(format!("shard{k}"));
-        let selected: Vec<usize> =
-            (0..expansion.jobs.len()).filter(|&i| pixbatch::plan::shard_of(&expansion.jobs[i].key, n) == k).collect();
+        let selected: Vec<usize> = (0..expansion.jobs.len()).filter(|&i| expansion.jobs[i].key.shard(n) == k).collect();
         let input = pixbatch::run::RunInput { jobs: &expansion.jobs, selected, output_dir: &out, name: None };
         let s =
             pixbatch::run::run(input, client(&fake), &fast_options(), &mut pixbatch::run::Silent, Default::default())

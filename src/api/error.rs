@@ -6,8 +6,9 @@
 use std::fmt;
 use std::time::Duration;
 
-/// What an error means for the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What an error means for the run. The journal records it (snake_case) with a refused create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ErrorClass {
     /// Worth retrying with backoff: throttling, 5xx, network faults.
     Transient,
@@ -50,7 +51,8 @@ impl ApiError {
         }
     }
 
-    /// A transport fault: `sent` says whether the request may have left this machine.
+    /// A transport fault: `maybe_processed` says whether the request may have reached the
+    /// service and taken effect.
     pub fn transport(code: &str, message: String, maybe_processed: bool) -> ApiError {
         ApiError {
             class: ErrorClass::Transient,
@@ -137,6 +139,32 @@ impl fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
+
+/// Why a download did not put a video in place: the service (retried by policy), or this
+/// machine's disk (never retried: the run stops, the ledger stays intact).
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error("cannot write {path}: {source}")]
+    Disk { path: std::path::PathBuf, source: std::io::Error },
+}
+
+impl DownloadError {
+    /// A disk error writing `path`.
+    pub fn disk(path: &std::path::Path, source: std::io::Error) -> DownloadError {
+        DownloadError::Disk { path: path.to_path_buf(), source }
+    }
+}
+
+impl super::retry::Retryable for DownloadError {
+    fn api_error(&self) -> Option<&ApiError> {
+        match self {
+            DownloadError::Api(e) => Some(e),
+            DownloadError::Disk { .. } => None,
+        }
+    }
+}
 
 /// Billing and account states: no request will succeed until the account is fixed.
 const BILLING: &[&str] = &["Arrearage", "CommodityNotPurchased", "PrepaidBillOverdue", "PostpaidBillOverdue"];

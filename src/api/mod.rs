@@ -20,8 +20,8 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
-pub use error::{ApiError, ErrorClass};
-pub use retry::RetryPolicy;
+pub use error::{ApiError, DownloadError, ErrorClass};
+pub use retry::{RetryPolicy, Retryable};
 pub use wire::{CreateResponse, ListResponse, ListedTask, TaskOutput, TaskResponse, TaskStatus, UploadPolicy, Usage};
 
 /// Where DashScope lives when nothing says otherwise (Beijing, where PixVerse runs).
@@ -389,19 +389,13 @@ impl Client {
 
     /// Streams a result video into `dest` (a temporary file the caller renames), checking the
     /// length against `Content-Length` and hashing it. No credentials go to the result host.
-    pub async fn download(&self, url: &str, dest: &Path) -> Result<Downloaded, ApiError> {
+    pub async fn download(&self, url: &str, dest: &Path) -> Result<Downloaded, DownloadError> {
         let resp = send(self.downloads.get(url), false).await?;
         if !resp.status().is_success() {
-            return Err(error_from(resp).await);
+            return Err(error_from(resp).await.into());
         }
         let expected = resp.content_length();
-        let io_err = |e: std::io::Error| {
-            ApiError::local(
-                crate::api::ErrorClass::RunFatal,
-                "LocalIo",
-                format!("cannot write {}: {e}", dest.display()),
-            )
-        };
+        let io_err = |e: std::io::Error| DownloadError::disk(dest, e);
         let mut file = tokio::fs::File::create(dest).await.map_err(io_err)?;
         let mut hasher = Sha256::new();
         let mut total: u64 = 0;
@@ -417,10 +411,12 @@ impl Client {
         if let Some(expected) = expected
             && expected != total
         {
-            return Err(ApiError::transport("TruncatedDownload", format!("got {total} of {expected} bytes"), false));
+            return Err(
+                ApiError::transport("TruncatedDownload", format!("got {total} of {expected} bytes"), false).into()
+            );
         }
         if total == 0 {
-            return Err(ApiError::transport("EmptyDownload", "the video is empty".into(), false));
+            return Err(ApiError::transport("EmptyDownload", "the video is empty".into(), false).into());
         }
         Ok(Downloaded { bytes: total, sha256: hex::encode(hasher.finalize()) })
     }

@@ -7,7 +7,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::{ExponentialBuilder, Retryable as _};
 
 use super::ApiError;
 
@@ -66,15 +66,16 @@ impl RetryPolicy {
 
     /// Whether this policy retries `err`.
     pub fn retries(&self, err: &ApiError) -> bool {
-        // "Stopped" is the run winding down, not the service: never worth a retry.
-        err.is_transient() && err.code != "Stopped" && (self.retry_maybe_processed || !err.maybe_processed)
+        err.is_transient() && (self.retry_maybe_processed || !err.maybe_processed)
     }
 
-    /// Runs `op` until it succeeds, fails for good, or the policy gives up.
-    pub async fn run<T, F, Fut>(&self, op: F) -> Result<T, ApiError>
+    /// Runs `op` until it succeeds, fails for good, or the policy gives up. Only the service's
+    /// errors are retried ([`Retryable::api_error`]); anything else ends the loop at once.
+    pub async fn run<T, E, F, Fut>(&self, op: F) -> Result<T, E>
     where
+        E: Retryable,
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, ApiError>>,
+        Fut: Future<Output = Result<T, E>>,
     {
         if self.max_times == 0 {
             let mut op = op;
@@ -87,15 +88,36 @@ impl RetryPolicy {
             .with_jitter();
         op.retry(backoff)
             .sleep(tokio::time::sleep)
-            .when(|e: &ApiError| self.retries(e))
-            .adjust(|e: &ApiError, planned: Option<Duration>| match (e.retry_after, planned) {
-                // Honour Retry-After, but never wait past our cap.
-                (Some(after), Some(_)) => Some(after.min(self.max_delay.max(after.min(Duration::from_secs(60))))),
-                (_, planned) => planned,
+            .when(|e: &E| e.api_error().is_some_and(|e| self.retries(e)))
+            .adjust(|e: &E, planned: Option<Duration>| {
+                match (e.api_error().and_then(|e| e.retry_after), planned) {
+                    // Honour Retry-After up to the larger of our cap and RETRY_AFTER_CAP: a
+                    // service asking for 30 s gets 30 s even from a policy capped at 10 s.
+                    (Some(after), Some(_)) => Some(after.min(self.max_delay.max(RETRY_AFTER_CAP))),
+                    (_, planned) => planned,
+                }
             })
-            .notify(|e: &ApiError, after: Duration| {
-                tracing::debug!(error = %e, retry_in_ms = after.as_millis() as u64, "retrying");
+            .notify(|e: &E, after: Duration| {
+                if let Some(e) = e.api_error() {
+                    tracing::debug!(error = %e, retry_in_ms = after.as_millis() as u64, "retrying");
+                }
             })
             .await
+    }
+}
+
+/// The longest `Retry-After` honoured when it is longer than a policy's own cap.
+pub const RETRY_AFTER_CAP: Duration = Duration::from_secs(60);
+
+/// An error a [`RetryPolicy`] can judge: the service's, which may be retried, or one of ours
+/// (a full disk, a run stopping), which never is.
+pub trait Retryable {
+    /// The service's error, if this is one.
+    fn api_error(&self) -> Option<&ApiError>;
+}
+
+impl Retryable for ApiError {
+    fn api_error(&self) -> Option<&ApiError> {
+        Some(self)
     }
 }

@@ -322,7 +322,7 @@ impl ExpandFlags {
         {
             return Err(format!("no shot matches --only {}", self.only.join(" --only ")));
         }
-        let in_shard = |j: &crate::plan::Job| self.shard.is_none_or(|(k, n)| crate::plan::shard_of(&j.key, n) == k - 1);
+        let in_shard = |j: &crate::plan::Job| self.shard.is_none_or(|(k, n)| j.key.shard(n) == k - 1);
         let (kept, left) = std::mem::take(&mut expansion.jobs)
             .into_iter()
             .partition(|j| in_shard(j) && set.as_ref().is_none_or(|s| s.is_match(&j.shot)));

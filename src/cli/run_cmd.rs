@@ -282,7 +282,7 @@ pub fn status(path: &Path, format: Format, flags: &ExpandFlags) -> i32 {
                     (_, Some(id)) => format!("task {id}"),
                     _ => String::new(),
                 };
-                t.push_str(&format!("{:<10} {:<12} {name}  {detail}\n", r.state, r.key.get(..12).unwrap_or(&r.key)));
+                t.push_str(&format!("{:<10} {:<12} {name}  {detail}\n", r.state, r.key.short()));
             }
             let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
             t.push_str(&format!("\n{}\n", summary.join(", ")));

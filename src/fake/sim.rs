@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::config::FakeConfig;
-use crate::api::beijing;
+use crate::api::{TaskStatus, beijing};
 use crate::catalog::{self, Family};
 
 /// How a task will end, decided when it is created.
@@ -38,7 +38,7 @@ pub struct Task {
     pub id: String,
     pub model: String,
     family: Family,
-    pub status: &'static str,
+    pub status: TaskStatus,
     pub owner: Owner,
     created: Instant,
     scheduled: Option<Instant>,
@@ -267,7 +267,7 @@ impl Sim {
                     let start = free.max(task.created);
                     task.scheduled = Some(start);
                     task.end = Some(start + task.run_for);
-                    task.status = "RUNNING";
+                    task.status = TaskStatus::Running;
                     if after_task {
                         let fam = family.name().to_owned();
                         *self.stats.refills.entry(fam.clone()).or_default() += 1;
@@ -295,11 +295,11 @@ impl Sim {
     fn finish(&mut self, family: &Family, id: &str, end: Instant) {
         let Some(task) = self.tasks.get_mut(id) else { return };
         task.status = match task.outcome {
-            Outcome::Succeed => "SUCCEEDED",
-            Outcome::Fail { .. } => "FAILED",
+            Outcome::Succeed => TaskStatus::Succeeded,
+            Outcome::Fail { .. } => TaskStatus::Failed,
         };
         let busy = end.saturating_duration_since(task.scheduled.unwrap_or(end)).as_secs_f64();
-        let status = task.status;
+        let status = task.status.as_str();
         let fam = family.name().to_owned();
         *self.stats.busy_seconds.entry(fam.clone()).or_default() += busy;
         *self.stats.final_states.entry(status.to_owned()).or_default() += 1;
@@ -329,8 +329,9 @@ impl Sim {
         let (id, request_id) = self.insert(body, now, Owner::Api);
         self.stats.submissions += 1;
         let earlier = self.bodies.entry(body.to_string()).or_default();
-        let wasted =
-            earlier.iter().any(|t| self.tasks.get(t).is_some_and(|t| !matches!(t.status, "FAILED" | "CANCELED")));
+        let wasted = earlier
+            .iter()
+            .any(|t| self.tasks.get(t).is_some_and(|t| !matches!(t.status, TaskStatus::Failed | TaskStatus::Canceled)));
         earlier.push(id.clone());
         if wasted {
             self.stats.duplicate_submissions += 1;
@@ -377,7 +378,7 @@ impl Sim {
             id: id.clone(),
             model: model.clone(),
             family: family.clone(),
-            status: "PENDING",
+            status: TaskStatus::Pending,
             owner,
             created: at,
             scheduled: None,
@@ -471,7 +472,10 @@ impl Sim {
         self.bodies
             .iter()
             .map(|(body, ids)| {
-                let n = ids.iter().filter(|id| self.tasks.get(*id).is_some_and(|t| t.status == "SUCCEEDED")).count();
+                let n = ids
+                    .iter()
+                    .filter(|id| self.tasks.get(*id).is_some_and(|t| t.status == TaskStatus::Succeeded))
+                    .count();
                 (body.clone(), n as u32)
             })
             .filter(|(_, n)| *n > 0)
@@ -514,10 +518,10 @@ impl Sim {
         let request_id = self.new_id();
         let ttl = self.config.task_ttl;
         let Some(task) = self.tasks.get(id) else {
-            return json!({"request_id": request_id, "output": {"task_id": id, "task_status": "UNKNOWN"}});
+            return json!({"request_id": request_id, "output": {"task_id": id, "task_status": TaskStatus::Unknown}});
         };
         if now.saturating_duration_since(task.created) > ttl {
-            return json!({"request_id": request_id, "output": {"task_id": id, "task_status": "UNKNOWN"}});
+            return json!({"request_id": request_id, "output": {"task_id": id, "task_status": TaskStatus::Unknown}});
         }
         let mut output =
             json!({"task_id": task.id, "task_status": task.status, "submit_time": self.wall_text(task.created)});
@@ -526,7 +530,7 @@ impl Sim {
         }
         let mut usage = Value::Null;
         match (&task.outcome, task.status) {
-            (Outcome::Succeed, "SUCCEEDED") => {
+            (Outcome::Succeed, TaskStatus::Succeeded) => {
                 output["end_time"] = task.end.map(|e| self.wall_text(e)).into();
                 output["orig_prompt"] = orig_prompt(&task.prompt, &task.body).into();
                 output["video_url"] = format!("{base}/__media/{}.mp4", task.id).into();
@@ -541,7 +545,7 @@ impl Sim {
                     "SR": sr,
                 });
             }
-            (Outcome::Fail { code, message }, "FAILED") => {
+            (Outcome::Fail { code, message }, TaskStatus::Failed) => {
                 output["end_time"] = task.end.map(|e| self.wall_text(e)).into();
                 if let Some(c) = code {
                     output["code"] = c.clone().into();
@@ -563,10 +567,10 @@ impl Sim {
     pub fn cancel(&mut self, id: &str, now: Instant) -> bool {
         self.advance(now);
         let Some(task) = self.tasks.get_mut(id) else { return false };
-        if task.status != "PENDING" {
+        if task.status != TaskStatus::Pending {
             return false;
         }
-        task.status = "CANCELED";
+        task.status = TaskStatus::Canceled;
         let family = task.family.clone();
         if let Some(fs) = self.families.get_mut(&family) {
             fs.queue.retain(|q| q != id);
@@ -592,7 +596,7 @@ impl Sim {
             if created < start || created > end {
                 continue;
             }
-            if model.is_some_and(|m| m != t.model) || status.is_some_and(|s| s != t.status) {
+            if model.is_some_and(|m| m != t.model) || status.is_some_and(|s| s != t.status.as_str()) {
                 continue;
             }
             let ms = |i: Instant| self.wall(i).as_millisecond();
@@ -618,7 +622,7 @@ impl Sim {
     /// URL has expired.
     pub fn video(&mut self, id: &str, now: Instant) -> Option<bool> {
         self.advance(now);
-        let task = self.tasks.get(id).filter(|t| t.status == "SUCCEEDED")?;
+        let task = self.tasks.get(id).filter(|t| t.status == TaskStatus::Succeeded)?;
         let end = task.end.unwrap_or(now);
         let expired = self.config.url_ttl.is_some_and(|ttl| now.saturating_duration_since(end) > ttl)
             || self.urls_expired_at.is_some_and(|at| end <= at);

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::Usage;
+use crate::api::{ErrorClass, TaskStatus, Usage};
+use crate::key::JobKey;
 
 /// What happened to a job. The field names are the journal's format: add, never rename.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,8 +33,9 @@ pub enum Event {
     },
     /// The service answered with a task id.
     Submitted { task_id: String },
-    /// The create call failed without creating a task (`class`: transient, job_permanent, run_fatal).
-    SubmitFailed { code: String, message: String, class: String },
+    /// The create call failed without creating a task. `class` is `transient` when the job stays
+    /// new (a refusal, a run stopping before it was sent), `job_permanent` when it failed.
+    SubmitFailed { code: String, message: String, class: ErrorClass },
     /// The create call got no answer (the connection broke after the request left): a task
     /// may exist. It was sent at `sent_at` and given up at `failed_at`, which bounds when the
     /// service can have made it.
@@ -49,13 +51,13 @@ pub enum Event {
     /// adopted (the others are someone else's).
     Ambiguous { candidates: Vec<String>, decision: String },
     /// A new non-final status (RUNNING).
-    Status { status: String },
+    Status { status: TaskStatus },
     /// The task's endpoint answered UNKNOWN too soon for the service to have forgotten it
     /// (24 h): it is kept, never written off.
     NotFound { endpoint: String, reason: String },
     /// A final status from the service.
     Finished {
-        status: String,
+        status: TaskStatus,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         code: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -106,8 +108,7 @@ pub struct JobMeta {
 pub struct Entry {
     /// When it was written (RFC 3339).
     pub at: jiff::Timestamp,
-    /// The job key.
-    pub key: String,
+    pub key: JobKey,
     #[serde(flatten)]
     pub event: Event,
 }
@@ -395,7 +396,7 @@ mod tests {
         assert_eq!(std::fs::metadata(&path).expect("meta").len() as usize, whole);
         j.append(&entry("d")).expect("append");
         j.commit().expect("commit");
-        let keys: Vec<String> = read_entries(&path).expect("reads").into_iter().map(|e| e.key).collect();
+        let keys: Vec<String> = read_entries(&path).expect("reads").into_iter().map(|e| e.key.to_string()).collect();
         assert_eq!(keys, ["a", "b", "d"]);
     }
 
@@ -409,7 +410,7 @@ mod tests {
         let mut j = Journal::open(&path).expect("opens");
         j.append(&entry("c")).expect("append");
         j.commit().expect("commit");
-        let keys: Vec<String> = read_entries(&path).expect("reads").into_iter().map(|e| e.key).collect();
+        let keys: Vec<String> = read_entries(&path).expect("reads").into_iter().map(|e| e.key.to_string()).collect();
         assert_eq!(keys, ["a", "b", "c"]);
     }
 
@@ -420,7 +421,7 @@ mod tests {
         let path = dir.path().join("journal.jsonl");
         let bytes = [line("a"), line("torn")[..17].to_vec(), line("b"), line("c")].concat();
         std::fs::write(&path, &bytes).expect("write");
-        let keys: Vec<String> = read_entries(&path).expect("reads").into_iter().map(|e| e.key).collect();
+        let keys: Vec<String> = read_entries(&path).expect("reads").into_iter().map(|e| e.key.to_string()).collect();
         assert_eq!(keys, ["a", "b", "c"]);
     }
 

@@ -9,13 +9,14 @@ use std::path::{Path, PathBuf};
 
 use super::journal::{self, Entry, Journal};
 use super::{Ledger, LedgerError, Lock, Phase, Record};
+use crate::key::JobKey;
 
 /// What a merge did.
 #[derive(Debug, Default)]
 pub struct MergeReport {
     pub jobs: usize,
     /// Keys found in more than one source, with the source kept.
-    pub conflicts: Vec<(String, PathBuf)>,
+    pub conflicts: Vec<(JobKey, PathBuf)>,
     pub files_copied: usize,
 }
 
@@ -40,12 +41,12 @@ pub fn merge(target: &Path, sources: &[PathBuf]) -> Result<MergeReport, LedgerEr
     let mut all: Vec<PathBuf> = vec![target.to_path_buf()];
     all.extend(sources.iter().cloned());
     // key → (source, its entries for that key, its record)
-    let mut best: BTreeMap<String, (PathBuf, Vec<Entry>, Record)> = BTreeMap::new();
+    let mut best: BTreeMap<JobKey, (PathBuf, Vec<Entry>, Record)> = BTreeMap::new();
     let mut report = MergeReport::default();
     for source in &all {
         let path = Ledger::journal_path(source);
         let entries = journal::read_entries(&path).map_err(|e| LedgerError::Io { path: path.clone(), source: e })?;
-        let mut by_key: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
+        let mut by_key: BTreeMap<JobKey, Vec<Entry>> = BTreeMap::new();
         for e in entries {
             by_key.entry(e.key.clone()).or_default().push(e);
         }

@@ -23,13 +23,17 @@ use serde::Serialize;
 
 pub use journal::{Entry, Event, JobMeta, Journal};
 
-use crate::api::Usage;
-use crate::plan::Job;
+use crate::api::{ErrorClass, TaskStatus, Usage};
+use crate::key::JobKey;
 
 /// The ledger's folder inside the output folder.
 pub const LEDGER_DIR: &str = ".pixbatch";
 /// The journal's file name.
 pub const JOURNAL_FILE: &str = "journal.jsonl";
+
+/// The code and message of a task that FAILED without saying why.
+pub const TASK_FAILED_CODE: &str = "TaskFailed";
+pub const TASK_FAILED_MESSAGE: &str = "the task FAILED without a code or message";
 
 /// Where a job stands according to the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -57,13 +61,13 @@ pub enum Phase {
 /// Everything the ledger knows about one job.
 #[derive(Debug, Clone, Serialize)]
 pub struct Record {
-    pub key: String,
+    pub key: JobKey,
     pub meta: JobMeta,
     pub phase: Phase,
     pub attempts: u32,
     pub task_id: Option<String>,
-    /// Status last seen (`RUNNING`, `SUCCEEDED`…).
-    pub status: Option<String>,
+    /// Status last seen.
+    pub status: Option<TaskStatus>,
     pub intent_at: Option<jiff::Timestamp>,
     pub submitted_at: Option<jiff::Timestamp>,
     pub finished_at: Option<jiff::Timestamp>,
@@ -87,9 +91,9 @@ pub struct Record {
 }
 
 impl Record {
-    fn new(key: &str) -> Record {
+    fn new(key: &JobKey) -> Record {
         Record {
-            key: key.to_owned(),
+            key: key.clone(),
             meta: JobMeta::default(),
             phase: Phase::New,
             attempts: 0,
@@ -136,14 +140,14 @@ impl Record {
             Event::Submitted { task_id } => {
                 self.task_id = Some(task_id.clone());
                 self.submitted_at = Some(at);
-                self.status = Some("PENDING".into());
+                self.status = Some(TaskStatus::Pending);
                 self.phase = Phase::InFlight;
             }
             Event::SubmitFailed { code, message, class } => {
                 self.error_code = Some(code.clone());
                 self.error_message = Some(message.clone());
                 // A transient refusal (429) created nothing and failed nothing: the job is new.
-                self.phase = if class == "transient" { Phase::New } else { Phase::Failed };
+                self.phase = if *class == ErrorClass::Transient { Phase::New } else { Phase::Failed };
                 self.intent_at = None;
                 self.finished_at = Some(at);
             }
@@ -159,7 +163,7 @@ impl Record {
             }
             Event::NotFound { endpoint, reason } => {
                 self.notes.push(format!("{at}: {endpoint}: {reason}"));
-                self.status = Some("UNKNOWN".into());
+                self.status = Some(TaskStatus::Unknown);
             }
             Event::UrlExpired { code, message } => {
                 self.notes.push(format!("{at}: the video URL expired before it was downloaded ({code}: {message})"));
@@ -187,24 +191,24 @@ impl Record {
                 }
             }
             Event::Status { status } => {
-                self.status = Some(status.clone());
+                self.status = Some(*status);
             }
             Event::Finished { status, code, message, video_url, usage } => {
-                self.status = Some(status.clone());
+                self.status = Some(*status);
                 self.finished_at = Some(at);
                 self.error_code = code.clone();
                 self.error_message = message.clone();
                 self.video_url = video_url.clone();
                 self.usage = usage.clone();
-                self.phase = match status.as_str() {
-                    "SUCCEEDED" => Phase::Succeeded,
-                    "CANCELED" => Phase::Canceled,
-                    "UNKNOWN" => Phase::Expired,
+                self.phase = match status {
+                    TaskStatus::Succeeded => Phase::Succeeded,
+                    TaskStatus::Canceled => Phase::Canceled,
+                    TaskStatus::Unknown => Phase::Expired,
                     _ => Phase::Failed,
                 };
                 if self.phase == Phase::Failed && self.error_code.is_none() {
-                    self.error_code = Some("TaskFailed".into());
-                    self.error_message.get_or_insert_with(|| "the task FAILED without a code or message".into());
+                    self.error_code = Some(TASK_FAILED_CODE.into());
+                    self.error_message.get_or_insert_with(|| TASK_FAILED_MESSAGE.into());
                 }
             }
             Event::Downloaded { path, bytes, sha256 } => {
@@ -232,7 +236,7 @@ impl Record {
             Event::Uploaded { .. } => {}
             Event::Canceled => {
                 self.phase = Phase::Canceled;
-                self.status = Some("CANCELED".into());
+                self.status = Some(TaskStatus::Canceled);
                 self.finished_at = Some(at);
             }
         }
@@ -247,7 +251,7 @@ impl Record {
 /// The ledger of one output folder, replayed.
 #[derive(Debug, Default)]
 pub struct Ledger {
-    pub records: HashMap<String, Record>,
+    pub records: HashMap<JobKey, Record>,
     /// Every task id the ledger has ever recorded.
     pub task_ids: HashSet<String>,
     /// When each run that wrote an intent started.
@@ -332,10 +336,10 @@ impl Ledger {
             .collect()
     }
 
-    /// Records whose key is not one of the manifest's `jobs`.
-    pub fn orphans<'a, 'j>(&'a self, jobs: impl IntoIterator<Item = &'j Job>) -> Vec<&'a Record> {
-        let keys: HashSet<&str> = jobs.into_iter().map(|j| j.key.as_str()).collect();
-        let mut out: Vec<&Record> = self.records.values().filter(|r| !keys.contains(r.key.as_str())).collect();
+    /// Records whose key is none of `keys` (the manifest's jobs).
+    pub fn orphans<'a, 'k>(&'a self, keys: impl IntoIterator<Item = &'k JobKey>) -> Vec<&'a Record> {
+        let keys: HashSet<&JobKey> = keys.into_iter().collect();
+        let mut out: Vec<&Record> = self.records.values().filter(|r| !keys.contains(&r.key)).collect();
         out.sort_by(|a, b| (&a.meta.shot, &a.meta.variant).cmp(&(&b.meta.shot, &b.meta.variant)));
         out
     }

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::{Record, decide, verify_file};
 use crate::catalog;
+use crate::key::JobKey;
 use crate::plan::{Job, round_cents};
 
 /// The `format` of `results.json`.
@@ -16,7 +17,7 @@ pub const RESULTS_FORMAT: &str = "pixbatch.results/1";
 /// One row of `results.csv` / `results.json`.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ResultRow {
-    pub key: String,
+    pub key: JobKey,
     pub shot: String,
     pub variant: String,
     pub model: String,
@@ -98,7 +99,7 @@ impl ResultRow {
 
     fn from_record(record: Option<&Record>, state: &str) -> ResultRow {
         ResultRow {
-            key: String::new(),
+            key: JobKey::default(),
             shot: String::new(),
             variant: String::new(),
             model: String::new(),
@@ -127,7 +128,7 @@ impl ResultRow {
 /// row, and are not orphans.
 pub fn rows(jobs: &[Job], others: &[Job], ledger: &super::Ledger) -> Vec<ResultRow> {
     let mut out: Vec<ResultRow> = jobs.iter().map(|j| ResultRow::for_job(j, ledger.records.get(&j.key))).collect();
-    out.extend(ledger.orphans(jobs.iter().chain(others)).into_iter().map(ResultRow::orphan));
+    out.extend(ledger.orphans(jobs.iter().chain(others).map(|j| &j.key)).into_iter().map(ResultRow::orphan));
     out
 }
 

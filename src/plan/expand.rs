@@ -541,7 +541,7 @@ impl<'a> Expander<'a> {
         let price_per_second = self.price(&model, spec, tier, &size, audio);
         let mut job = Job {
             price_per_second,
-            key: String::new(),
+            key: crate::key::JobKey::default(),
             shot: sid.clone(),
             variant,
             family: catalog::family_of(&model),
@@ -907,7 +907,7 @@ impl<'a> Expander<'a> {
     /// Two jobs may not write one file, nor send one identical request.
     fn check_collisions(&mut self, jobs: &[Job]) {
         let mut outputs: HashMap<&Path, &Job> = HashMap::new();
-        let mut keys: HashMap<&str, &Job> = HashMap::new();
+        let mut keys: HashMap<&crate::key::JobKey, &Job> = HashMap::new();
         let shot_span =
             |id: &str| self.loaded.manifest.shots.iter().find(|s| s.id.value == id).map(|s| Span::at(&s.id));
         for job in jobs {

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::catalog::{Family, Tier};
+use crate::key::JobKey;
 
 /// Bumped whenever the key material changes shape, so old ledgers never match by accident.
 pub const KEY_FORMAT: u32 = 1;
@@ -53,7 +54,7 @@ pub struct Media {
 #[derive(Debug, Clone)]
 pub struct Job {
     /// blake3 hex of the canonical request: the job's identity across runs.
-    pub key: String,
+    pub key: JobKey,
     pub shot: String,
     /// Axis values, `k=v` sorted by key and joined with `,`; empty when the shot has none.
     pub variant: String,
@@ -131,7 +132,7 @@ impl Job {
     }
 
     /// Computes the key from the fields; call after every field is final.
-    pub fn compute_key(&self) -> String {
+    pub fn compute_key(&self) -> JobKey {
         let material = KeyMaterial {
             format: KEY_FORMAT,
             model: &self.model,
@@ -146,17 +147,12 @@ impl Job {
         };
         // serde_json maps are sorted (no preserve_order), so this encoding is canonical.
         let bytes = serde_json::to_vec(&material).unwrap_or_default();
-        blake3::hash(&bytes).to_hex().to_string()
+        JobKey::new(blake3::hash(&bytes).to_hex().to_string())
     }
 
     /// The human name: `shot` or `shot[variant]`.
     pub fn name(&self) -> String {
         if self.variant.is_empty() { self.shot.clone() } else { format!("{}[{}]", self.shot, self.variant) }
-    }
-
-    /// The first 12 hex digits of the key, for tables.
-    pub fn short_key(&self) -> &str {
-        self.key.get(..12).unwrap_or(&self.key)
     }
 }
 

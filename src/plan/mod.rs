@@ -32,7 +32,7 @@ pub fn estimate_cost(job: &Job) -> Option<f64> {
 /// One job as `plan --format json|csv` shows it.
 #[derive(Debug, Serialize)]
 pub struct PlanRow {
-    pub key: String,
+    pub key: crate::key::JobKey,
     pub shot: String,
     pub variant: String,
     pub model: String,
@@ -73,13 +73,6 @@ impl PlanRow {
             estimated_cost_cny: estimate_cost(job).map(round_cents),
         }
     }
-}
-
-/// Which shard (0-based, of `n`) a job belongs to: a function of its key only, so N runners
-/// split the same jobs the same way whatever the manifest's order.
-pub fn shard_of(key: &str, n: u32) -> u32 {
-    let head = key.get(..16).and_then(|h| u64::from_str_radix(h, 16).ok()).unwrap_or(0);
-    (head % u64::from(n.max(1))) as u32
 }
 
 /// Parses `K/N` (1-based K).
@@ -124,7 +117,7 @@ pub struct PlanSummary {
 /// A ledger job that left the manifest.
 #[derive(Debug, Serialize)]
 pub struct Orphan {
-    pub key: String,
+    pub key: crate::key::JobKey,
     pub shot: String,
     pub variant: String,
     /// Its last state in the ledger.
@@ -152,7 +145,7 @@ impl<'a> Plan<'a> {
     ) -> Plan<'a> {
         let decisions = crate::ledger::results::decisions(&expansion.jobs, ledger, &expansion.output_dir, false);
         let orphans = ledger
-            .orphans(expansion.jobs.iter().chain(&expansion.unselected))
+            .orphans(expansion.jobs.iter().chain(&expansion.unselected).map(|j| &j.key))
             .into_iter()
             .map(|r| Orphan {
                 key: r.key.clone(),
@@ -229,7 +222,7 @@ impl<'a> Plan<'a> {
             .map(|(i, job)| {
                 [
                     self.state(i).to_owned(),
-                    job.short_key().to_owned(),
+                    job.key.short().to_owned(),
                     job.shot.clone(),
                     if job.variant.is_empty() { "-".into() } else { job.variant.clone() },
                     job.model.strip_prefix("pixverse/pixverse-").unwrap_or(&job.model).to_owned(),

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::WorkerEvent;
 use super::doubt::Visible;
-use crate::api::{ApiError, Client, RetryPolicy};
+use crate::api::{ApiError, Client, RetryPolicy, Retryable};
 
 pub(super) struct SubmitJob {
     pub(super) idx: usize,
@@ -107,23 +107,20 @@ impl Lane {
     }
 
     /// One create call, within the model's submit rate, unless the run is stopping.
-    async fn create_once(&self, body: &serde_json::Value) -> Result<crate::api::CreateResponse, ApiError> {
+    async fn create_once(&self, body: &serde_json::Value) -> Result<crate::api::CreateResponse, CreateError> {
         tokio::select! {
             () = self.limiter.wait() => {}
-            () = self.halt.cancelled() => {
-                return Err(ApiError::transport("Stopped", "the run stopped before this job was sent".into(), false));
-            }
+            () = self.halt.cancelled() => return Err(CreateError::Halted),
         }
         *self.sent_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(jiff::Timestamp::now());
-        self.client.create_task(body).await
+        Ok(self.client.create_task(body).await?)
     }
 
     async fn submit_one(&mut self, job: &SubmitJob) -> WorkerEvent {
         let idx = job.idx;
         if self.halt.is_cancelled() {
             // The run is stopping: this create was never sent, so nothing exists to find.
-            let error = ApiError::transport("Stopped", "the run stopped before this job was sent".into(), false);
-            return WorkerEvent::SubmitFailed { idx, error };
+            return WorkerEvent::NotSent { idx };
         }
         let body = match self.with_uploads(job).await {
             Ok(body) => body,
@@ -136,8 +133,10 @@ impl Lane {
             // One plain try: a refusal here says the service does not queue past its slots,
             // and retrying it would only spend the submit rate.
             match self.create_once(&body).await {
-                Err(error) if error.is_throttled() => return WorkerEvent::AheadRefused { idx, error },
-                Err(error) if error.is_transient() && !error.maybe_processed => {
+                Err(CreateError::Api(error)) if error.is_throttled() => {
+                    return WorkerEvent::AheadRefused { idx, error };
+                }
+                Err(CreateError::Api(error)) if error.is_transient() && !error.maybe_processed => {
                     self.submit.run(|| self.create_once(&body)).await
                 }
                 other => other,
@@ -147,20 +146,43 @@ impl Lane {
         };
         match result {
             Ok(resp) => WorkerEvent::Submitted { idx, task_id: resp.output.task_id },
-            Err(error) if error.maybe_processed => {
+            Err(CreateError::Halted) => WorkerEvent::NotSent { idx },
+            Err(CreateError::Api(error)) if error.maybe_processed => {
                 tracing::debug!(%error, model = %self.model, "create got no answer; a task may exist");
                 let failed_at = jiff::Timestamp::now();
                 let sent_at =
                     self.sent_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take().unwrap_or(failed_at);
                 WorkerEvent::Unanswered { idx, sent_at, failed_at, error }
             }
-            Err(error) => {
+            Err(CreateError::Api(error)) => {
                 if error.is_run_fatal() {
                     // Stop every lane now, before the coordinator even hears of it.
                     self.halt.cancel();
                 }
                 WorkerEvent::SubmitFailed { idx, error }
             }
+        }
+    }
+}
+
+/// Why a create call did not make a task: the service's answer, or the run stopping before
+/// the call was sent (never retried, and nothing exists to find).
+enum CreateError {
+    Api(ApiError),
+    Halted,
+}
+
+impl From<ApiError> for CreateError {
+    fn from(e: ApiError) -> Self {
+        CreateError::Api(e)
+    }
+}
+
+impl Retryable for CreateError {
+    fn api_error(&self) -> Option<&ApiError> {
+        match self {
+            CreateError::Api(e) => Some(e),
+            CreateError::Halted => None,
         }
     }
 }

@@ -37,7 +37,9 @@ use tokio_util::sync::CancellationToken;
 pub use report::{Counts, Note, REPORT_FORMAT, Report, Reporter, RunSummary, Silent, Stop};
 pub use schedule::PollConfig;
 
-use crate::api::{ApiError, Client, Downloaded, RetryPolicy, TaskResponse, TaskStatus, describe_endpoint};
+use crate::api::{
+    ApiError, Client, DownloadError, Downloaded, ErrorClass, RetryPolicy, TaskResponse, TaskStatus, describe_endpoint,
+};
 use crate::catalog::Family;
 use crate::ledger::{self, Decision, Entry, Event, JobMeta, Journal, Ledger, LedgerError, Lock};
 use crate::plan::{Job, estimate_cost};
@@ -211,6 +213,10 @@ enum WorkerEvent {
         failed_at: jiff::Timestamp,
         error: ApiError,
     },
+    /// The lane did not send the create: the run is stopping.
+    NotSent {
+        idx: usize,
+    },
     /// The lane did not send the create: a job with the same visible request is in doubt.
     Deferred {
         idx: usize,
@@ -225,7 +231,7 @@ enum WorkerEvent {
     },
     Downloaded {
         idx: usize,
-        result: Result<Downloaded, ApiError>,
+        result: Result<Downloaded, DownloadError>,
     },
 }
 
@@ -889,7 +895,15 @@ impl Coordinator<'_, '_> {
                     "not sent: a job with the same visible request is in doubt".into(),
                     false,
                 );
-                self.record(idx, submit_failed(&error, "transient"));
+                self.record(idx, submit_failed(&error, ErrorClass::Transient));
+                self.requeue_front(idx);
+            }
+            WorkerEvent::NotSent { idx } => {
+                self.outstanding -= 1;
+                self.outstanding_submits -= 1;
+                self.release(idx);
+                let error = ApiError::transport("Stopped", "the run stopped before this job was sent".into(), false);
+                self.record(idx, submit_failed(&error, ErrorClass::Transient));
                 self.requeue_front(idx);
             }
             WorkerEvent::SubmitFailed { idx, error } => {
@@ -898,14 +912,11 @@ impl Coordinator<'_, '_> {
                 self.release(idx);
                 if error.is_run_fatal() {
                     // Not this job's fault: it stays new for the next run.
-                    self.record(idx, submit_failed(&error, "transient"));
+                    self.record(idx, submit_failed(&error, ErrorClass::Transient));
                     self.requeue_front(idx);
                     self.fatal(&error);
-                } else if error.code == "Stopped" {
-                    self.record(idx, submit_failed(&error, "transient"));
-                    self.requeue_front(idx);
                 } else if error.is_transient() {
-                    self.record(idx, submit_failed(&error, "transient"));
+                    self.record(idx, submit_failed(&error, ErrorClass::Transient));
                     self.requeue_front(idx);
                     let family = self.jobs[idx].family.clone();
                     let slot = self.slot(&family);
@@ -919,7 +930,7 @@ impl Coordinator<'_, '_> {
                         ),
                     });
                 } else {
-                    self.record(idx, submit_failed(&error, "job_permanent"));
+                    self.record(idx, submit_failed(&error, ErrorClass::JobPermanent));
                     self.fail(idx, &error.code, &error.message);
                 }
             }
@@ -927,7 +938,7 @@ impl Coordinator<'_, '_> {
                 self.outstanding -= 1;
                 self.outstanding_submits -= 1;
                 self.release(idx);
-                self.record(idx, submit_failed(&error, "transient"));
+                self.record(idx, submit_failed(&error, ErrorClass::Transient));
                 self.requeue_front(idx);
                 let family = self.jobs[idx].family.clone();
                 let slot = self.slot(&family);
@@ -975,7 +986,7 @@ impl Coordinator<'_, '_> {
                         self.counts.done += 1;
                         self.reporter.note(&Note::Done { job: self.jobs[idx].name(), path });
                     }
-                    Err(e) if matches!(e.status, Some(403 | 404 | 410)) => {
+                    Err(DownloadError::Api(e)) if matches!(e.status, Some(403 | 404 | 410)) => {
                         // The service's URL died before its 24 h: the video can only be made again.
                         self.record(idx, Event::UrlExpired { code: e.code.clone(), message: e.message.clone() });
                         self.fail(
@@ -984,15 +995,22 @@ impl Coordinator<'_, '_> {
                             &format!("the video URL no longer works ({e}); --retry-failed renders it again"),
                         );
                     }
-                    Err(e) => {
+                    Err(DownloadError::Api(e)) => {
                         self.record(idx, Event::DownloadFailed { code: e.code.clone(), message: e.message.clone() });
-                        if e.code == "LocalIo" {
-                            self.disk_stop(e.message.clone(), self.options.stop_grace);
-                        }
                         self.fail(
                             idx,
                             &e.code,
                             &format!("{} (the next run downloads it again while the URL lives)", e.message),
+                        );
+                    }
+                    Err(e @ DownloadError::Disk { .. }) => {
+                        let message = e.to_string();
+                        self.record(idx, Event::DownloadFailed { code: "LocalIo".into(), message: message.clone() });
+                        self.disk_stop(message.clone(), self.options.stop_grace);
+                        self.fail(
+                            idx,
+                            "LocalIo",
+                            &format!("{message} (the next run downloads it again while the URL lives)"),
                         );
                     }
                 }
@@ -1065,7 +1083,7 @@ impl Coordinator<'_, '_> {
                 self.record(
                     idx,
                     Event::Finished {
-                        status: "SUCCEEDED".into(),
+                        status: TaskStatus::Succeeded,
                         code: None,
                         message: None,
                         video_url: out.video_url.clone(),
@@ -1112,8 +1130,8 @@ impl Coordinator<'_, '_> {
                 self.release(idx);
                 let (code, message) = match new_status {
                     TaskStatus::Failed => (
-                        out.code.clone().unwrap_or_else(|| "TaskFailed".into()),
-                        out.message.clone().unwrap_or_else(|| "the task FAILED without a code or message".into()),
+                        out.code.clone().unwrap_or_else(|| ledger::TASK_FAILED_CODE.into()),
+                        out.message.clone().unwrap_or_else(|| ledger::TASK_FAILED_MESSAGE.into()),
                     ),
                     TaskStatus::Canceled => ("Canceled".into(), "the task was cancelled".into()),
                     _ => ("TaskExpired".into(), "the service no longer knows this task (older than 24 h?)".into()),
@@ -1121,7 +1139,7 @@ impl Coordinator<'_, '_> {
                 self.record(
                     idx,
                     Event::Finished {
-                        status: new_status.as_str().into(),
+                        status: new_status,
                         code: out.code.clone(),
                         message: out.message.clone(),
                         video_url: None,
@@ -1132,7 +1150,7 @@ impl Coordinator<'_, '_> {
             }
             TaskStatus::Pending | TaskStatus::Running | TaskStatus::Other => {
                 if new_status != status {
-                    self.record(idx, Event::Status { status: new_status.as_str().into() });
+                    self.record(idx, Event::Status { status: new_status });
                 }
                 let mut started = started;
                 if new_status == TaskStatus::Running
@@ -1308,8 +1326,8 @@ impl Coordinator<'_, '_> {
     }
 }
 
-fn submit_failed(error: &ApiError, class: &str) -> Event {
-    Event::SubmitFailed { code: error.code.clone(), message: error.message.clone(), class: class.to_owned() }
+fn submit_failed(error: &ApiError, class: ErrorClass) -> Event {
+    Event::SubmitFailed { code: error.code.clone(), message: error.message.clone(), class }
 }
 
 /// Removes what a killed run left behind in the folders this manifest's videos go to: the
@@ -1344,19 +1362,14 @@ async fn download(
     dest: &Path,
     sem: &Semaphore,
     policy: &RetryPolicy,
-) -> Result<Downloaded, ApiError> {
-    let _permit =
-        sem.acquire().await.map_err(|_| ApiError::transport("Shutdown", "the run is stopping".into(), false))?;
-    let local = |e: std::io::Error| {
-        ApiError::local(crate::api::ErrorClass::RunFatal, "LocalIo", format!("cannot write {}: {e}", dest.display()))
-    };
+) -> Result<Downloaded, DownloadError> {
+    // The semaphore is never closed; without a permit the download just goes ahead.
+    let _permit = sem.acquire().await.ok();
+    let disk = |e: std::io::Error| DownloadError::disk(dest, e);
     let dir = dest.parent().unwrap_or(Path::new("."));
-    tokio::fs::create_dir_all(dir).await.map_err(local)?;
-    let tmp = tempfile::Builder::new()
-        .prefix(ledger::results::TEMP_PREFIX)
-        .suffix(".part")
-        .tempfile_in(dir)
-        .map_err(local)?;
+    tokio::fs::create_dir_all(dir).await.map_err(disk)?;
+    let tmp =
+        tempfile::Builder::new().prefix(ledger::results::TEMP_PREFIX).suffix(".part").tempfile_in(dir).map_err(disk)?;
     let downloaded = policy
         .run(|| async {
             let d = client.download(url, tmp.path()).await?;
@@ -1366,13 +1379,14 @@ async fn download(
                 std::fs::File::open(tmp.path()).and_then(|mut f| f.read_exact(&mut head)).is_ok()
             };
             if !ok || &head[4..8] != b"ftyp" {
-                return Err(ApiError::transport("NotAnMp4", "the downloaded file is not an MP4".into(), false));
+                let e = ApiError::transport("NotAnMp4", "the downloaded file is not an MP4".into(), false);
+                return Err(DownloadError::Api(e));
             }
             Ok(d)
         })
         .await?;
     // Temp files are private; a finished video is an ordinary file.
-    ledger::results::set_readable(tmp.as_file()).map_err(local)?;
-    tmp.persist(dest).map_err(|e| local(e.error))?;
+    ledger::results::set_readable(tmp.as_file()).map_err(disk)?;
+    tmp.persist(dest).map_err(|e| disk(e.error))?;
     Ok(downloaded)
 }
