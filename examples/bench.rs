@@ -39,14 +39,9 @@ async fn run(path: &Path, fake: &FakeServer, options: &RunOptions) -> (RunSummar
     let loaded = pixbatch::manifest::load(path).expect("manifest");
     let expansion = pixbatch::plan::expand(&loaded, &ExpandOptions { max_jobs: 100_000 }).expect("expand");
     let client = Client::new(ApiConfig::new(&fake.base_url(), ApiKey::new("sk-test")).expect("cfg")).expect("client");
-    let input = RunInput {
-        jobs: &expansion.jobs,
-        selected: (0..expansion.jobs.len()).collect(),
-        output_dir: &expansion.output_dir,
-        name: None,
-    };
+    let input = RunInput { expansion: &expansion, name: None };
     let t = Instant::now();
-    let s = pixbatch::run::run(input, client, options, &mut Silent, Default::default()).await.expect("run");
+    let s = pixbatch::run::run(input, client, options, &mut Silent, Default::default()).await.expect("run").summary;
     (s, t.elapsed())
 }
 

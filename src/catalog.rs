@@ -289,6 +289,12 @@ impl ModelSpec {
     }
 }
 
+/// Rounds money to 0.01 for display and reports.
+pub fn round_cents(x: f64) -> f64 {
+    // `+ 0.0` turns the -0.0 of an empty float sum into 0.0.
+    (x * 100.0).round() / 100.0 + 0.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

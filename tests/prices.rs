@@ -12,7 +12,7 @@ const BASE: &str = "version: 1\nrefs: {man: https://example.com/m.jpg}\nshots:\n
 #[test]
 fn overrides_apply_per_tier_and_audio_and_price_unknown_models() {
     let cost = |jobs: &[pixbatch::plan::Job], i: usize| {
-        pixbatch::plan::estimate_cost(&jobs[i]).map(pixbatch::plan::round_cents)
+        pixbatch::plan::estimate_cost(&jobs[i]).map(pixbatch::catalog::round_cents)
     };
     let built_in = jobs(BASE).expect("valid");
     assert_eq!((cost(&built_in, 0), cost(&built_in, 1), cost(&built_in, 2)), (Some(1.5), Some(1.95), None));

@@ -175,7 +175,9 @@ async fn a_second_run_on_the_same_ledger_is_refused() {
     let _held = pixbatch::ledger::Lock::acquire(&out).expect("first lock");
     let fake = FakeServer::start(fast_fake()).await.expect("fake");
     let expansion = expand(&manifest);
-    let input = pixbatch::run::RunInput { jobs: &expansion.jobs, selected: vec![0, 1], output_dir: &out, name: None };
+    let mut expansion = expansion;
+    expansion.output_dir = out.clone();
+    let input = pixbatch::run::RunInput { expansion: &expansion, name: None };
     let err = pixbatch::run::run(input, client(&fake), &fast_options(), &mut pixbatch::run::Silent, Default::default())
         .await
         .expect_err("locked");
@@ -320,18 +322,20 @@ async fn max_failures_stops_submitting() {
 async fn merging_shard_ledgers_gives_the_single_machine_ledger() {
     let dir = tempfile::tempdir().expect("tmp");
     let manifest = two_family_manifest(dir.path(), 9, "@man fights");
-    let expansion = expand(&manifest);
     let fake = FakeServer::start(fast_fake()).await.expect("fake");
     let n = 3;
     let mut shard_dirs = Vec::new();
     for k in 0..n {
         let out = dir.path().join(format!("shard{k}"));
-        let selected: Vec<usize> = (0..expansion.jobs.len()).filter(|&i| expansion.jobs[i].key.shard(n) == k).collect();
-        let input = pixbatch::run::RunInput { jobs: &expansion.jobs, selected, output_dir: &out, name: None };
+        let mut shard = expand(&manifest);
+        shard.output_dir = out.clone();
+        pixbatch::plan::Selection { shard: Some((k + 1, n)), only: Vec::new() }.apply(&mut shard).expect("select");
+        let input = pixbatch::run::RunInput { expansion: &shard, name: None };
         let s =
             pixbatch::run::run(input, client(&fake), &fast_options(), &mut pixbatch::run::Silent, Default::default())
                 .await
-                .expect("shard run");
+                .expect("shard run")
+                .summary;
         assert_eq!(s.counts.failed, 0);
         shard_dirs.push(out);
     }

@@ -10,7 +10,8 @@ mod run_cmd;
 
 use crate::exit;
 use crate::manifest::{self, Diagnostics};
-use crate::plan::{self, ExpandOptions, Expansion, Plan};
+use crate::plan::{self, ExpandOptions, Expansion};
+use crate::views::Plan;
 
 /// Render a YAML manifest of PixVerse reference-to-video jobs on DashScope.
 #[derive(Debug, Parser)]
@@ -305,30 +306,9 @@ pub struct ExpandFlags {
 }
 
 impl ExpandFlags {
-    /// Moves the jobs outside the shard and the `--only` globs to `expansion.unselected`.
-    pub fn select(&self, expansion: &mut Expansion) -> Result<(), String> {
-        let set = if self.only.is_empty() {
-            None
-        } else {
-            let mut b = globset::GlobSetBuilder::new();
-            for g in &self.only {
-                b.add(globset::Glob::new(g).map_err(|e| format!("bad --only glob `{g}`: {e}"))?);
-            }
-            Some(b.build().map_err(|e| e.to_string())?)
-        };
-        if let Some(set) = &set
-            && !expansion.jobs.is_empty()
-            && !expansion.jobs.iter().any(|j| set.is_match(&j.shot))
-        {
-            return Err(format!("no shot matches --only {}", self.only.join(" --only ")));
-        }
-        let in_shard = |j: &crate::plan::Job| self.shard.is_none_or(|(k, n)| j.key.shard(n) == k - 1);
-        let (kept, left) = std::mem::take(&mut expansion.jobs)
-            .into_iter()
-            .partition(|j| in_shard(j) && set.as_ref().is_none_or(|s| s.is_match(&j.shot)));
-        expansion.jobs = kept;
-        expansion.unselected = left;
-        Ok(())
+    /// The jobs these flags select.
+    pub fn selection(&self) -> plan::Selection {
+        plan::Selection { shard: self.shard, only: self.only.clone() }
     }
 }
 
@@ -453,7 +433,7 @@ pub(crate) fn load_and_expand(path: &Path, flags: &ExpandFlags) -> Option<(manif
     };
     match plan::expand(&loaded, &ExpandOptions { max_jobs: flags.max_jobs }) {
         Ok(mut expansion) => {
-            if let Err(e) = flags.select(&mut expansion) {
+            if let Err(e) = flags.selection().apply(&mut expansion) {
                 eprintln!("error: {e}");
                 eprintln!("hint: --only takes a glob over shot ids, e.g. --only 'intro*'");
                 return None;
@@ -505,7 +485,13 @@ fn plan_cmd(path: &Path, format: Format, flags: &ExpandFlags) -> i32 {
     let text = match format {
         Format::Table => plan.to_table(),
         Format::Json => return write_result(plan.write_json(std::io::stdout().lock())),
-        Format::Csv => plan.to_csv(),
+        Format::Csv => match plan.to_csv() {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) => {
+                eprintln!("error: cannot render the plan: {e}");
+                return exit::USAGE;
+            }
+        },
     };
     write_stdout(&text)
 }

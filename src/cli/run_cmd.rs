@@ -8,8 +8,10 @@ use super::{ExpandFlags, Format, RunArgs, load_and_expand, runtime, write_stdout
 use crate::api::{ApiConfig, ApiKey, Client};
 use crate::exit;
 use crate::fake::{FakeConfig, FakeServer};
-use crate::ledger::{Ledger, results};
-use crate::run::{PollConfig, RunInput, RunOptions, RunSummary, Stop};
+use crate::files;
+use crate::ledger::Ledger;
+use crate::run::{PollConfig, RunInput, RunOptions, RunOutcome, RunSummary, Stop};
+use crate::views::{self, junit, results, status};
 
 /// Sets up `tracing` on stderr: info lines without a terminal, warnings only under a bar.
 pub fn init_tracing(terminal: bool) {
@@ -27,15 +29,9 @@ pub fn init_tracing(terminal: bool) {
 pub fn run(args: &RunArgs) -> i32 {
     let terminal = std::io::stderr().is_terminal();
     init_tracing(terminal);
-    let Some((loaded, mut expansion)) = load_and_expand(&args.manifest, &args.expand) else {
+    let Some((loaded, expansion)) = load_and_expand(&args.manifest, &args.expand) else {
         return exit::USAGE;
     };
-    // The run sees every job of the manifest (results.csv lists them all, and jobs of other
-    // shards are not orphans) and handles the selected ones, which come first.
-    let selected: Vec<usize> = (0..expansion.jobs.len()).collect();
-    let mut all_jobs = std::mem::take(&mut expansion.jobs);
-    all_jobs.append(&mut expansion.unselected);
-    let (this_run, others) = all_jobs.split_at(selected.len());
     let section = &loaded.manifest.run;
     let mut options = RunOptions {
         concurrency: section.concurrency.clone(),
@@ -72,13 +68,8 @@ pub fn run(args: &RunArgs) -> i32 {
         };
         let interrupt = tokio_util::sync::CancellationToken::new();
         watch_signals(interrupt.clone());
-        let input = RunInput {
-            jobs: &all_jobs,
-            selected,
-            output_dir: &expansion.output_dir,
-            name: loaded.manifest.name.as_deref(),
-        };
-        let total = input.selected.len();
+        let input = RunInput { expansion: &expansion, name: loaded.manifest.name.as_deref() };
+        let total = expansion.jobs.len();
         let result = if terminal && !args.json {
             let mut bar = Bar::new(total);
             let r = crate::run::run(input, client, &options, &mut bar, interrupt).await;
@@ -88,18 +79,17 @@ pub fn run(args: &RunArgs) -> i32 {
             crate::run::run(input, client, &options, &mut Lines::new(), interrupt).await
         };
         match result {
-            Ok(summary) => {
+            Ok(RunOutcome { summary, ledger }) => {
                 print_summary(&summary, &expansion.output_dir);
-                // The rows of the reports: the ledger as the run left it, read once.
+                // The rows of the reports: the ledger as the run left it.
                 let rows = if args.junit.is_some() || args.json {
-                    let ledger = Ledger::load(&expansion.output_dir).unwrap_or_default();
-                    results::rows(this_run, others, &ledger)
+                    results::rows(&expansion.jobs, &expansion.unselected, &ledger)
                 } else {
                     Vec::new()
                 };
                 if let Some(path) = &args.junit {
                     let name = loaded.manifest.name.clone().unwrap_or_else(|| args.manifest.display().to_string());
-                    if let Err(e) = results::write_atomic(path, results::junit(&name, &rows).as_bytes()) {
+                    if let Err(e) = files::write_atomic(path, junit::junit(&name, &rows).as_bytes()) {
                         eprintln!("error: cannot write {}: {e}", path.display());
                     }
                 }
@@ -248,48 +238,19 @@ pub fn status(path: &Path, format: Format, flags: &ExpandFlags) -> i32 {
             return exit::JOBS_FAILED;
         }
     };
-    // The state is what a run would do now: files are re-hashed, so a deleted video shows.
-    let mut rows = results::rows(&expansion.jobs, &expansion.unselected, &ledger);
-    let decisions = results::decisions(&expansion.jobs, &ledger, &expansion.output_dir, false);
-    for (row, decision) in rows.iter_mut().zip(&decisions) {
-        row.state = decision.as_str().to_owned();
-    }
+    let rows = status::rows(&expansion, &ledger);
     let text = match format {
-        Format::Json => {
-            let doc =
-                serde_json::json!({"format": results::RESULTS_FORMAT, "name": loaded.manifest.name, "jobs": rows});
-            let mut t = serde_json::to_string_pretty(&doc).unwrap_or_default();
-            t.push('\n');
-            t
-        }
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            for r in &rows {
-                let _ = w.serialize(r);
-            }
-            String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
-        }
-        Format::Table => {
-            let mut t = String::new();
-            let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
-            for r in &rows {
-                *counts.entry(r.state.as_str()).or_default() += 1;
-                let name = if r.variant.is_empty() { r.shot.clone() } else { format!("{}[{}]", r.shot, r.variant) };
-                let detail = match (&r.error_code, &r.task_id) {
-                    (Some(code), _) if r.state != "done" => {
-                        format!("{code}: {}", r.error_message.clone().unwrap_or_default())
-                    }
-                    (_, Some(id)) => format!("task {id}"),
-                    _ => String::new(),
-                };
-                t.push_str(&format!("{:<10} {:<12} {name}  {detail}\n", r.state, r.key.short()));
-            }
-            let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
-            t.push_str(&format!("\n{}\n", summary.join(", ")));
-            t
-        }
+        Format::Json => status::to_json(loaded.manifest.name.as_deref(), &rows),
+        Format::Csv => views::to_csv(&rows),
+        Format::Table => Ok(status::to_table(&rows).into_bytes()),
     };
-    write_stdout(&text)
+    match text {
+        Ok(bytes) => write_stdout(&String::from_utf8_lossy(&bytes)),
+        Err(e) => {
+            eprintln!("error: cannot render the status: {e}");
+            exit::USAGE
+        }
+    }
 }
 
 pub fn cancel(path: &Path, flags: &ExpandFlags) -> i32 {

@@ -12,7 +12,6 @@
 
 pub mod journal;
 pub mod merge;
-pub mod results;
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -346,7 +345,7 @@ impl Ledger {
 }
 
 /// What a run does with a job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     /// Submit it.
@@ -503,7 +502,7 @@ impl Lock {
         // mounted so) would let a run pay for videos it cannot save: find out before any request.
         for folder in [output_dir, dir.as_path()] {
             tempfile::Builder::new()
-                .prefix(results::TEMP_PREFIX)
+                .prefix(crate::files::TEMP_PREFIX)
                 .suffix(".probe")
                 .tempfile_in(folder)
                 .map_err(|e| LedgerError::io(folder, e))?;

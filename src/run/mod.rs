@@ -40,9 +40,11 @@ pub use schedule::PollConfig;
 use crate::api::{
     ApiError, Client, DownloadError, Downloaded, ErrorClass, RetryPolicy, TaskResponse, TaskStatus, describe_endpoint,
 };
-use crate::catalog::Family;
+use crate::catalog::{Family, round_cents};
+use crate::files;
 use crate::ledger::{self, Decision, Entry, Event, JobMeta, Journal, Ledger, LedgerError, Lock};
-use crate::plan::{Job, estimate_cost};
+use crate::plan::{Expansion, Job, estimate_cost};
+use crate::views::results;
 use doubt::{Candidate, Expect, Visible};
 use lane::{Doubtful, Lane, SlidingWindow, SubmitJob};
 use reconcile::InDoubt;
@@ -133,15 +135,20 @@ impl RunOptions {
     }
 }
 
-/// What a run works on.
+/// What a run works on: the expansion's selected `jobs` (after `--only`/`--shard`); its
+/// `unselected` ones are listed in the results files and are not orphans.
 #[derive(Debug)]
 pub struct RunInput<'a> {
-    /// Every job of the manifest (for the results files and orphans).
-    pub jobs: &'a [Job],
-    /// Indices into `jobs` that this run handles (after `--only`/`--shard`).
-    pub selected: Vec<usize>,
-    pub output_dir: &'a Path,
+    pub expansion: &'a Expansion,
+    /// The manifest's name, for `results.json`.
     pub name: Option<&'a str>,
+}
+
+/// What a run leaves: its summary and the ledger as it ended (the results files' source).
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub summary: RunSummary,
+    pub ledger: Ledger,
 }
 
 /// Why a run could not start or finish its bookkeeping.
@@ -266,18 +273,18 @@ pub async fn run(
     options: &RunOptions,
     reporter: &mut dyn Reporter,
     interrupt: CancellationToken,
-) -> Result<RunSummary, RunError> {
+) -> Result<RunOutcome, RunError> {
     let started = Instant::now();
-    std::fs::create_dir_all(input.output_dir)
-        .map_err(|e| LedgerError::Io { path: input.output_dir.to_path_buf(), source: e })?;
-    let _lock = Lock::acquire(input.output_dir)?;
-    let swept = sweep_leftovers(input.output_dir, input.jobs);
+    let (jobs, output_dir) = (input.expansion.jobs.as_slice(), input.expansion.output_dir.as_path());
+    std::fs::create_dir_all(output_dir).map_err(|e| LedgerError::Io { path: output_dir.to_path_buf(), source: e })?;
+    let _lock = Lock::acquire(output_dir)?;
+    let swept = files::sweep_leftovers(leftover_folders(output_dir, jobs.iter().chain(&input.expansion.unselected)));
     if swept > 0 {
         reporter.note(&Note::Info {
             message: format!("removed {swept} partial download(s) left by a run that was killed"),
         });
     }
-    let journal_path = Ledger::journal_path(input.output_dir);
+    let journal_path = Ledger::journal_path(output_dir);
     let journal =
         Journal::open(&journal_path).map_err(|e| LedgerError::Io { path: journal_path.clone(), source: e })?;
     for repair in &journal.repairs {
@@ -306,13 +313,13 @@ pub async fn run(
         probing: false,
         probe_sent: Instant::now(),
         next_probe: None,
-        jobs: input.jobs,
-        output_dir: input.output_dir.to_path_buf(),
+        jobs,
+        output_dir: output_dir.to_path_buf(),
         client,
         options,
         journal,
         ledger,
-        states: vec![JobRun::Idle; input.jobs.len()],
+        states: vec![JobRun::Idle; jobs.len()],
         queues: BTreeMap::new(),
         slots: BTreeMap::new(),
         polls: BinaryHeap::new(),
@@ -324,7 +331,7 @@ pub async fn run(
         outstanding_submits: 0,
         query_limiter: Arc::new(RateLimiter::direct(per_second(options.query_per_second))),
         downloads: Arc::new(Semaphore::new(options.download_concurrency.max(1))),
-        counts: Counts { total: input.selected.len(), ..Counts::default() },
+        counts: Counts { total: jobs.len(), ..Counts::default() },
         failed_by_code: BTreeMap::new(),
         billed_seconds: 0.0,
         cost: 0.0,
@@ -337,10 +344,9 @@ pub async fn run(
         over_budget: 0,
         reporter,
     };
-    coord.prepare(&input.selected).await;
+    coord.prepare().await;
     coord.main_loop(&interrupt).await;
-    let summary = coord.finish(input.jobs, input.name, started);
-    Ok(summary)
+    Ok(coord.finish(&input.expansion.unselected, input.name, started))
 }
 
 struct Coordinator<'a, 'r> {
@@ -489,7 +495,7 @@ impl Coordinator<'_, '_> {
 
     /// Decides what to do with every selected job. Unanswered creates of earlier runs become
     /// jobs in doubt, which keep their slot until the evidence decides them.
-    async fn prepare(&mut self, selected: &[usize]) {
+    async fn prepare(&mut self) {
         let now = jiff::Timestamp::now();
         // Files the ledger knows, whichever job: anything else at a job's path is not ours.
         let known_files: HashSet<PathBuf> = self
@@ -501,7 +507,7 @@ impl Coordinator<'_, '_> {
             .collect();
         let mut unknown_files = 0;
         let mut reconcile = Vec::new();
-        for &idx in selected {
+        for idx in 0..self.jobs.len() {
             let job = &self.jobs[idx];
             let record = self.ledger.records.get(&job.key).cloned();
             let record = record.as_ref();
@@ -1291,10 +1297,11 @@ impl Coordinator<'_, '_> {
         self.commit();
     }
 
-    fn finish(mut self, jobs: &[Job], name: Option<&str>, started: Instant) -> RunSummary {
+    fn finish(mut self, others: &[Job], name: Option<&str>, started: Instant) -> RunOutcome {
         self.commit();
-        let rows = ledger::results::rows(jobs, &[], &self.ledger);
-        if let Err(e) = ledger::results::write(&self.output_dir, name, &rows) {
+        // results.csv lists every job of the manifest, this run's first.
+        let rows = results::rows(self.jobs.iter().chain(others), std::iter::empty(), &self.ledger);
+        if let Err(e) = results::write(&self.output_dir, name, &rows) {
             let message = format!("cannot write results.csv/results.json in {}: {e}", self.output_dir.display());
             self.reporter.note(&Note::Info { message: message.clone() });
             if self.stop.is_none() {
@@ -1311,18 +1318,19 @@ impl Coordinator<'_, '_> {
             self.stop = Some(Stop::Budget { skipped: self.over_budget });
         }
         self.report();
-        RunSummary {
+        let summary = RunSummary {
             counts: self.counts.clone(),
             failed_by_code: self.failed_by_code.clone(),
             not_started,
             left_in_flight,
             billed_seconds: self.billed_seconds,
-            cost_cny: crate::plan::round_cents(self.cost),
+            cost_cny: round_cents(self.cost),
             submissions: self.submissions,
             queries: self.queries,
             wall_seconds: started.elapsed().as_secs_f64(),
             stop: self.stop.clone(),
-        }
+        };
+        RunOutcome { summary, ledger: self.ledger }
     }
 }
 
@@ -1330,29 +1338,14 @@ fn submit_failed(error: &ApiError, class: ErrorClass) -> Event {
     Event::SubmitFailed { code: error.code.clone(), message: error.message.clone(), class }
 }
 
-/// Removes what a killed run left behind in the folders this manifest's videos go to: the
-/// temporary files of partial downloads and atomic writes (named `TEMP_PREFIX*`). Only with
-/// the lock held, so no other pixbatch is writing them. Returns how many.
-fn sweep_leftovers(output_dir: &Path, jobs: &[Job]) -> usize {
-    let mut folders: std::collections::BTreeSet<PathBuf> =
-        jobs.iter().filter_map(|j| output_dir.join(&j.output).parent().map(Path::to_path_buf)).collect();
-    folders.insert(output_dir.to_path_buf());
-    folders.insert(output_dir.join(".pixbatch"));
-    let mut removed = 0;
-    for folder in folders {
-        let Ok(entries) = std::fs::read_dir(&folder) else { continue };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with(ledger::results::TEMP_PREFIX) && entry.file_type().is_ok_and(|t| t.is_file()) {
-                match std::fs::remove_file(entry.path()) {
-                    Ok(()) => removed += 1,
-                    Err(e) => tracing::debug!(error = %e, path = %entry.path().display(), "cannot remove a leftover"),
-                }
-            }
-        }
-    }
-    removed
+/// The folders a killed run may have left temporary files in: the output folder, the
+/// ledger's, and every folder this manifest's videos go to.
+fn leftover_folders<'a>(output_dir: &Path, jobs: impl Iterator<Item = &'a Job>) -> Vec<PathBuf> {
+    let mut folders: Vec<PathBuf> =
+        jobs.filter_map(|j| output_dir.join(&j.output).parent().map(Path::to_path_buf)).collect();
+    folders.push(output_dir.to_path_buf());
+    folders.push(output_dir.join(ledger::LEDGER_DIR));
+    folders
 }
 
 /// Downloads one video next to its final path, checks it, and renames it into place.
@@ -1368,8 +1361,7 @@ async fn download(
     let disk = |e: std::io::Error| DownloadError::disk(dest, e);
     let dir = dest.parent().unwrap_or(Path::new("."));
     tokio::fs::create_dir_all(dir).await.map_err(disk)?;
-    let tmp =
-        tempfile::Builder::new().prefix(ledger::results::TEMP_PREFIX).suffix(".part").tempfile_in(dir).map_err(disk)?;
+    let tmp = tempfile::Builder::new().prefix(files::TEMP_PREFIX).suffix(".part").tempfile_in(dir).map_err(disk)?;
     let downloaded = policy
         .run(|| async {
             let d = client.download(url, tmp.path()).await?;
@@ -1386,7 +1378,7 @@ async fn download(
         })
         .await?;
     // Temp files are private; a finished video is an ordinary file.
-    ledger::results::set_readable(tmp.as_file()).map_err(disk)?;
+    files::set_readable(tmp.as_file()).map_err(disk)?;
     tmp.persist(dest).map_err(|e| disk(e.error))?;
     Ok(downloaded)
 }

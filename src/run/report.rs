@@ -113,7 +113,7 @@ pub struct Report {
     /// The process's exit code (0, 1, 3, 4 or 130).
     pub exit_code: i32,
     /// One row per job, as in results.json.
-    pub jobs: Vec<crate::ledger::results::ResultRow>,
+    pub jobs: Vec<crate::views::ResultRow>,
 }
 
 /// The `format` of the `--json` report.

@@ -63,13 +63,8 @@ pub fn client(fake: &FakeServer) -> Client {
 /// Runs every job of the manifest through the library against `fake`.
 pub async fn run(manifest: &Path, fake: &FakeServer, options: &RunOptions) -> RunSummary {
     let expansion = expand(manifest);
-    let input = RunInput {
-        jobs: &expansion.jobs,
-        selected: (0..expansion.jobs.len()).collect(),
-        output_dir: &expansion.output_dir,
-        name: None,
-    };
-    pixbatch::run::run(input, client(fake), options, &mut Silent, CancellationToken::new()).await.expect("run")
+    let input = RunInput { expansion: &expansion, name: None };
+    pixbatch::run::run(input, client(fake), options, &mut Silent, CancellationToken::new()).await.expect("run").summary
 }
 
 /// Every job's file exists and hashes to what the ledger recorded; returns how many.
