@@ -13,6 +13,7 @@ pub mod key;
 pub mod ledger;
 pub mod manifest;
 pub mod plan;
+pub mod rate;
 pub mod run;
 pub mod schema;
 pub mod views;

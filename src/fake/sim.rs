@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use super::config::FakeConfig;
 use crate::api::{TaskStatus, beijing};
 use crate::catalog::{self, Family};
+use crate::rate::Window;
 
 /// How a task will end, decided when it is created.
 #[derive(Debug, Clone)]
@@ -163,8 +164,8 @@ pub struct Sim {
     tasks: HashMap<String, Task>,
     order: Vec<String>,
     families: BTreeMap<Family, FamilyState>,
-    submit_window: HashMap<String, VecDeque<Instant>>,
-    query_window: VecDeque<Instant>,
+    submit_window: HashMap<String, Window>,
+    query_window: Window,
     /// Canonical body → the tasks created from it.
     bodies: HashMap<String, Vec<String>>,
     pub uploads: HashSet<String>,
@@ -192,7 +193,7 @@ impl Sim {
             order: Vec::new(),
             families: BTreeMap::new(),
             submit_window: HashMap::new(),
-            query_window: VecDeque::new(),
+            query_window: Window::new(Duration::from_secs(1)),
             bodies: HashMap::new(),
             uploads: HashSet::new(),
             stats: Stats::default(),
@@ -238,7 +239,7 @@ impl Sim {
 
     /// Takes a slot in the shared query window; false means 429.
     pub fn admit_query(&mut self, now: Instant) -> bool {
-        admit(&mut self.query_window, self.config.query_rps, now)
+        self.query_window.admit(self.config.query_rps, now).is_ok()
     }
 
     /// Finishes every task whose time has come and starts queued ones in the freed slots.
@@ -319,7 +320,13 @@ impl Sim {
         let model = body["model"].as_str().unwrap_or_default().to_owned();
         let family = catalog::family_of(&model);
         let limit = self.config.concurrency;
-        if !admit(self.submit_window.entry(model.clone()).or_default(), self.config.submit_rps, now) {
+        if self
+            .submit_window
+            .entry(model.clone())
+            .or_insert_with(|| Window::new(Duration::from_secs(1)))
+            .admit(self.config.submit_rps, now)
+            .is_err()
+        {
             return Created::Throttled("Requests rate limit exceeded, please try again later.");
         }
         let in_flight = self.families.get(&family).map_or(0, |fs| (fs.queue.len() + fs.running.len()) as u32);
@@ -628,19 +635,4 @@ impl Sim {
             || self.urls_expired_at.is_some_and(|at| end <= at);
         Some(!expired)
     }
-}
-
-/// A one-second sliding window; `limit` 0 means unlimited.
-fn admit(window: &mut VecDeque<Instant>, limit: u32, now: Instant) -> bool {
-    if limit == 0 {
-        return true;
-    }
-    while window.front().is_some_and(|t| now.saturating_duration_since(*t) >= Duration::from_secs(1)) {
-        window.pop_front();
-    }
-    if window.len() as u32 >= limit {
-        return false;
-    }
-    window.push_back(now);
-    true
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::api::{Client, RetryPolicy, TaskStatus};
+use crate::api::{ApiError, Client, RetryPolicy, TaskStatus};
 use crate::ledger::{Entry, Event, Journal, Ledger, LedgerError, Lock, Phase};
 use crate::plan::Job;
 
@@ -37,19 +37,14 @@ pub async fn cancel_pending(output_dir: &Path, jobs: &[Job], client: &Client) ->
                 continue;
             }
         };
-        let client = &at;
-        let status = policy.run(|| client.get_task(task_id)).await.map(|r| r.output.task_status);
-        match status {
-            Ok(TaskStatus::Pending) => match policy.run(|| client.cancel_task(task_id)).await {
-                Ok(()) => {
-                    journal
-                        .append(&Entry { at: jiff::Timestamp::now(), key: job.key.clone(), event: Event::Canceled })
-                        .map_err(io)?;
-                    report.cancelled.push(job.name());
-                }
-                Err(e) => report.not_cancelled.push((job.name(), e.to_string())),
-            },
-            Ok(s) => report
+        match cancel_if_pending(&at, task_id, &policy).await {
+            Ok(Cancel::Done) => {
+                journal
+                    .append(&Entry { at: jiff::Timestamp::now(), key: job.key.clone(), event: Event::Canceled })
+                    .map_err(io)?;
+                report.cancelled.push(job.name());
+            }
+            Ok(Cancel::NotPending(s)) => report
                 .not_cancelled
                 .push((job.name(), format!("task {task_id} is {}, only PENDING tasks can be cancelled", s.as_str()))),
             Err(e) => report.not_cancelled.push((job.name(), e.to_string())),
@@ -57,4 +52,25 @@ pub async fn cancel_pending(output_dir: &Path, jobs: &[Job], client: &Client) ->
     }
     journal.commit().map_err(io)?;
     Ok(report)
+}
+
+/// What became of a cancel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancel {
+    /// The task was PENDING and is cancelled: nothing was billed.
+    Done,
+    /// The task had started (or ended): it runs on and is billed; only PENDING ones cancel.
+    NotPending(TaskStatus),
+}
+
+/// Asks where the task stands and cancels it if it is still PENDING: the one cancel of
+/// pixbatch, used by `pixbatch cancel` and by a run that stops (`--fail-fast`,
+/// `--cancel-on-interrupt`).
+pub async fn cancel_if_pending(client: &Client, task_id: &str, policy: &RetryPolicy) -> Result<Cancel, ApiError> {
+    let status = policy.run(|| client.get_task(task_id)).await?.output.task_status;
+    if status != TaskStatus::Pending {
+        return Ok(Cancel::NotPending(status));
+    }
+    policy.run(|| client.cancel_task(task_id)).await?;
+    Ok(Cancel::Done)
 }

@@ -1,17 +1,17 @@
 //! One lane per model: it creates that model's tasks one at a time, within the model's
 //! submit rate, and sends the next only once the outcome of the one before is in the journal.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::WorkerEvent;
 use super::doubt::Visible;
+use super::events::WorkerEvent;
 use crate::api::{ApiError, Client, RetryPolicy, Retryable};
+use crate::rate::SlidingWindow;
 
 pub(super) struct SubmitJob {
     pub(super) idx: usize,
@@ -183,46 +183,6 @@ impl Retryable for CreateError {
         match self {
             CreateError::Api(e) => Some(e),
             CreateError::Halted => None,
-        }
-    }
-}
-
-/// At most `limit` sends in any window of a little over one second — the service's own rule
-/// for creates. Unlike a token bucket (`governor`), it lets the first `limit` creates of a run
-/// go at once, which fills every slot immediately, and then never exceeds the window.
-pub(super) struct SlidingWindow {
-    pub(super) limit: usize,
-    pub(super) window: Duration,
-    pub(super) sent: std::sync::Mutex<VecDeque<Instant>>,
-}
-
-impl SlidingWindow {
-    pub(super) fn new(per_second: u32) -> SlidingWindow {
-        // 5 % margin for clock and network jitter between us and the service.
-        SlidingWindow {
-            limit: per_second.max(1) as usize,
-            window: Duration::from_millis(1050),
-            sent: std::sync::Mutex::new(VecDeque::new()),
-        }
-    }
-
-    async fn wait(&self) {
-        loop {
-            let until = {
-                let mut sent = self.sent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                let now = Instant::now();
-                while sent.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
-                    sent.pop_front();
-                }
-                match sent.front() {
-                    Some(oldest) if sent.len() >= self.limit => *oldest + self.window,
-                    _ => {
-                        sent.push_back(now);
-                        return;
-                    }
-                }
-            };
-            tokio::time::sleep_until(until.into()).await;
         }
     }
 }

@@ -10,8 +10,10 @@ use std::time::Instant;
 
 use governor::DefaultDirectRateLimiter;
 
+use super::coordinator::Coordinator;
 use super::doubt::{self, Candidate, Doubt, Outcome, Visible};
-use super::{Coordinator, JobRun, Note, Stop, WorkerEvent, expect_of, visible_of};
+use super::events::{JobState, WorkerEvent, expect_of, visible_of};
+use super::{Note, Stop};
 use crate::api::{ApiError, Client, ListQuery, RetryPolicy, TaskStatus};
 use crate::ledger::{self, Event};
 
@@ -135,13 +137,13 @@ impl Coordinator<'_, '_> {
             }
         };
         let family = self.jobs[idx].family.clone();
-        self.slot(&family).in_flight += 1;
+        self.pool(&family).take();
         self.counts.running += 1;
         self.add_doubt(idx, endpoint, from, to);
     }
 
     pub(super) fn add_doubt(&mut self, idx: usize, endpoint: String, from: jiff::Timestamp, to: jiff::Timestamp) {
-        self.states[idx] = JobRun::InDoubt;
+        self.states[idx] = JobState::InDoubt;
         let tol = jiff::SignedDuration::try_from(self.options.clock_tolerance).unwrap_or_default();
         let doubt = InDoubt {
             endpoint,
@@ -295,7 +297,7 @@ impl Coordinator<'_, '_> {
         let tol = jiff::SignedDuration::try_from(self.options.clock_tolerance).unwrap_or_default();
         let mut busy: HashMap<(String, String), i64> = HashMap::new();
         for (idx, state) in self.states.iter().enumerate() {
-            if !matches!(state, JobRun::Submitting) {
+            if !matches!(state, JobState::Submitting) {
                 continue;
             }
             let Some(at) = self.ledger.records.get(&self.jobs[idx].key).and_then(|r| r.intent_at) else { continue };

@@ -1,0 +1,56 @@
+//! Downloads: a video goes to a temporary file beside its final path, is checked, and is
+//! renamed into place; and the temporary files a killed run left.
+
+use std::path::{Path, PathBuf};
+
+use tokio::sync::Semaphore;
+
+use crate::api::{ApiError, Client, DownloadError, Downloaded, RetryPolicy};
+use crate::files;
+use crate::ledger::{self};
+use crate::plan::Job;
+
+/// Downloads one video next to its final path, checks it, and renames it into place.
+pub(super) async fn download(
+    client: &Client,
+    url: &str,
+    dest: &Path,
+    sem: &Semaphore,
+    policy: &RetryPolicy,
+) -> Result<Downloaded, DownloadError> {
+    // The semaphore is never closed; without a permit the download just goes ahead.
+    let _permit = sem.acquire().await.ok();
+    let disk = |e: std::io::Error| DownloadError::disk(dest, e);
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    tokio::fs::create_dir_all(dir).await.map_err(disk)?;
+    let tmp = tempfile::Builder::new().prefix(files::TEMP_PREFIX).suffix(".part").tempfile_in(dir).map_err(disk)?;
+    let downloaded = policy
+        .run(|| async {
+            let d = client.download(url, tmp.path()).await?;
+            let mut head = [0u8; 8];
+            let ok = {
+                use std::io::Read;
+                std::fs::File::open(tmp.path()).and_then(|mut f| f.read_exact(&mut head)).is_ok()
+            };
+            if !ok || &head[4..8] != b"ftyp" {
+                let e = ApiError::transport("NotAnMp4", "the downloaded file is not an MP4".into(), false);
+                return Err(DownloadError::Api(e));
+            }
+            Ok(d)
+        })
+        .await?;
+    // Temp files are private; a finished video is an ordinary file.
+    files::set_readable(tmp.as_file()).map_err(disk)?;
+    tmp.persist(dest).map_err(|e| disk(e.error))?;
+    Ok(downloaded)
+}
+
+/// The folders a killed run may have left temporary files in: the output folder, the
+/// ledger's, and every folder this manifest's videos go to.
+pub(super) fn leftover_folders<'a>(output_dir: &Path, jobs: impl Iterator<Item = &'a Job>) -> Vec<PathBuf> {
+    let mut folders: Vec<PathBuf> =
+        jobs.filter_map(|j| output_dir.join(&j.output).parent().map(Path::to_path_buf)).collect();
+    folders.push(output_dir.to_path_buf());
+    folders.push(output_dir.join(ledger::LEDGER_DIR));
+    folders
+}

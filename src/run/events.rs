@@ -1,0 +1,112 @@
+//! What the workers (lanes, polls, downloads, probes, cancels) tell the coordinator, and the
+//! coordinator's per-job state.
+
+use std::time::Instant;
+
+use super::doubt::{Candidate, Expect, Visible};
+use crate::api::{ApiError, DownloadError, Downloaded, TaskResponse, TaskStatus};
+use crate::plan::Job;
+
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum JobState {
+    /// Not part of this run.
+    Idle,
+    Queued,
+    Submitting,
+    Polling {
+        task_id: String,
+        submitted: Instant,
+        started: Instant,
+        status: TaskStatus,
+        in_query: bool,
+        /// When its endpoint first said UNKNOWN too soon for the task to have expired.
+        unknown_since: Option<Instant>,
+    },
+    /// Its create call may have made a task nobody recorded: neither resubmitted nor adopted
+    /// until the evidence decides (see [`doubt`]).
+    InDoubt,
+    Downloading,
+    Done,
+    Skipped,
+    Failed,
+    /// Not submitted: its estimate would have crossed `--max-cost`.
+    OverBudget,
+}
+
+pub(super) enum WorkerEvent {
+    /// A lane's create outcome; the lane sends no further create until `recorded` fires,
+    /// which happens once the outcome is durable in the journal. So a killed run leaves at
+    /// most one create per model unrecorded: the one in the air, the earliest unrecorded
+    /// intent in that model's order (what [`doubt::resolve`] relies on for twins).
+    Lane {
+        event: Box<WorkerEvent>,
+        recorded: tokio::sync::oneshot::Sender<()>,
+    },
+    /// A local reference file was uploaded for this job (recorded for reuse by later runs).
+    Uploaded {
+        idx: usize,
+        content_hash: String,
+        model: String,
+        url: String,
+    },
+    Submitted {
+        idx: usize,
+        task_id: String,
+    },
+    /// A task sent past a full family was refused (429): the service does not queue.
+    AheadRefused {
+        idx: usize,
+        error: ApiError,
+    },
+    SubmitFailed {
+        idx: usize,
+        error: ApiError,
+    },
+    /// A create call got no answer after it was sent: a task may exist.
+    Unanswered {
+        idx: usize,
+        sent_at: jiff::Timestamp,
+        failed_at: jiff::Timestamp,
+        error: ApiError,
+    },
+    /// The lane did not send the create: the run is stopping.
+    NotSent {
+        idx: usize,
+    },
+    /// The lane did not send the create: a job with the same visible request is in doubt.
+    Deferred {
+        idx: usize,
+    },
+    /// What the list API (and queries of finished candidates) showed for the jobs in doubt.
+    Probed {
+        result: Result<Vec<Candidate>, ApiError>,
+    },
+    /// A cancel worker's outcome (a stopping run cancels what has not started).
+    Canceled {
+        idx: usize,
+        task_id: String,
+        result: Result<super::cancel::Cancel, ApiError>,
+    },
+    Polled {
+        idx: usize,
+        result: Result<TaskResponse, ApiError>,
+    },
+    Downloaded {
+        idx: usize,
+        result: Result<Downloaded, DownloadError>,
+    },
+}
+
+pub(super) fn expect_of(job: &Job) -> Expect {
+    Expect {
+        model: job.model.clone(),
+        prompt: job.prompt.clone(),
+        size: job.size.clone(),
+        duration: job.duration,
+        audio: job.audio,
+    }
+}
+
+pub(super) fn visible_of(job: &Job) -> Visible {
+    expect_of(job).visible()
+}

@@ -1,0 +1,121 @@
+//! Before the loop: what to do with every selected job, decided against the ledger.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use super::Note;
+use super::coordinator::Coordinator;
+use super::events::JobState;
+use crate::ledger::{self, Decision, Event};
+
+impl Coordinator<'_, '_> {
+    /// Decides what to do with every selected job. Unanswered creates of earlier runs become
+    /// jobs in doubt, which keep their slot until the evidence decides them.
+    pub(super) fn prepare(&mut self) {
+        let now = jiff::Timestamp::now();
+        // Files the ledger knows, whichever job: anything else at a job's path is not ours.
+        let known_files: HashSet<PathBuf> = self
+            .ledger
+            .records
+            .values()
+            .flat_map(|r| r.path.iter().chain(std::iter::once(&r.meta.output)))
+            .map(PathBuf::from)
+            .collect();
+        let mut unknown_files = 0;
+        let mut reconcile = Vec::new();
+        for idx in 0..self.jobs.len() {
+            let job = &self.jobs[idx];
+            let record = self.ledger.records.get(&job.key).cloned();
+            let record = record.as_ref();
+            let decision =
+                ledger::decide(record, self.options.retry_failed, now, |r| ledger::verify_file(&self.output_dir, r));
+            let (code, message) = record
+                .map(|r| (r.error_code.clone().unwrap_or_default(), r.error_message.clone().unwrap_or_default()))
+                .unwrap_or_default();
+            if matches!(decision, Decision::Lost) && record.is_some_and(|r| r.phase == ledger::Phase::Downloaded) {
+                self.record(idx, Event::OutputLost { reason: "the downloaded file is missing or changed".into() });
+            }
+            match decision {
+                Decision::Done => {
+                    self.relocate(idx);
+                    self.states[idx] = JobState::Skipped;
+                    self.counts.skipped += 1;
+                }
+                Decision::New
+                    if record.is_none()
+                        && !self.options.overwrite
+                        && !known_files.contains(&job.output)
+                        && self.output_dir.join(&job.output).exists() =>
+                {
+                    unknown_files += 1;
+                    self.fail(
+                        idx,
+                        "OutputExists",
+                        &format!(
+                            "{} exists but the ledger does not know it (was .pixbatch deleted?): not rendered again, which would pay again and replace it; move it away, or pass --overwrite",
+                            job.output.display()
+                        ),
+                    );
+                }
+                Decision::New => self.enqueue_back(idx),
+                Decision::Resume => self.resume(idx),
+                Decision::Download => self.start_download(idx),
+                Decision::Reconcile => reconcile.push(idx),
+                Decision::Failed => {
+                    let code = if code.is_empty() { "Failed".to_owned() } else { code };
+                    self.fail(
+                        idx,
+                        &code,
+                        &format!("{message} (failed in an earlier run; --retry-failed resubmits it)"),
+                    );
+                }
+                Decision::Ambiguous => self.fail(
+                    idx,
+                    "Ambiguous",
+                    &format!("{message} (held: --retry-failed renders it again, paying again)"),
+                ),
+                Decision::Lost => self.fail(
+                    idx,
+                    "OutputLost",
+                    "the video is missing and its URL has expired; --retry-failed renders it again",
+                ),
+            }
+        }
+        self.doubts_from_ledger(&reconcile, now);
+        if unknown_files > 0 {
+            self.reporter.note(&Note::Info {
+                message: format!(
+                    "{unknown_files} output file(s) exist that the ledger does not know (was .pixbatch deleted?); they are kept and those jobs not rendered: --overwrite renders them again"
+                ),
+            });
+        }
+        self.commit();
+        self.report();
+    }
+
+    /// A job whose video is in place under an old name (its shot was renamed): the file moves
+    /// to the job's path, unless something else is there, and the ledger says so.
+    pub(super) fn relocate(&mut self, idx: usize) {
+        let job = &self.jobs[idx];
+        let Some(record) = self.ledger.records.get(&job.key) else { return };
+        let Some(old) = record.path.clone() else { return };
+        let new = job.output.display().to_string();
+        if old == new {
+            return;
+        }
+        let (from, to) = (self.output_dir.join(&old), self.output_dir.join(&job.output));
+        let message = if to.exists() {
+            format!("{}: the video stays at {old}: {new} is taken by another file", job.name())
+        } else {
+            let moved = to.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::rename(&from, &to));
+            match moved {
+                Ok(()) => {
+                    self.record(idx, Event::Moved { from: old.clone(), to: new.clone() });
+                    format!("{}: renamed, so its video moved from {old} to {new}", self.jobs[idx].name())
+                }
+                Err(e) => format!("{}: the video stays at {old}: cannot move it to {new}: {e}", self.jobs[idx].name()),
+            }
+        };
+        self.reporter.note(&Note::Info { message });
+    }
+}

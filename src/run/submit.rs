@@ -1,0 +1,177 @@
+//! Submitting: filling free slots from the family queues (intents first, within the budget),
+//! and the lanes that send the creates.
+
+use std::collections::{HashSet, VecDeque};
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+
+use super::coordinator::Coordinator;
+use super::doubt::Visible;
+use super::events::{JobState, visible_of};
+use super::lane::{Lane, SubmitJob};
+use crate::api::{ApiError, ErrorClass, RetryPolicy};
+use crate::catalog::Family;
+use crate::ledger::{Event, JobMeta};
+use crate::plan::estimate_cost;
+use crate::rate::SlidingWindow;
+
+impl Coordinator<'_, '_> {
+    pub(super) fn lane(&mut self, model: &str) -> mpsc::UnboundedSender<SubmitJob> {
+        if let Some(tx) = self.lanes.get(model) {
+            return tx.clone();
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let lane = Lane {
+            client: self.client.clone(),
+            model: model.to_owned(),
+            limiter: SlidingWindow::new(self.options.submit_per_second),
+            submit: self.policy(RetryPolicy::submit()),
+            poll: self.policy(RetryPolicy::poll()),
+            sent_at: std::sync::Mutex::new(None),
+            events: self.tx.clone(),
+            halt: self.halt.clone(),
+            uploads: self.ledger.live_uploads(model, jiff::Timestamp::now()),
+            doubtful: self.doubtful.clone(),
+        };
+        tokio::spawn(lane.serve(rx));
+        self.lanes.insert(model.to_owned(), tx.clone());
+        tx
+    }
+
+    /// Fills free slots: writes the intents, syncs once, then hands the creates to the lanes.
+    pub(super) fn dispatch_submits(&mut self, now: Instant) {
+        if self.stop.is_some() {
+            return;
+        }
+        let mut batch = Vec::new();
+        let mut ahead = HashSet::new();
+        let families: Vec<Family> = self.queues.keys().cloned().collect();
+        // The coordinator's own view: the commit below, before anything is sent, makes every
+        // decision durable along with the intents.
+        let doubtful: HashSet<Visible> = self.doubts.keys().map(|i| visible_of(&self.jobs[*i])).collect();
+        for family in families {
+            let mut held = Vec::new();
+            loop {
+                if !self.pool(&family).has_room(now) {
+                    break;
+                }
+                let Some(idx) = self.queues.get_mut(&family).and_then(VecDeque::pop_front) else { break };
+                if self.held_for_run.contains(&visible_of(&self.jobs[idx])) {
+                    self.counts.queued -= 1;
+                    self.fail(
+                        idx,
+                        "Unresolved",
+                        "not sent: a job with the same visible request is still in doubt (its task could not be told from this one's); the next run looks again",
+                    );
+                    continue;
+                }
+                if doubtful.contains(&visible_of(&self.jobs[idx])) {
+                    // Sent now, its task could not be told from the one in doubt.
+                    held.push(idx);
+                    continue;
+                }
+                // An unknown price counts as free here; `plan` warns about unpriced jobs.
+                if !self.budget.try_reserve(idx, estimate_cost(&self.jobs[idx]).unwrap_or(0.0)) {
+                    self.states[idx] = JobState::OverBudget;
+                    self.counts.queued -= 1;
+                    self.over_budget += 1;
+                    continue;
+                }
+                if self.pool(&family).take() {
+                    ahead.insert(idx);
+                }
+                let job = &self.jobs[idx];
+                let attempt = self.ledger.records.get(&job.key).map_or(0, |r| r.attempts) + 1;
+                let meta = JobMeta {
+                    shot: job.shot.clone(),
+                    variant: job.variant.clone(),
+                    model: job.model.clone(),
+                    size: job.size.clone(),
+                    duration: job.duration,
+                    audio: job.audio,
+                    seed: job.seed,
+                    output: job.output.display().to_string(),
+                };
+                let (endpoint, run) = (Some(self.endpoint.clone()), Some(self.run_started));
+                self.record(idx, Event::Intent { attempt, meta, endpoint, run });
+                self.states[idx] = JobState::Submitting;
+                self.counts.queued -= 1;
+                self.counts.running += 1;
+                batch.push(idx);
+            }
+            let queue = self.queues.entry(family).or_default();
+            for idx in held.into_iter().rev() {
+                queue.push_front(idx);
+            }
+        }
+        if batch.is_empty() || !self.commit() {
+            return;
+        }
+        for idx in batch {
+            let job = &self.jobs[idx];
+            let local = job
+                .media
+                .iter()
+                .enumerate()
+                .filter_map(|(i, m)| match &m.source {
+                    crate::plan::MediaSource::Local { path, content_hash } => {
+                        Some((i, path.clone(), content_hash.clone()))
+                    }
+                    crate::plan::MediaSource::Url(_) => None,
+                })
+                .collect();
+            let submit = SubmitJob {
+                idx,
+                body: job.request_body(),
+                local,
+                ahead: ahead.contains(&idx),
+                visible: visible_of(job),
+            };
+            let lane = self.lane(&job.model);
+            if lane.send(submit).is_ok() {
+                self.outstanding += 1;
+                self.outstanding_submits += 1;
+            }
+        }
+    }
+
+    pub(super) fn enqueue_back(&mut self, idx: usize) {
+        self.states[idx] = JobState::Queued;
+        self.counts.queued += 1;
+        let family = self.jobs[idx].family.clone();
+        self.pool(&family);
+        self.queues.entry(family).or_default().push_back(idx);
+    }
+
+    pub(super) fn requeue_front(&mut self, idx: usize) {
+        self.states[idx] = JobState::Queued;
+        self.counts.queued += 1;
+        let family = self.jobs[idx].family.clone();
+        self.queues.entry(family).or_default().push_front(idx);
+    }
+
+    /// A job with a task on the service: it holds a slot and is polled now.
+    pub(super) fn resume(&mut self, idx: usize) {
+        let Some(task_id) = self.ledger.records.get(&self.jobs[idx].key).and_then(|r| r.task_id.clone()) else {
+            self.enqueue_back(idx);
+            return;
+        };
+        let family = self.jobs[idx].family.clone();
+        self.pool(&family).take();
+        self.counts.running += 1;
+        let now = Instant::now();
+        self.start_polling(idx, task_id, now, now);
+    }
+
+    pub(super) fn release(&mut self, idx: usize) {
+        self.budget.release(idx);
+        let family = self.jobs[idx].family.clone();
+        self.pool(&family).give_back();
+        self.counts.running = self.counts.running.saturating_sub(1);
+    }
+}
+
+pub(super) fn submit_failed(error: &ApiError, class: ErrorClass) -> Event {
+    Event::SubmitFailed { code: error.code.clone(), message: error.message.clone(), class }
+}
