@@ -123,11 +123,6 @@ impl FakeServer {
     pub fn reset_stats(&self) {
         self.shared.sim().stats = Stats::default();
     }
-
-    /// Stops accepting connections.
-    pub fn stop(&self) {
-        self.shutdown.cancel();
-    }
 }
 
 impl Drop for FakeServer {
@@ -152,7 +147,9 @@ async fn serve_shared(listener: TcpListener, shared: Arc<Shared>, shutdown: Canc
             accepted = listener.accept() => match accepted {
                 Ok(s) => s,
                 Err(e) => {
+                    // Out of file descriptors, say: back off instead of spinning on the error.
                     tracing::debug!(error = %e, "fake: accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                     continue;
                 }
             },
@@ -502,7 +499,7 @@ async fn list(
     let page_size = q.get("page_size").and_then(|p| p.parse::<usize>().ok()).unwrap_or(10).clamp(1, 100);
     let page_no = q.get("page_no").and_then(|p| p.parse::<usize>().ok()).unwrap_or(1).max(1);
     let total = all.len();
-    let data: Vec<Value> = all.into_iter().skip((page_no - 1) * page_size).take(page_size).collect();
+    let data: Vec<Value> = all.into_iter().skip((page_no - 1).saturating_mul(page_size)).take(page_size).collect();
     axum::Json(json!({
         "request_id": sim.request_id(),
         "total": total,

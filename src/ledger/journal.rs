@@ -123,8 +123,6 @@ pub struct Journal {
     durable_len: u64,
     /// Lines have been written since the last fsync.
     unsynced: bool,
-    /// Bytes written so far in this process (for benchmarks).
-    pub bytes_written: u64,
     /// Every entry, kept to rebuild the file if its folder vanishes mid-run.
     history: Vec<Entry>,
     /// What [`Journal::open`] had to mend (a torn last line), said to the user by the caller.
@@ -173,7 +171,6 @@ impl Journal {
             buf: Vec::with_capacity(64 * 1024),
             durable_len,
             unsynced: false,
-            bytes_written: 0,
             history: parsed.entries,
             repairs,
         })
@@ -193,7 +190,6 @@ impl Journal {
     pub fn append(&mut self, entry: &Entry) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
         line.push(b'\n');
-        self.bytes_written += line.len() as u64;
         self.buf.extend_from_slice(&line);
         self.history.push(entry.clone());
         Ok(())

@@ -4,22 +4,22 @@
 //! against the model catalog. Problems are collected, not thrown: one run of `validate` shows
 //! them all, each pointing at the YAML value that caused it.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use serde_saphyr::Spanned;
 
+use super::checks;
 use super::job::{Job, Media, MediaSource, slug};
 use super::matrix::{self, Combination, MatrixSpec};
-use crate::catalog::{self, MEDIA_MAX, MEDIA_MIN, SEED_MAX};
+use super::mentions::mentions;
+use super::refs::image_kind;
+use super::template::{self, locate_in};
+use super::values::{self, NON_AXIS_FIELDS, PARAM_FIELDS, Val, defaults_field, shot_field};
+use crate::catalog::{self, MEDIA_MAX, MEDIA_MIN};
 use crate::manifest::diag::did_you_mean;
-use crate::manifest::{Combo, Defaults, Diagnostic, Diagnostics, Loaded, MediaItem, Scalar, Shot, Span, SpannedMap};
+use crate::manifest::{Combo, Defaults, Diagnostic, Diagnostics, Loaded, MediaItem, Shot, Span};
 
-/// Fields a matrix axis or include entry may set directly; any other axis is a variable.
-const PARAM_FIELDS: &[&str] = &["prompt", "model", "size", "duration", "audio", "watermark", "seed"];
-/// Shot fields that cannot vary along an axis.
-const NON_AXIS_FIELDS: &[&str] = &["id", "media", "matrix", "include", "exclude", "vars", "enabled", "repeat", "extra"];
 /// Reference files larger than this are refused by the service.
 pub const REF_MAX_BYTES: u64 = 20 * 1024 * 1024;
 /// The output folder when the manifest names none.
@@ -51,50 +51,10 @@ pub struct Expansion {
     pub warnings: Diagnostics,
 }
 
-/// A value with where it was written.
-#[derive(Debug, Clone)]
-struct Val {
-    value: Scalar,
-    span: Option<Span>,
-}
-
-impl Val {
-    fn of(s: &Spanned<Scalar>) -> Val {
-        Val { value: s.value.clone(), span: Some(Span::at(s)) }
-    }
-    fn of_str(s: &Spanned<String>) -> Val {
-        Val { value: Scalar::Str(s.value.clone()), span: Some(Span::at(s)) }
-    }
-}
-
 /// A resolved reference image.
 #[derive(Debug, Clone)]
 struct ResolvedRef {
     source: MediaSource,
-}
-
-/// Shot and defaults have the same parameter fields; this reads one by name.
-macro_rules! param_field {
-    ($s:expr, $name:expr) => {
-        match $name {
-            "prompt" => $s.prompt.as_ref().map(Val::of_str),
-            "model" => $s.model.as_ref().map(Val::of_str),
-            "size" => $s.size.as_ref().map(Val::of_str),
-            "duration" => $s.duration.as_ref().map(Val::of),
-            "audio" => $s.audio.as_ref().map(Val::of),
-            "watermark" => $s.watermark.as_ref().map(Val::of),
-            "seed" => $s.seed.as_ref().map(Val::of),
-            _ => None,
-        }
-    };
-}
-
-fn shot_field(shot: &Shot, name: &str) -> Option<Val> {
-    param_field!(shot, name)
-}
-
-fn defaults_field(defaults: &Defaults, name: &str) -> Option<Val> {
-    param_field!(defaults, name)
 }
 
 /// Expands a loaded manifest into jobs, or returns every problem found.
@@ -109,9 +69,9 @@ pub fn expand(loaded: &Loaded, options: &ExpandOptions) -> Result<Expansion, Dia
         );
     }
     cx.resolve_refs();
-    cx.check_prices();
-    cx.check_shot_ids();
-    cx.check_axes(&m.matrix, None);
+    checks::prices(cx.loaded, &mut cx.diags);
+    checks::shot_ids(cx.loaded, &mut cx.diags);
+    checks::axes(cx.loaded, &mut cx.diags, &m.matrix, None);
 
     let output_dir = match &m.output {
         Some(out) if out.value.trim().is_empty() => {
@@ -131,7 +91,7 @@ pub fn expand(loaded: &Loaded, options: &ExpandOptions) -> Result<Expansion, Dia
         if shot.enabled.as_ref().is_some_and(|e| !e.value) {
             continue;
         }
-        cx.check_axes(&shot.matrix, Some(shot));
+        checks::axes(cx.loaded, &mut cx.diags, &shot.matrix, Some(shot));
         let spec = cx.matrix_spec(shot);
         let repeat = cx.repeat(shot);
         let bound = matrix::cross_len(&spec.axes).saturating_add(spec.include.len()).saturating_mul(repeat as usize);
@@ -167,7 +127,7 @@ pub fn expand(loaded: &Loaded, options: &ExpandOptions) -> Result<Expansion, Dia
         }
     }
     if !cx.diags.has_errors() {
-        cx.check_collisions(&jobs);
+        checks::collisions(cx.loaded, &mut cx.diags, &jobs);
     }
 
     if cx.diags.has_errors() {
@@ -286,82 +246,6 @@ impl<'a> Expander<'a> {
         Some(blake3::hash(&bytes).to_hex().to_string())
     }
 
-    fn check_shot_ids(&mut self) {
-        let mut seen: HashMap<&str, usize> = HashMap::new();
-        for shot in &self.loaded.manifest.shots {
-            let id = &shot.id.value;
-            let span = Some(Span::at(&shot.id));
-            if id.is_empty()
-                || id.starts_with('.')
-                || id.len() > 100
-                || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-            {
-                let bad: String =
-                    id.chars().filter(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))).collect();
-                let why = if !bad.is_empty() {
-                    format!("it contains {bad:?}")
-                } else if id.starts_with('.') {
-                    "it starts with `.` (a hidden file or folder; `.pixbatch` holds the ledger)".to_owned()
-                } else {
-                    "it must be 1–100 characters".to_owned()
-                };
-                self.diags.push(
-                    Diagnostic::error(format!("invalid shot id `{id}`: {why}"), span)
-                        .label("names the output file")
-                        .hint("use only letters, digits, `.`, `_` and `-`, and start with a letter, digit, `_` or `-`"),
-                );
-            }
-            if let Some(&first) = seen.get(id.as_str()) {
-                let (line, _) = self.loaded.source.line_col(first);
-                self.diags.push(
-                    Diagnostic::error(format!("duplicate shot id `{id}`"), span)
-                        .label("used again here")
-                        .hint(format!("the first shot with this id is on line {line}; ids must be unique")),
-                );
-            } else {
-                seen.insert(id, Span::at(&shot.id).offset);
-            }
-        }
-    }
-
-    /// Axis names must be shot fields or variables, and every axis needs values.
-    fn check_axes(&mut self, axes: &SpannedMap<Spanned<Vec<Spanned<Scalar>>>>, shot: Option<&Shot>) {
-        for (name, values) in axes.iter() {
-            let n = name.value.as_str();
-            if NON_AXIS_FIELDS.contains(&n) {
-                self.diags.push(
-                    Diagnostic::error(format!("`{n}` cannot be a matrix axis"), Some(Span::at(name)))
-                        .hint(format!("axes can be {} or a template variable", PARAM_FIELDS.join(", "))),
-                );
-            }
-            if values.value.is_empty() {
-                self.diags.push(
-                    Diagnostic::error(format!("matrix axis `{n}` has no values"), Some(Span::at(values)))
-                        .hint("give it at least one value, or remove it"),
-                );
-            }
-            if !PARAM_FIELDS.contains(&n) && !NON_AXIS_FIELDS.contains(&n) {
-                let prompt = shot
-                    .and_then(|s| s.prompt.as_ref())
-                    .or(self.defaults().prompt.as_ref())
-                    .map(|p| p.value.as_str())
-                    .unwrap_or("");
-                let used = template_names(prompt).iter().any(|v| v == n) || shot.is_none();
-                if !used {
-                    self.diags.push(
-                        Diagnostic::warning(
-                            format!("matrix axis `{n}` is not a shot field and the prompt never uses {{{{{n}}}}}"),
-                            Some(Span::at(name)),
-                        )
-                        .maybe_hint(
-                            did_you_mean(n, PARAM_FIELDS.iter().copied()).map(|f| format!("did you mean `{f}`?")),
-                        ),
-                    );
-                }
-            }
-        }
-    }
-
     /// Global axes, overridden or extended by the shot's; excludes and includes concatenated.
     fn matrix_spec(&mut self, shot: &Shot) -> MatrixSpec<Val> {
         let m = &self.loaded.manifest;
@@ -438,14 +322,14 @@ impl<'a> Expander<'a> {
         };
         let errors_before = self.diags.error_count();
 
-        let model = self.required_str(get("model"), "model", sid, id_span);
-        let size = self.required_str(get("size"), "size", sid, id_span);
-        let duration = self.duration(get("duration"), sid, id_span);
-        let audio = self.boolean(get("audio"), "audio");
-        let watermark = self.boolean(get("watermark"), "watermark");
-        let seed = self.seed(get("seed"));
+        let model = values::required_str(&mut self.diags, get("model"), "model", sid, id_span);
+        let size = values::required_str(&mut self.diags, get("size"), "size", sid, id_span);
+        let duration = values::duration(&mut self.diags, get("duration"), sid, id_span);
+        let audio = values::boolean(&mut self.diags, get("audio"), "audio");
+        let watermark = values::boolean(&mut self.diags, get("watermark"), "watermark");
+        let seed = values::seed(&mut self.diags, get("seed"));
         let prompt_val = get("prompt");
-        let prompt_template = self.required_str(prompt_val.clone(), "prompt", sid, id_span);
+        let prompt_template = values::required_str(&mut self.diags, prompt_val.clone(), "prompt", sid, id_span);
 
         // Variables: manifest ⊕ defaults ⊕ shot ⊕ variable axes of this combination.
         let mut vars: BTreeMap<String, String> = BTreeMap::new();
@@ -458,7 +342,9 @@ impl<'a> Expander<'a> {
             }
         }
         let prompt_span = prompt_val.as_ref().and_then(|v| v.span);
-        let prompt = prompt_template.as_ref().and_then(|t| self.render_prompt(t, &vars, prompt_span));
+        let prompt = prompt_template
+            .as_ref()
+            .and_then(|t| template::render(&mut self.diags, &self.loaded.source.text, t, &vars, prompt_span));
 
         let spec = model.as_ref().and_then(|m| catalog::lookup(m));
         if let (Some(model), None) = (&model, spec) {
@@ -478,7 +364,7 @@ impl<'a> Expander<'a> {
             match spec {
                 Some(spec) => match spec.tier_of(size) {
                     Some(t) => tier = Some(t),
-                    None => self.diags.push(size_error(spec, size, size_val.span)),
+                    None => self.diags.push(checks::size_error(spec, size, size_val.span)),
                 },
                 None => {
                     if catalog::parse_size(size).is_none() {
@@ -588,149 +474,6 @@ impl<'a> Expander<'a> {
             }
         }
         Some(spec?.price_per_second(tier?, audio))
-    }
-
-    /// `run.prices` keys must name a tier, optionally `+audio`; prices are CNY per second.
-    fn check_prices(&mut self) {
-        for (model, table) in &self.loaded.manifest.run.prices {
-            for (key, price) in table {
-                let tier = key.strip_suffix("+audio").unwrap_or(key);
-                if !catalog::Tier::ALL.iter().any(|t| t.name() == tier) {
-                    self.diags.push(
-                        Diagnostic::error(format!("run.prices.\"{model}\": `{key}` is not a tier"), None)
-                            .hint("write 360P, 540P, 720P or 1080P, optionally with +audio (e.g. \"720P+audio\")"),
-                    );
-                }
-                if !(price.is_finite() && *price >= 0.0) {
-                    self.diags
-                        .push(Diagnostic::error(format!("run.prices.\"{model}\".{key}: {price} is not a price"), None));
-                }
-            }
-        }
-    }
-
-    fn required_str(&mut self, val: Option<Val>, field: &str, shot: &str, id_span: Option<Span>) -> Option<String> {
-        match val {
-            Some(Val { value: Scalar::Str(s), .. }) => Some(s),
-            Some(Val { value, span }) => {
-                self.diags.push(
-                    Diagnostic::error(format!("`{field}` must be a string, not `{value}`"), span).hint("quote it"),
-                );
-                None
-            }
-            None => {
-                let hint = match field {
-                    "model" => format!(
-                        "set `model:` on the shot or under `defaults:`: {} or {}",
-                        catalog::C1_R2V,
-                        catalog::V56_R2V
-                    ),
-                    "size" => "set `size:` on the shot or under `defaults:`, e.g. \"1280*720\"".to_owned(),
-                    _ => format!("set `{field}:` on the shot or under `defaults:`"),
-                };
-                self.diags.push(Diagnostic::error(format!("shot `{shot}` has no `{field}`"), id_span).hint(hint));
-                None
-            }
-        }
-    }
-
-    fn duration(&mut self, val: Option<Val>, shot: &str, id_span: Option<Span>) -> Option<u32> {
-        match val {
-            Some(Val { value: Scalar::Int(d), span }) => match u32::try_from(d) {
-                Ok(d) if d >= 1 => Some(d),
-                _ => {
-                    self.diags.push(Diagnostic::error(
-                        format!("duration must be a positive number of seconds, not {d}"),
-                        span,
-                    ));
-                    None
-                }
-            },
-            Some(Val { value, span }) => {
-                self.diags.push(
-                    Diagnostic::error(format!("duration must be a whole number of seconds, not `{value}`"), span)
-                        .hint("write e.g. `duration: 5`"),
-                );
-                None
-            }
-            None => {
-                self.diags.push(
-                    Diagnostic::error(format!("shot `{shot}` has no `duration`"), id_span)
-                        .hint("set `duration:` (seconds) on the shot or under `defaults:`"),
-                );
-                None
-            }
-        }
-    }
-
-    fn boolean(&mut self, val: Option<Val>, field: &str) -> bool {
-        match val {
-            Some(Val { value: Scalar::Bool(b), .. }) => b,
-            Some(Val { value, span }) => {
-                self.diags.push(Diagnostic::error(format!("`{field}` must be true or false, not `{value}`"), span));
-                false
-            }
-            None => false,
-        }
-    }
-
-    fn seed(&mut self, val: Option<Val>) -> Option<i64> {
-        match val {
-            Some(Val { value: Scalar::Int(s), span }) => {
-                if (0..=SEED_MAX).contains(&s) {
-                    Some(s)
-                } else {
-                    self.diags.push(
-                        Diagnostic::error(format!("seed {s} is out of range"), span)
-                            .label(format!("must be in [0, {SEED_MAX}]"))
-                            .hint(format!("seeds go from 0 to {SEED_MAX}")),
-                    );
-                    None
-                }
-            }
-            Some(Val { value, span }) => {
-                self.diags.push(Diagnostic::error(format!("seed must be a whole number, not `{value}`"), span));
-                None
-            }
-            None => None,
-        }
-    }
-
-    /// Fills `{{name}}` from the variables; an unknown name is an error.
-    fn render_prompt(&mut self, template: &str, vars: &BTreeMap<String, String>, span: Option<Span>) -> Option<String> {
-        let mut out = String::with_capacity(template.len());
-        let mut rest = template;
-        let mut ok = true;
-        while let Some(start) = rest.find("{{") {
-            out.push_str(&rest[..start]);
-            let after = &rest[start + 2..];
-            let Some(end) = after.find("}}") else {
-                self.diags.push(Diagnostic::error("unclosed `{{` in the prompt", span).hint("close it with `}}`"));
-                return None;
-            };
-            let name = after[..end].trim();
-            match vars.get(name) {
-                Some(v) => out.push_str(v),
-                None => {
-                    ok = false;
-                    let span = locate_in(&self.loaded.source.text, span, &format!("{{{{{}", &after[..end])).or(span);
-                    self.diags.push(
-                        Diagnostic::error(format!("`{{{{{name}}}}}` has no value"), span)
-                            .label("no such variable")
-                            .hint(match did_you_mean(name, vars.keys().map(String::as_str)) {
-                                Some(best) => format!(
-                                    "did you mean `{{{{{best}}}}}`? define variables under `vars:` or as a matrix axis"
-                                ),
-                                None => "define it under `vars:` (manifest, defaults or shot) or as a matrix axis"
-                                    .to_owned(),
-                            }),
-                    );
-                }
-            }
-            rest = &after[end + 2..];
-        }
-        out.push_str(rest);
-        ok.then_some(out)
     }
 
     /// The job's media: the explicit list, or the refs mentioned in the prompt in order.
@@ -903,133 +646,8 @@ impl<'a> Expander<'a> {
         }
         out
     }
-
-    /// Two jobs may not write one file, nor send one identical request.
-    fn check_collisions(&mut self, jobs: &[Job]) {
-        let mut outputs: HashMap<&Path, &Job> = HashMap::new();
-        let mut keys: HashMap<&crate::key::JobKey, &Job> = HashMap::new();
-        let shot_span =
-            |id: &str| self.loaded.manifest.shots.iter().find(|s| s.id.value == id).map(|s| Span::at(&s.id));
-        for job in jobs {
-            if let Some(other) = outputs.insert(&job.output, job) {
-                self.diags.push(
-                    Diagnostic::error(
-                        format!(
-                            "jobs `{}` and `{}` would both write `{}`",
-                            other.name(),
-                            job.name(),
-                            job.output.display()
-                        ),
-                        shot_span(&job.shot),
-                    )
-                    .hint("make the variants differ in something that shows in the file name, or rename a shot"),
-                );
-            }
-            if let Some(other) = keys.insert(&job.key, job) {
-                self.diags.push(
-                    Diagnostic::error(
-                        format!("jobs `{}` and `{}` send the same request", other.name(), job.name()),
-                        shot_span(&job.shot),
-                    )
-                    .hint("they would render the same video; use `repeat: N` for independent samples"),
-                );
-            }
-        }
-    }
 }
 
 fn combo_of(entry: &Combo) -> Combination<Val> {
     entry.iter().map(|(k, v)| (k.value.clone(), Val::of(v))).collect()
-}
-
-fn size_error(spec: &catalog::ModelSpec, size: &str, span: Option<Span>) -> Diagnostic {
-    let mut by_tier = String::new();
-    for tier in catalog::Tier::ALL {
-        let sizes: Vec<&str> = spec.sizes.iter().filter(|(_, _, t)| *t == tier).map(|(s, _, _)| *s).collect();
-        by_tier.push_str(&format!("\n  {tier}: {}", sizes.join(" ")));
-    }
-    let nearest = spec.nearest_size(&size.replace(['x', 'X', '×'], "*"));
-    Diagnostic::error(format!("size `{size}` is not allowed for {}", spec.id), span)
-        .label("not in the model's size table")
-        .hint(match nearest {
-            Some(n) => format!("did you mean \"{n}\"? allowed sizes:{by_tier}"),
-            None => format!("allowed sizes:{by_tier}"),
-        })
-}
-
-/// A mention: `@` then everything up to the next whitespace.
-#[derive(Debug, PartialEq)]
-pub struct Mention {
-    pub token: String,
-    pub followed_by_space: bool,
-}
-
-/// Finds `@name` mentions. An `@` right after an ASCII letter or digit (an e-mail) is not one.
-pub fn mentions(prompt: &str) -> Vec<Mention> {
-    let mut out = Vec::new();
-    let mut prev: Option<char> = None;
-    for (i, c) in prompt.char_indices() {
-        if c == '@' && !prev.is_some_and(|p| p.is_ascii_alphanumeric()) {
-            let rest = &prompt[i + 1..];
-            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-            let token = &rest[..end];
-            if !token.is_empty() {
-                out.push(Mention { token: token.to_owned(), followed_by_space: end < rest.len() });
-            }
-        }
-        prev = Some(c);
-    }
-    out
-}
-
-/// The `{{name}}` variables a template uses.
-fn template_names(template: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else { break };
-        out.push(after[..end].trim().to_owned());
-        rest = &after[end + 2..];
-    }
-    out
-}
-
-/// The span of `needle` inside the source text of `within`, when it appears there literally.
-fn locate_in(text: &str, within: Option<Span>, needle: &str) -> Option<Span> {
-    let within = within?;
-    let hay = text.get(within.offset..within.offset + within.len)?;
-    let at = hay.find(needle)?;
-    Some(Span { offset: within.offset + at, len: needle.len() })
-}
-
-/// JPG, PNG or WEBP by magic bytes.
-pub fn image_kind(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else {
-        None
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mentions_need_a_space_and_skip_emails() {
-        let m = mentions("@男人 坐在@吉他，mail a@b.com @cafe");
-        assert_eq!(
-            m,
-            vec![
-                Mention { token: "男人".into(), followed_by_space: true },
-                Mention { token: "吉他，mail".into(), followed_by_space: true },
-                Mention { token: "cafe".into(), followed_by_space: false },
-            ]
-        );
-    }
 }

@@ -3,9 +3,14 @@
 //! [`expand`] turns a parsed manifest into jobs; [`Selection`] picks the ones a command works
 //! on. What a run would do with each job (the ledger's side) is a view: `views::plan`.
 
+mod checks;
 pub mod expand;
 pub mod job;
 pub mod matrix;
+pub mod mentions;
+pub mod refs;
+mod template;
+mod values;
 
 pub use expand::{ExpandOptions, Expansion, expand};
 pub use job::{Job, Media, MediaSource};

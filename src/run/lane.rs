@@ -64,7 +64,7 @@ impl Lane {
                             format!("cannot read {}: {e}", path.display()),
                         )
                     })?;
-                    let mime = crate::plan::expand::image_kind(&bytes).unwrap_or("application/octet-stream");
+                    let mime = crate::plan::refs::image_kind(&bytes).unwrap_or("application/octet-stream");
                     let ext = mime.rsplit('/').next().unwrap_or("bin");
                     let name = format!("{}.{ext}", &hash[..hash.len().min(24)]);
                     let url = self

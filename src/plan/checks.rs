@@ -1,0 +1,153 @@
+//! Checks that span fields or shots: unique shot ids, matrix axes, prices, and jobs that
+//! would collide (same key or same output file). Each writes to the diagnostics sink.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde_saphyr::Spanned;
+
+use super::job::Job;
+use super::template::template_names;
+use super::values::{NON_AXIS_FIELDS, PARAM_FIELDS};
+use crate::catalog;
+use crate::manifest::diag::did_you_mean;
+use crate::manifest::{Diagnostic, Diagnostics, Loaded, Scalar, Shot, Span, SpannedMap};
+
+pub(super) fn shot_ids(loaded: &Loaded, diags: &mut Diagnostics) {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for shot in &loaded.manifest.shots {
+        let id = &shot.id.value;
+        let span = Some(Span::at(&shot.id));
+        if id.is_empty()
+            || id.starts_with('.')
+            || id.len() > 100
+            || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
+            let bad: String =
+                id.chars().filter(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))).collect();
+            let why = if !bad.is_empty() {
+                format!("it contains {bad:?}")
+            } else if id.starts_with('.') {
+                "it starts with `.` (a hidden file or folder; `.pixbatch` holds the ledger)".to_owned()
+            } else {
+                "it must be 1–100 characters".to_owned()
+            };
+            diags.push(
+                Diagnostic::error(format!("invalid shot id `{id}`: {why}"), span)
+                    .label("names the output file")
+                    .hint("use only letters, digits, `.`, `_` and `-`, and start with a letter, digit, `_` or `-`"),
+            );
+        }
+        if let Some(&first) = seen.get(id.as_str()) {
+            let (line, _) = loaded.source.line_col(first);
+            diags.push(
+                Diagnostic::error(format!("duplicate shot id `{id}`"), span)
+                    .label("used again here")
+                    .hint(format!("the first shot with this id is on line {line}; ids must be unique")),
+            );
+        } else {
+            seen.insert(id, Span::at(&shot.id).offset);
+        }
+    }
+}
+
+/// Axis names must be shot fields or variables, and every axis needs values.
+pub(super) fn axes(
+    loaded: &Loaded,
+    diags: &mut Diagnostics,
+    axes: &SpannedMap<Spanned<Vec<Spanned<Scalar>>>>,
+    shot: Option<&Shot>,
+) {
+    for (name, values) in axes.iter() {
+        let n = name.value.as_str();
+        if NON_AXIS_FIELDS.contains(&n) {
+            diags.push(
+                Diagnostic::error(format!("`{n}` cannot be a matrix axis"), Some(Span::at(name)))
+                    .hint(format!("axes can be {} or a template variable", PARAM_FIELDS.join(", "))),
+            );
+        }
+        if values.value.is_empty() {
+            diags.push(
+                Diagnostic::error(format!("matrix axis `{n}` has no values"), Some(Span::at(values)))
+                    .hint("give it at least one value, or remove it"),
+            );
+        }
+        if !PARAM_FIELDS.contains(&n) && !NON_AXIS_FIELDS.contains(&n) {
+            let prompt = shot
+                .and_then(|s| s.prompt.as_ref())
+                .or(loaded.manifest.defaults.prompt.as_ref())
+                .map(|p| p.value.as_str())
+                .unwrap_or("");
+            let used = template_names(prompt).iter().any(|v| v == n) || shot.is_none();
+            if !used {
+                diags.push(
+                    Diagnostic::warning(
+                        format!("matrix axis `{n}` is not a shot field and the prompt never uses {{{{{n}}}}}"),
+                        Some(Span::at(name)),
+                    )
+                    .maybe_hint(did_you_mean(n, PARAM_FIELDS.iter().copied()).map(|f| format!("did you mean `{f}`?"))),
+                );
+            }
+        }
+    }
+}
+
+/// `run.prices` keys must name a tier, optionally `+audio`; prices are CNY per second.
+pub(super) fn prices(loaded: &Loaded, diags: &mut Diagnostics) {
+    for (model, table) in &loaded.manifest.run.prices {
+        for (key, price) in table {
+            let tier = key.strip_suffix("+audio").unwrap_or(key);
+            if !catalog::Tier::ALL.iter().any(|t| t.name() == tier) {
+                diags.push(
+                    Diagnostic::error(format!("run.prices.\"{model}\": `{key}` is not a tier"), None)
+                        .hint("write 360P, 540P, 720P or 1080P, optionally with +audio (e.g. \"720P+audio\")"),
+                );
+            }
+            if !(price.is_finite() && *price >= 0.0) {
+                diags.push(Diagnostic::error(format!("run.prices.\"{model}\".{key}: {price} is not a price"), None));
+            }
+        }
+    }
+}
+
+/// Two jobs may not write one file, nor send one identical request.
+pub(super) fn collisions(loaded: &Loaded, diags: &mut Diagnostics, jobs: &[Job]) {
+    let mut outputs: HashMap<&Path, &Job> = HashMap::new();
+    let mut keys: HashMap<&crate::key::JobKey, &Job> = HashMap::new();
+    let shot_span = |id: &str| loaded.manifest.shots.iter().find(|s| s.id.value == id).map(|s| Span::at(&s.id));
+    for job in jobs {
+        if let Some(other) = outputs.insert(&job.output, job) {
+            diags.push(
+                Diagnostic::error(
+                    format!("jobs `{}` and `{}` would both write `{}`", other.name(), job.name(), job.output.display()),
+                    shot_span(&job.shot),
+                )
+                .hint("make the variants differ in something that shows in the file name, or rename a shot"),
+            );
+        }
+        if let Some(other) = keys.insert(&job.key, job) {
+            diags.push(
+                Diagnostic::error(
+                    format!("jobs `{}` and `{}` send the same request", other.name(), job.name()),
+                    shot_span(&job.shot),
+                )
+                .hint("they would render the same video; use `repeat: N` for independent samples"),
+            );
+        }
+    }
+}
+
+pub(super) fn size_error(spec: &catalog::ModelSpec, size: &str, span: Option<Span>) -> Diagnostic {
+    let mut by_tier = String::new();
+    for tier in catalog::Tier::ALL {
+        let sizes: Vec<&str> = spec.sizes.iter().filter(|(_, _, t)| *t == tier).map(|(s, _, _)| *s).collect();
+        by_tier.push_str(&format!("\n  {tier}: {}", sizes.join(" ")));
+    }
+    let nearest = spec.nearest_size(&size.replace(['x', 'X', '×'], "*"));
+    Diagnostic::error(format!("size `{size}` is not allowed for {}", spec.id), span)
+        .label("not in the model's size table")
+        .hint(match nearest {
+            Some(n) => format!("did you mean \"{n}\"? allowed sizes:{by_tier}"),
+            None => format!("allowed sizes:{by_tier}"),
+        })
+}
