@@ -5,7 +5,9 @@
 
 pub mod api;
 pub mod catalog;
+#[doc(hidden)]
 pub mod cli;
+pub mod duration;
 pub mod exit;
 pub mod fake;
 pub mod files;

@@ -1,146 +1,112 @@
-//! `pixbatch run` and `pixbatch status`: flags → options, then printing what happened.
+//! `pixbatch run`, `cancel` and `ledger merge`: the commands that change the ledger. Flags →
+//! options, then printing what happened.
 
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use super::args::{ExpandFlags, RunArgs};
+use super::errors::CliError;
+use super::inspect::load_and_expand;
+use super::output::{init_tracing, runtime, write_stdout};
 use super::progress::{Bar, Lines};
-use super::{ExpandFlags, Format, RunArgs, load_and_expand, runtime, write_stdout};
 use crate::api::{ApiConfig, ApiKey, Client};
 use crate::exit;
 use crate::fake::{FakeConfig, FakeServer};
 use crate::files;
-use crate::ledger::Ledger;
 use crate::run::{PollConfig, RunInput, RunOptions, RunOutcome, RunSummary, Stop};
-use crate::views::{self, junit, results, status};
+use crate::views::{junit, results};
 
-/// Sets up `tracing` on stderr: info lines without a terminal, warnings only under a bar.
-pub fn init_tracing(terminal: bool) {
-    let default = if terminal { "warn" } else { "info" };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("pixbatch={default},warn")));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(terminal)
-        .with_target(false)
-        .try_init();
-}
-
-pub fn run(args: &RunArgs) -> i32 {
+pub fn run(args: &RunArgs) -> Result<i32, CliError> {
     let terminal = std::io::stderr().is_terminal();
     init_tracing(terminal);
-    let Some((loaded, expansion)) = load_and_expand(&args.manifest, &args.expand) else {
-        return exit::USAGE;
-    };
-    let section = &loaded.manifest.run;
-    let mut options = RunOptions {
-        concurrency: section.concurrency.clone(),
-        retry_failed: args.retry_failed,
-        overwrite: args.overwrite,
-        unknown_grace: args.unknown_grace,
-        // Jobs in doubt are looked at again as often as a task is polled at the slowest.
-        doubt_recheck: args.poll_max.max(args.poll_min).min(RunOptions::default().doubt_recheck),
-        submit_per_second: args.submit_rps,
-        query_per_second: args.query_rps,
-        poll: PollConfig { min_interval: args.poll_min, max_interval: args.poll_max.max(args.poll_min) },
-        task_timeout: args.task_timeout,
-        cancel_on_interrupt: args.cancel_on_interrupt,
-        max_cost: args.max_cost.or(section.max_cost),
-        max_failures: if args.fail_fast { Some(1) } else { args.max_failures.map(|n| n.max(1)) },
-        ..RunOptions::default()
-    };
-    if let Some(n) = args.queue_ahead.or(section.queue_ahead) {
-        options.queue_ahead = n;
-    }
-    if options.max_cost.is_some_and(|c| !(c.is_finite() && c >= 0.0)) {
-        eprintln!("error: --max-cost must be a non-negative amount of CNY");
-        return exit::USAGE;
-    }
-    if let Some(n) = args.concurrency {
-        options.concurrency.clear();
-        options.default_concurrency = n.max(1);
-    }
-    let Some(rt) = runtime() else { return exit::USAGE };
-    rt.block_on(async {
-        let (client, _fake) = match connect(args).await {
-            Ok(pair) => pair,
-            Err(code) => return code,
-        };
+    let (loaded, expansion) = load_and_expand(&args.manifest, &args.expand)?;
+    let options = options(args, &loaded.manifest.run)?;
+    runtime()?.block_on(async {
+        let (client, _fake) = connect(args).await?;
         let interrupt = tokio_util::sync::CancellationToken::new();
         watch_signals(interrupt.clone());
         let input = RunInput { expansion: &expansion, name: loaded.manifest.name.as_deref() };
-        let total = expansion.jobs.len();
-        let result = if terminal && !args.json {
-            let mut bar = Bar::new(total);
+        let RunOutcome { summary, ledger } = if terminal && !args.json {
+            let mut bar = Bar::new(expansion.jobs.len());
             let r = crate::run::run(input, client, &options, &mut bar, interrupt).await;
             bar.finish();
             r
         } else {
             crate::run::run(input, client, &options, &mut Lines::new(), interrupt).await
+        }
+        .map(Ok)
+        .unwrap_or_else(|crate::run::RunError::Ledger(e)| Err(CliError::Ledger(e)))?;
+        print_summary(&summary, &expansion.output_dir);
+        // The rows of the reports: the ledger as the run left it.
+        let rows = if args.junit.is_some() || args.json {
+            results::rows(&expansion.jobs, &expansion.unselected, &ledger)
+        } else {
+            Vec::new()
         };
-        match result {
-            Ok(RunOutcome { summary, ledger }) => {
-                print_summary(&summary, &expansion.output_dir);
-                // The rows of the reports: the ledger as the run left it.
-                let rows = if args.junit.is_some() || args.json {
-                    results::rows(&expansion.jobs, &expansion.unselected, &ledger)
-                } else {
-                    Vec::new()
-                };
-                if let Some(path) = &args.junit {
-                    let name = loaded.manifest.name.clone().unwrap_or_else(|| args.manifest.display().to_string());
-                    if let Err(e) = files::write_atomic(path, junit::junit(&name, &rows).as_bytes()) {
-                        eprintln!("error: cannot write {}: {e}", path.display());
-                    }
-                }
-                if args.json {
-                    let report = crate::run::Report {
-                        format: crate::run::REPORT_FORMAT.to_owned(),
-                        manifest: args.manifest.display().to_string(),
-                        name: loaded.manifest.name.clone(),
-                        exit_code: exit_code(&summary),
-                        summary: summary.clone(),
-                        jobs: rows,
-                    };
-                    let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
-                    text.push('\n');
-                    write_stdout(&text);
-                }
-                exit_code(&summary)
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                let crate::run::RunError::Ledger(l) = &e;
-                eprintln!("hint: {}", l.hint());
-                exit::JOBS_FAILED
+        if let Some(path) = &args.junit {
+            let name = loaded.manifest.name.clone().unwrap_or_else(|| args.manifest.display().to_string());
+            if let Err(e) = files::write_atomic(path, junit::junit(&name, &rows).as_bytes()) {
+                eprintln!("error: cannot write {}: {e}", path.display());
             }
         }
+        let code = exit_code(&summary);
+        if args.json {
+            let report = crate::run::Report {
+                format: crate::run::REPORT_FORMAT.to_owned(),
+                manifest: args.manifest.display().to_string(),
+                name: loaded.manifest.name.clone(),
+                exit_code: code,
+                summary,
+                jobs: rows,
+            };
+            write_stdout(&results::to_json(&report).map_err(CliError::Stdout)?)?;
+        }
+        Ok(code)
     })
 }
 
+/// The run's options: the library's defaults, the manifest's `run:` section, then the flags.
+fn options(args: &RunArgs, section: &crate::manifest::RunSection) -> Result<RunOptions, CliError> {
+    let mut options = RunOptions::from_section(section);
+    let (poll_min, poll_max) = (args.poll_min.0, args.poll_max.0.max(args.poll_min.0));
+    options.retry_failed = args.retry_failed;
+    options.overwrite = args.overwrite;
+    options.unknown_grace = args.unknown_grace.0;
+    // Jobs in doubt are looked at again as often as a task is polled at the slowest.
+    options.doubt_recheck = poll_max.min(options.doubt_recheck);
+    options.submit_per_second = args.submit_rps;
+    options.query_per_second = args.query_rps;
+    options.poll = PollConfig { min_interval: poll_min, max_interval: poll_max };
+    options.task_timeout = args.task_timeout.0;
+    options.cancel_on_interrupt = args.cancel_on_interrupt;
+    options.max_cost = args.max_cost.or(options.max_cost);
+    options.max_failures = if args.fail_fast { Some(1) } else { args.max_failures.map(|n| n.max(1)) };
+    if let Some(n) = args.queue_ahead {
+        options.queue_ahead = n;
+    }
+    if options.max_cost.is_some_and(|c| !(c.is_finite() && c >= 0.0)) {
+        return Err(CliError::usage("--max-cost must be a non-negative amount of CNY", None));
+    }
+    if let Some(n) = args.concurrency {
+        options.concurrency.clear();
+        options.default_concurrency = n.max(1);
+    }
+    Ok(options)
+}
+
 /// The client: a fake in this process with `--fake`, else DashScope from the environment.
-async fn connect(args: &RunArgs) -> Result<(Client, Option<FakeServer>), i32> {
+async fn connect(args: &RunArgs) -> Result<(Client, Option<FakeServer>), CliError> {
     if args.fake {
         let config = FakeConfig { run_time: args.fake_run_time, ..FakeConfig::default() };
-        let fake = FakeServer::start(config).await.map_err(|e| {
-            eprintln!("error: cannot start the fake server: {e}");
-            exit::USAGE
-        })?;
+        let key = ApiKey::new(&config.api_key);
+        let fake = FakeServer::start(config)
+            .await
+            .map_err(|e| CliError::setup(format!("cannot start the fake server: {e}"), None))?;
         tracing::info!("using the fake DashScope at {} (nothing is billed)", fake.base_url());
-        let client = ApiConfig::new(&fake.base_url(), ApiKey::new("sk-test")).and_then(Client::new).map_err(|e| {
-            eprintln!("error: {e}");
-            exit::USAGE
-        })?;
+        let client = ApiConfig::new(&fake.base_url(), key).and_then(Client::new)?;
         return Ok((client, Some(fake)));
     }
-    match ApiConfig::from_env().and_then(Client::new) {
-        Ok(c) => Ok((c, None)),
-        Err(e) => {
-            eprintln!("error: {e}");
-            eprintln!("hint: {}", e.hint());
-            Err(exit::USAGE)
-        }
-    }
+    Ok((ApiConfig::from_env().and_then(Client::new)?, None))
 }
 
 /// First Ctrl-C or SIGTERM: stop submitting and wind down. Second: exit at once.
@@ -226,62 +192,34 @@ fn print_summary(s: &RunSummary, output_dir: &Path) {
     eprintln!("results: {}", output_dir.join("results.csv").display());
 }
 
-pub fn status(path: &Path, format: Format, flags: &ExpandFlags) -> i32 {
-    let Some((loaded, expansion)) = load_and_expand(path, flags) else {
-        return exit::USAGE;
-    };
-    let ledger = match Ledger::load(&expansion.output_dir) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: {e}");
-            eprintln!("hint: {}", e.hint());
-            return exit::JOBS_FAILED;
-        }
-    };
-    let rows = status::rows(&expansion, &ledger);
-    let text = match format {
-        Format::Json => status::to_json(loaded.manifest.name.as_deref(), &rows),
-        Format::Csv => views::to_csv(&rows),
-        Format::Table => Ok(status::to_table(&rows).into_bytes()),
-    };
-    match text {
-        Ok(bytes) => write_stdout(&String::from_utf8_lossy(&bytes)),
-        Err(e) => {
-            eprintln!("error: cannot render the status: {e}");
-            exit::USAGE
-        }
+pub fn cancel(path: &Path, flags: &ExpandFlags) -> Result<i32, CliError> {
+    init_tracing(std::io::stderr().is_terminal());
+    let (_, expansion) = load_and_expand(path, flags)?;
+    let client = ApiConfig::from_env().and_then(Client::new)?;
+    let report =
+        runtime()?.block_on(crate::run::cancel::cancel_pending(&expansion.output_dir, &expansion.jobs, &client))?;
+    for job in &report.cancelled {
+        println!("cancelled {job}");
     }
+    for (job, why) in &report.not_cancelled {
+        println!("not cancelled {job}: {why}");
+    }
+    eprintln!("{} cancelled, {} could not be cancelled", report.cancelled.len(), report.not_cancelled.len());
+    Ok(exit::OK)
 }
 
-pub fn cancel(path: &Path, flags: &ExpandFlags) -> i32 {
-    init_tracing(std::io::stderr().is_terminal());
-    let Some((_, expansion)) = load_and_expand(path, flags) else {
-        return exit::USAGE;
-    };
-    let client = match ApiConfig::from_env().and_then(Client::new) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            eprintln!("hint: {}", e.hint());
-            return exit::USAGE;
-        }
-    };
-    let Some(rt) = runtime() else { return exit::USAGE };
-    match rt.block_on(crate::run::cancel::cancel_pending(&expansion.output_dir, &expansion.jobs, &client)) {
-        Ok(report) => {
-            for job in &report.cancelled {
-                println!("cancelled {job}");
-            }
-            for (job, why) in &report.not_cancelled {
-                println!("not cancelled {job}: {why}");
-            }
-            eprintln!("{} cancelled, {} could not be cancelled", report.cancelled.len(), report.not_cancelled.len());
-            exit::OK
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            eprintln!("hint: {}", e.hint());
-            exit::JOBS_FAILED
-        }
+/// `pixbatch ledger merge`.
+pub fn merge(into: &Path, sources: &[PathBuf]) -> Result<i32, CliError> {
+    let r = crate::ledger::merge::merge(into, sources)?;
+    for (key, kept) in &r.conflicts {
+        eprintln!("conflict: job {key} is in several ledgers; kept the one from {}", kept.display());
     }
+    eprintln!(
+        "merged {} jobs into {} ({} videos copied, {} conflicts)",
+        r.jobs,
+        into.display(),
+        r.files_copied,
+        r.conflicts.len()
+    );
+    Ok(exit::OK)
 }

@@ -17,7 +17,7 @@ impl DurationRange {
 
     /// Parses `2s`, `500ms`, or `3s:6s`.
     pub fn parse(text: &str) -> Result<DurationRange, String> {
-        let one = |s: &str| parse_duration(s.trim());
+        let one = |s: &str| crate::duration::parse(s);
         match text.split_once(':') {
             Some((a, b)) => {
                 let (min, max) = (one(a)?, one(b)?);
@@ -31,22 +31,22 @@ impl DurationRange {
     }
 }
 
-/// Parses `250ms`, `2s`, `1.5s`, `5m`, `24h`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (num, unit) = s.find(|c: char| c.is_ascii_alphabetic()).map_or((s, "s"), |i| s.split_at(i));
-    let n: f64 = num.trim().parse().map_err(|_| format!("`{s}` is not a duration like 500ms, 2s, 5m or 24h"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ms, s, m or h)")),
-    };
-    if !(0.0..=1e9).contains(&secs) {
-        return Err(format!("`{s}` is out of range"));
+impl std::fmt::Display for DurationRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::duration::Human;
+        if self.min == self.max {
+            write!(f, "{}", Human(self.min))
+        } else {
+            write!(f, "{}:{}", Human(self.min), Human(self.max))
+        }
     }
-    Ok(Duration::from_secs_f64(secs))
 }
+
+/// `fake-server --slow-delay`'s default: a slow answer is this late.
+pub const SLOW_DELAY: Duration = Duration::from_secs(2);
+/// `fake-server --neighbours-similar`'s default: the share of other clients' tasks that copy
+/// one of ours with one change.
+pub const NEIGHBOURS_SIMILAR: f64 = 0.3;
 
 /// Fault probabilities in [0, 1], rolled per request (or per task) from the seeded generator.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -86,6 +86,17 @@ impl Default for RunOptions {
 }
 
 impl RunOptions {
+    /// The defaults with the manifest's `run:` section applied (flags then override these).
+    pub fn from_section(section: &crate::manifest::RunSection) -> RunOptions {
+        let defaults = RunOptions::default();
+        RunOptions {
+            concurrency: section.concurrency.clone(),
+            max_cost: section.max_cost,
+            queue_ahead: section.queue_ahead.unwrap_or(defaults.queue_ahead),
+            ..defaults
+        }
+    }
+
     pub(super) fn slots(&self, family: &Family) -> u32 {
         self.concurrency.get(family.name()).copied().unwrap_or(self.default_concurrency).max(1)
     }

@@ -1,0 +1,307 @@
+//! The command line's arguments: clap types only, with defaults taken from the library's
+//! `Default`s (written once). Nothing here decides anything.
+
+use std::path::PathBuf;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::duration::Human;
+use crate::fake::{DurationRange, FakeConfig};
+use crate::plan::{self, ExpandOptions};
+use crate::run::RunOptions;
+
+static RUN: LazyLock<RunOptions> = LazyLock::new(RunOptions::default);
+static FAKE: LazyLock<FakeConfig> = LazyLock::new(FakeConfig::default);
+
+/// Render a YAML manifest of PixVerse reference-to-video jobs on DashScope.
+#[derive(Debug, Parser)]
+#[command(name = "pixbatch", version, about, after_help = EXIT_CODES_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXIT_CODES_HELP: &str = "Exit codes:
+  0    all done
+  1    some jobs failed
+  2    bad manifest or usage (nothing was sent)
+  3    a run-fatal API error (key, billing, model access) stopped the run
+  4    the budget (--max-cost) stopped submitting
+  130  interrupted";
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check manifests without any network call; every problem with its location.
+    Validate {
+        /// Manifest files.
+        #[arg(required = true)]
+        manifests: Vec<PathBuf>,
+        #[command(flatten)]
+        expand: ExpandFlags,
+    },
+    /// Show the jobs a manifest expands to, and their estimated cost.
+    Plan {
+        /// Manifest file.
+        manifest: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[command(flatten)]
+        expand: ExpandFlags,
+    },
+    /// Render every job of a manifest that is not done yet.
+    Run(RunArgs),
+    /// The ledger against the manifest: every job's state, and jobs that left the manifest.
+    Status {
+        /// Manifest file.
+        manifest: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[command(flatten)]
+        expand: ExpandFlags,
+    },
+    /// Ledger tools.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+    /// Cancel this manifest's tasks that are still PENDING on the service.
+    Cancel {
+        /// Manifest file.
+        manifest: PathBuf,
+        #[command(flatten)]
+        expand: ExpandFlags,
+    },
+    /// Print the manifest's JSON Schema (or, with --report, the `run --json` report's).
+    Schema {
+        /// The schema of `pixbatch run --json` instead.
+        #[arg(long)]
+        report: bool,
+    },
+    /// Run the fake DashScope server (for demos and tests; no key or network needed).
+    FakeServer(FakeServerArgs),
+}
+
+/// `pixbatch ledger …`
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Combine shard runs' output folders (ledger and videos) into one; a job in several keeps
+    /// its most advanced state and is reported as a conflict.
+    Merge {
+        /// The output folder to merge into (its own ledger takes part).
+        #[arg(long)]
+        into: PathBuf,
+        /// Output folders of the shard runs.
+        #[arg(required = true)]
+        sources: Vec<PathBuf>,
+    },
+}
+
+/// Flags of `pixbatch run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Manifest file.
+    pub manifest: PathBuf,
+    /// Run against a fake DashScope started in this process (no key, no network).
+    #[arg(long)]
+    pub fake: bool,
+    /// Running tasks per model family (default 5, DashScope's limit; overrides `run.concurrency`).
+    #[arg(long)]
+    pub concurrency: Option<u32>,
+    /// Resubmit jobs that failed in earlier runs.
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// Print one machine-readable JSON report on stdout at the end.
+    #[arg(long)]
+    pub json: bool,
+    /// Stop submitting at the first failed job (same as --max-failures 1); tasks still waiting
+    /// on the service are cancelled, running ones are resumed by the next run.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Stop submitting once this many jobs have failed; tasks still waiting on the service are
+    /// cancelled, running ones are resumed by the next run.
+    #[arg(long, value_name = "N")]
+    pub max_failures: Option<usize>,
+    /// Also write a JUnit XML report here (one test case per job).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// CNY: never submit a job whose estimate would take this run's spend past it
+    /// (overrides `run.max_cost`); the jobs left are reported as skipped: budget (exit 4).
+    #[arg(long, value_name = "AMOUNT")]
+    pub max_cost: Option<f64>,
+    /// Render jobs whose output file exists although the ledger does not know it (a deleted
+    /// `.pixbatch`, a file put there by hand): the file is replaced and the job paid for again.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// On Ctrl-C, cancel tasks still PENDING on the service.
+    #[arg(long)]
+    pub cancel_on_interrupt: bool,
+    /// Tasks to submit past a family's 5 running ones, so the service starts the next the
+    /// moment a slot frees (default 2, or `run.queue_ahead`; 0 turns it off).
+    #[arg(long, value_name = "N")]
+    pub queue_ahead: Option<u32>,
+    /// How long to keep asking about a task that its endpoint does not know although it is
+    /// less than 24 h old (another endpoint's task, or the service not caught up) before this
+    /// run leaves it for the next; such a task is never written off or resubmitted.
+    #[arg(long, default_value_t = Human(RUN.unknown_grace))]
+    pub unknown_grace: Human,
+    /// Stop waiting for a task after this long (it is not resubmitted; a rerun polls it).
+    #[arg(long, default_value_t = Human(RUN.task_timeout))]
+    pub task_timeout: Human,
+    /// Queries per second for polling (DashScope allows 20 per account).
+    #[arg(long, default_value_t = RUN.query_per_second)]
+    pub query_rps: u32,
+    /// Creates per second per model (DashScope allows 5 in any one-second window).
+    #[arg(long, default_value_t = RUN.submit_per_second)]
+    pub submit_rps: u32,
+    /// Never poll one task more often than this.
+    #[arg(long, default_value_t = Human(RUN.poll.min_interval))]
+    pub poll_min: Human,
+    /// Never leave a task unpolled longer than this.
+    #[arg(long, default_value_t = Human(RUN.poll.max_interval))]
+    pub poll_max: Human,
+    /// Task durations of the `--fake` server, e.g. `2s:5s`.
+    #[arg(long, default_value_t = FAKE.run_time, value_parser = DurationRange::parse, requires = "fake")]
+    pub fake_run_time: DurationRange,
+    #[command(flatten)]
+    pub expand: ExpandFlags,
+}
+
+/// Flags of `pixbatch fake-server`; every knob of the fake's config.
+#[derive(Debug, clap::Args)]
+pub struct FakeServerArgs {
+    /// Address to listen on (loopback only: it accepts a made-up key).
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    pub addr: std::net::SocketAddr,
+    /// The one API key accepted; others get 401 InvalidApiKey.
+    #[arg(long, default_value_t = FAKE.api_key.clone())]
+    pub api_key: String,
+    /// Running tasks per model family.
+    #[arg(long, default_value_t = FAKE.concurrency)]
+    pub concurrency: u32,
+    /// Reject creates past the concurrency with 429 instead of queueing them.
+    #[arg(long)]
+    pub overflow: bool,
+    /// How long a task runs: `2s`, or `3s:6s` for a seeded uniform draw.
+    #[arg(long, default_value_t = FAKE.run_time, value_parser = DurationRange::parse)]
+    pub run_time: DurationRange,
+    /// Creates per second per model (0 = unlimited).
+    #[arg(long, default_value_t = FAKE.submit_rps)]
+    pub submit_rps: u32,
+    /// Queries/lists/cancels per second, shared (0 = unlimited).
+    #[arg(long, default_value_t = FAKE.query_rps)]
+    pub query_rps: u32,
+    /// After this a task id answers UNKNOWN.
+    #[arg(long, default_value_t = Human(FAKE.task_ttl))]
+    pub ttl: Human,
+    /// Seed for task durations and faults.
+    #[arg(long, default_value_t = FAKE.seed)]
+    pub seed: u64,
+    /// Probability of a 429 on any call.
+    #[arg(long, default_value_t = FAKE.faults.throttle)]
+    pub throttle: f64,
+    /// Probability of a 500 InternalError on any call.
+    #[arg(long, default_value_t = FAKE.faults.server_error)]
+    pub server_error: f64,
+    /// Probability of closing the connection before doing anything.
+    #[arg(long, default_value_t = FAKE.faults.drop_before)]
+    pub drop_before: f64,
+    /// Probability of doing the work, then closing the connection without answering.
+    #[arg(long, default_value_t = FAKE.faults.drop_after)]
+    pub drop_after: f64,
+    /// Probability that a create call that made its task loses its answer on the way back.
+    #[arg(long, default_value_t = FAKE.faults.lost_create_answer)]
+    pub lost_create_answer: f64,
+    /// Probability that a task ends FAILED with a code.
+    #[arg(long, default_value_t = FAKE.faults.task_failed)]
+    pub task_failed: f64,
+    /// Probability that a task ends FAILED without code or message.
+    #[arg(long, default_value_t = FAKE.faults.task_failed_silent)]
+    pub task_failed_silent: f64,
+    /// Probability that a download is cut in half.
+    #[arg(long, default_value_t = FAKE.faults.truncated_download)]
+    pub truncated_download: f64,
+    /// Probability that an answer is delayed by --slow-delay.
+    #[arg(long, default_value_t = FAKE.faults.slow)]
+    pub slow: f64,
+    #[arg(long, default_value_t = Human(crate::fake::config::SLOW_DELAY))]
+    pub slow_delay: Human,
+    /// Tasks per second that other clients of the account create (they take slots and show in
+    /// the list API).
+    #[arg(long, default_value_t = FAKE.neighbours.per_second)]
+    pub neighbours: f64,
+    /// Share of the neighbours' tasks that copy one of your recent requests with one change.
+    #[arg(long, default_value_t = crate::fake::config::NEIGHBOURS_SIMILAR)]
+    pub neighbours_similar: f64,
+    /// Result URLs stop working this long after their task ended (403 "Request has expired").
+    #[arg(long)]
+    pub url_ttl: Option<Human>,
+    /// Error answers quote the request's Authorization header, as some gateways do.
+    #[arg(long)]
+    pub echo_auth: bool,
+}
+
+impl FakeServerArgs {
+    /// The fake's config from the flags.
+    pub fn config(&self) -> crate::fake::FakeConfig {
+        crate::fake::FakeConfig {
+            api_key: self.api_key.clone(),
+            concurrency: self.concurrency,
+            overflow: self.overflow,
+            run_time: self.run_time,
+            submit_rps: self.submit_rps,
+            query_rps: self.query_rps,
+            task_ttl: self.ttl.0,
+            seed: self.seed,
+            faults: crate::fake::Faults {
+                throttle: self.throttle,
+                server_error: self.server_error,
+                drop_before: self.drop_before,
+                drop_after: self.drop_after,
+                lost_create_answer: self.lost_create_answer,
+                task_failed: self.task_failed,
+                task_failed_silent: self.task_failed_silent,
+                truncated_download: self.truncated_download,
+                slow: self.slow,
+                slow_delay: self.slow_delay.0,
+            },
+            neighbours: crate::fake::Neighbours {
+                per_second: self.neighbours,
+                similar: self.neighbours_similar,
+                echo_seed: false,
+            },
+            url_ttl: self.url_ttl.map(Duration::from),
+            echo_auth: self.echo_auth,
+            refuse_creates: None,
+        }
+    }
+}
+
+/// Flags that shape expansion and pick the jobs a command works on.
+#[derive(Debug, clap::Args)]
+pub struct ExpandFlags {
+    /// Refuse manifests that expand to more jobs than this.
+    #[arg(long, default_value_t = ExpandOptions::default().max_jobs)]
+    pub max_jobs: usize,
+    /// Only this shard of the jobs, `K/N` (split by job key: N runners cover every job once).
+    #[arg(long, value_parser = crate::plan::parse_shard, value_name = "K/N")]
+    pub shard: Option<(u32, u32)>,
+    /// Only shots whose id matches this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub only: Vec<String>,
+}
+
+impl ExpandFlags {
+    /// The jobs these flags select.
+    pub fn selection(&self) -> plan::Selection {
+        plan::Selection { shard: self.shard, only: self.only.clone() }
+    }
+}
+
+/// Output formats of `plan` and `status`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}

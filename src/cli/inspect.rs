@@ -1,0 +1,86 @@
+//! The commands that read and print: `validate`, `plan` and `status`. No network.
+
+use std::path::{Path, PathBuf};
+
+use super::args::{ExpandFlags, Format};
+use super::errors::CliError;
+use super::output::{print_diagnostics, stdout_result, write_stdout};
+use crate::exit;
+use crate::ledger::Ledger;
+use crate::manifest::{self, Loaded};
+use crate::plan::{self, ExpandOptions, Expansion};
+use crate::views::{self, Plan, status};
+
+/// Loads and expands one manifest, printing its problems (and warnings) as they are found.
+pub fn load_and_expand(path: &Path, flags: &ExpandFlags) -> Result<(Loaded, Expansion), CliError> {
+    let loaded = manifest::load(path).map_err(|diags| {
+        print_diagnostics(&diags);
+        CliError::Manifest { summary: None }
+    })?;
+    match plan::expand(&loaded, &ExpandOptions { max_jobs: flags.max_jobs }) {
+        Ok(mut expansion) => {
+            flags
+                .selection()
+                .apply(&mut expansion)
+                .map_err(|e| CliError::usage(e, Some("--only takes a glob over shot ids, e.g. --only 'intro*'")))?;
+            if !expansion.warnings.items.is_empty() {
+                print_diagnostics(&expansion.warnings);
+            }
+            Ok((loaded, expansion))
+        }
+        Err(diags) => {
+            print_diagnostics(&diags);
+            let n = diags.error_count() + diags.suppressed;
+            let summary = format!(
+                "{}: {n} problem{} found; nothing was sent",
+                manifest::diag::display_path(path),
+                if n == 1 { "" } else { "s" }
+            );
+            Err(CliError::Manifest { summary: Some(summary) })
+        }
+    }
+}
+
+/// `validate`: every manifest, every problem; exit 2 when any has one.
+pub fn validate(paths: &[PathBuf], flags: &ExpandFlags) -> Result<i32, CliError> {
+    let mut code = exit::OK;
+    for path in paths {
+        match load_and_expand(path, flags) {
+            Ok((_, expansion)) => {
+                println!("{}: ok, {} jobs", manifest::diag::display_path(path), expansion.jobs.len());
+            }
+            Err(e) => {
+                eprint!("{}", e.render());
+                code = code.max(e.exit_code());
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// `plan`: the jobs, what a run would do with each, and the cost.
+pub fn plan(path: &Path, format: Format, flags: &ExpandFlags) -> Result<i32, CliError> {
+    let (loaded, expansion) = load_and_expand(path, flags)?;
+    let ledger = Ledger::load(&expansion.output_dir)?;
+    let plan = Plan::new(path, loaded.manifest.name.as_deref(), &expansion, &ledger);
+    match format {
+        Format::Table => write_stdout(plan.to_table().as_bytes())?,
+        Format::Json => stdout_result(plan.write_json(std::io::stdout().lock()))?,
+        Format::Csv => write_stdout(&plan.to_csv().map_err(CliError::Stdout)?)?,
+    }
+    Ok(exit::OK)
+}
+
+/// `status`: the ledger against the manifest.
+pub fn status(path: &Path, format: Format, flags: &ExpandFlags) -> Result<i32, CliError> {
+    let (loaded, expansion) = load_and_expand(path, flags)?;
+    let ledger = Ledger::load(&expansion.output_dir)?;
+    let rows = status::rows(&expansion, &ledger);
+    let bytes = match format {
+        Format::Json => status::to_json(loaded.manifest.name.as_deref(), &rows),
+        Format::Csv => views::to_csv(&rows),
+        Format::Table => Ok(status::to_table(&rows).into_bytes()),
+    };
+    write_stdout(&bytes.map_err(CliError::Stdout)?)?;
+    Ok(exit::OK)
+}
