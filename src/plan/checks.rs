@@ -8,7 +8,7 @@ use serde_saphyr::Spanned;
 
 use super::job::Job;
 use super::template::template_names;
-use super::values::{NON_AXIS_FIELDS, PARAM_FIELDS};
+use super::values::Field;
 use crate::catalog;
 use crate::manifest::diag::did_you_mean;
 use crate::manifest::{Diagnostic, Diagnostics, Loaded, Scalar, Shot, Span, SpannedMap};
@@ -60,11 +60,11 @@ pub(super) fn axes(
 ) {
     for (name, values) in axes.iter() {
         let n = name.value.as_str();
-        if NON_AXIS_FIELDS.contains(&n) {
-            diags.push(
-                Diagnostic::error(format!("`{n}` cannot be a matrix axis"), Some(Span::at(name)))
-                    .hint(format!("axes can be {} or a template variable", PARAM_FIELDS.join(", "))),
-            );
+        let kind = Field::named(n);
+        if kind.is_some_and(|f| !f.is_param()) {
+            diags.push(Diagnostic::error(format!("`{n}` cannot be a matrix axis"), Some(Span::at(name))).hint(
+                format!("axes can be {} or a template variable", Field::param_names().collect::<Vec<_>>().join(", ")),
+            ));
         }
         if values.value.is_empty() {
             diags.push(
@@ -72,7 +72,7 @@ pub(super) fn axes(
                     .hint("give it at least one value, or remove it"),
             );
         }
-        if !PARAM_FIELDS.contains(&n) && !NON_AXIS_FIELDS.contains(&n) {
+        if kind.is_none() {
             let prompt = shot
                 .and_then(|s| s.prompt.as_ref())
                 .or(loaded.manifest.defaults.prompt.as_ref())
@@ -85,7 +85,7 @@ pub(super) fn axes(
                         format!("matrix axis `{n}` is not a shot field and the prompt never uses {{{{{n}}}}}"),
                         Some(Span::at(name)),
                     )
-                    .maybe_hint(did_you_mean(n, PARAM_FIELDS.iter().copied()).map(|f| format!("did you mean `{f}`?"))),
+                    .maybe_hint(did_you_mean(n, Field::param_names()).map(|f| format!("did you mean `{f}`?"))),
                 );
             }
         }

@@ -15,7 +15,7 @@ use super::matrix::{self, Combination, MatrixSpec};
 use super::mentions::mentions;
 use super::refs::image_kind;
 use super::template::{self, locate_in};
-use super::values::{self, NON_AXIS_FIELDS, PARAM_FIELDS, Val, defaults_field, shot_field};
+use super::values::{self, Field, Val, defaults_field, shot_field};
 use crate::catalog::{self, MEDIA_MAX, MEDIA_MIN};
 use crate::manifest::diag::did_you_mean;
 use crate::manifest::{Combo, Defaults, Diagnostic, Diagnostics, Loaded, MediaItem, Shot, Span};
@@ -280,7 +280,7 @@ impl<'a> Expander<'a> {
         let mut include = Vec::new();
         for entry in m.include.iter().chain(&shot.include) {
             for (k, _) in entry.value.iter() {
-                if NON_AXIS_FIELDS.contains(&k.value.as_str()) {
+                if Field::named(&k.value).is_some_and(|f| !f.is_param()) {
                     self.diags.push(Diagnostic::error(
                         format!("`{}` cannot be set by an include entry", k.value),
                         Some(Span::at(k)),
@@ -312,23 +312,23 @@ impl<'a> Expander<'a> {
         let id_span = Some(Span::at(&shot.id));
         let sid = &shot.id.value;
         let defaults = self.defaults();
-        let get = |name: &str| -> Option<Val> {
+        let get = |field: Field| -> Option<Val> {
             combo
                 .iter()
-                .find(|(k, _)| k == name)
+                .find(|(k, _)| k == field.name())
                 .map(|(_, v)| v.clone())
-                .or_else(|| shot_field(shot, name))
-                .or_else(|| defaults_field(defaults, name))
+                .or_else(|| shot_field(shot, field))
+                .or_else(|| defaults_field(defaults, field))
         };
         let errors_before = self.diags.error_count();
 
-        let model = values::required_str(&mut self.diags, get("model"), "model", sid, id_span);
-        let size = values::required_str(&mut self.diags, get("size"), "size", sid, id_span);
-        let duration = values::duration(&mut self.diags, get("duration"), sid, id_span);
-        let audio = values::boolean(&mut self.diags, get("audio"), "audio");
-        let watermark = values::boolean(&mut self.diags, get("watermark"), "watermark");
-        let seed = values::seed(&mut self.diags, get("seed"));
-        let prompt_val = get("prompt");
+        let model = values::required_str(&mut self.diags, get(Field::Model), "model", sid, id_span);
+        let size = values::required_str(&mut self.diags, get(Field::Size), "size", sid, id_span);
+        let duration = values::duration(&mut self.diags, get(Field::Duration), sid, id_span);
+        let audio = values::boolean(&mut self.diags, get(Field::Audio), "audio");
+        let watermark = values::boolean(&mut self.diags, get(Field::Watermark), "watermark");
+        let seed = values::seed(&mut self.diags, get(Field::Seed));
+        let prompt_val = get(Field::Prompt);
         let prompt_template = values::required_str(&mut self.diags, prompt_val.clone(), "prompt", sid, id_span);
 
         // Variables: manifest ⊕ defaults ⊕ shot ⊕ variable axes of this combination.
@@ -337,7 +337,7 @@ impl<'a> Expander<'a> {
             vars.insert(k.clone(), v.value.to_string());
         }
         for (k, v) in combo {
-            if !PARAM_FIELDS.contains(&k.as_str()) {
+            if !Field::named(k).is_some_and(Field::is_param) {
                 vars.insert(k.clone(), v.value.to_string());
             }
         }
@@ -352,7 +352,7 @@ impl<'a> Expander<'a> {
             self.diags.push(
                 Diagnostic::warning(
                     format!("unknown model `{model}`: pixbatch checks it only generically"),
-                    get("model").and_then(|v| v.span),
+                    get(Field::Model).and_then(|v| v.span),
                 )
                 .maybe_hint(did_you_mean(model, known).map(|m| format!("did you mean `{m}`?"))),
             );
@@ -360,7 +360,7 @@ impl<'a> Expander<'a> {
 
         // Size and duration against the catalog.
         let mut tier = None;
-        if let (Some(size), Some(size_val)) = (&size, get("size")) {
+        if let (Some(size), Some(size_val)) = (&size, get(Field::Size)) {
             match spec {
                 Some(spec) => match spec.tier_of(size) {
                     Some(t) => tier = Some(t),
@@ -379,7 +379,7 @@ impl<'a> Expander<'a> {
         if let (Some(spec), Some(t), Some(d)) = (spec, tier, duration)
             && !spec.allows_duration(t, d)
         {
-            let span = get("duration").and_then(|v| v.span);
+            let span = get(Field::Duration).and_then(|v| v.span);
             self.diags.push(
                 Diagnostic::error(format!("duration {d}s is not allowed for {} at {t}", spec.id), span)
                     .label(format!("{} {t} takes {}", spec.id, spec.durations_text(t)))
@@ -634,7 +634,7 @@ impl<'a> Expander<'a> {
         let mut out = BTreeMap::new();
         for extra in [self.defaults().extra.as_ref(), shot.extra.as_ref()].into_iter().flatten() {
             for (k, v) in &extra.value {
-                if ["size", "duration", "audio", "watermark", "seed"].contains(&k.as_str()) {
+                if Field::named(k).is_some_and(Field::is_parameter) {
                     self.diags.push(
                         Diagnostic::error(format!("`extra.{k}` would override the `{k}` field"), Some(Span::at(extra)))
                             .hint(format!("set `{k}:` directly on the shot or under `defaults:`")),

@@ -6,11 +6,98 @@ use serde_saphyr::Spanned;
 use crate::catalog::{self, SEED_MAX};
 use crate::manifest::{Defaults, Diagnostic, Diagnostics, Scalar, Shot, Span};
 
-/// Fields a matrix axis or include entry may set directly; any other axis is a variable.
-pub(super) const PARAM_FIELDS: &[&str] = &["prompt", "model", "size", "duration", "audio", "watermark", "seed"];
-/// Shot fields that cannot vary along an axis.
-pub(super) const NON_AXIS_FIELDS: &[&str] =
-    &["id", "media", "matrix", "include", "exclude", "vars", "enabled", "repeat", "extra"];
+/// A shot's fields (and `defaults:`'s): the one list of their names and what each may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Field {
+    Prompt,
+    Model,
+    Size,
+    Duration,
+    Audio,
+    Watermark,
+    Seed,
+    Id,
+    Media,
+    Matrix,
+    Include,
+    Exclude,
+    Vars,
+    Enabled,
+    Repeat,
+    Extra,
+}
+
+impl Field {
+    /// Every field, the ones a job is made of (see [`Field::is_param`]) first.
+    pub(super) const ALL: [Field; 16] = [
+        Field::Prompt,
+        Field::Model,
+        Field::Size,
+        Field::Duration,
+        Field::Audio,
+        Field::Watermark,
+        Field::Seed,
+        Field::Id,
+        Field::Media,
+        Field::Matrix,
+        Field::Include,
+        Field::Exclude,
+        Field::Vars,
+        Field::Enabled,
+        Field::Repeat,
+        Field::Extra,
+    ];
+
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Field::Prompt => "prompt",
+            Field::Model => "model",
+            Field::Size => "size",
+            Field::Duration => "duration",
+            Field::Audio => "audio",
+            Field::Watermark => "watermark",
+            Field::Seed => "seed",
+            Field::Id => "id",
+            Field::Media => "media",
+            Field::Matrix => "matrix",
+            Field::Include => "include",
+            Field::Exclude => "exclude",
+            Field::Vars => "vars",
+            Field::Enabled => "enabled",
+            Field::Repeat => "repeat",
+            Field::Extra => "extra",
+        }
+    }
+
+    pub(super) fn named(name: &str) -> Option<Field> {
+        Field::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// A value of the job: a matrix axis or an include entry may set it (any other axis is a
+    /// template variable).
+    pub(super) fn is_param(self) -> bool {
+        matches!(
+            self,
+            Field::Prompt
+                | Field::Model
+                | Field::Size
+                | Field::Duration
+                | Field::Audio
+                | Field::Watermark
+                | Field::Seed
+        )
+    }
+
+    /// Sent in the request's `parameters`, so `extra:` may not override it.
+    pub(super) fn is_parameter(self) -> bool {
+        matches!(self, Field::Size | Field::Duration | Field::Audio | Field::Watermark | Field::Seed)
+    }
+
+    /// The names of the fields an axis may set, for hints.
+    pub(super) fn param_names() -> impl Iterator<Item = &'static str> + Clone {
+        Field::ALL.into_iter().filter(|f| f.is_param()).map(Field::name)
+    }
+}
 
 /// A value with where it was written.
 #[derive(Debug, Clone)]
@@ -28,28 +115,28 @@ impl Val {
     }
 }
 
-/// Shot and defaults have the same parameter fields; this reads one by name.
+/// Shot and defaults have the same parameter fields; this reads one.
 macro_rules! param_field {
-    ($s:expr, $name:expr) => {
-        match $name {
-            "prompt" => $s.prompt.as_ref().map(Val::of_str),
-            "model" => $s.model.as_ref().map(Val::of_str),
-            "size" => $s.size.as_ref().map(Val::of_str),
-            "duration" => $s.duration.as_ref().map(Val::of),
-            "audio" => $s.audio.as_ref().map(Val::of),
-            "watermark" => $s.watermark.as_ref().map(Val::of),
-            "seed" => $s.seed.as_ref().map(Val::of),
+    ($s:expr, $field:expr) => {
+        match $field {
+            Field::Prompt => $s.prompt.as_ref().map(Val::of_str),
+            Field::Model => $s.model.as_ref().map(Val::of_str),
+            Field::Size => $s.size.as_ref().map(Val::of_str),
+            Field::Duration => $s.duration.as_ref().map(Val::of),
+            Field::Audio => $s.audio.as_ref().map(Val::of),
+            Field::Watermark => $s.watermark.as_ref().map(Val::of),
+            Field::Seed => $s.seed.as_ref().map(Val::of),
             _ => None,
         }
     };
 }
 
-pub(super) fn shot_field(shot: &Shot, name: &str) -> Option<Val> {
-    param_field!(shot, name)
+pub(super) fn shot_field(shot: &Shot, field: Field) -> Option<Val> {
+    param_field!(shot, field)
 }
 
-pub(super) fn defaults_field(defaults: &Defaults, name: &str) -> Option<Val> {
-    param_field!(defaults, name)
+pub(super) fn defaults_field(defaults: &Defaults, field: Field) -> Option<Val> {
+    param_field!(defaults, field)
 }
 
 pub(super) fn required_str(
