@@ -1,7 +1,9 @@
 //! pixbatch: render a YAML manifest of PixVerse reference-to-video jobs on DashScope.
 //!
-//! Data flows one way: [`manifest`] (parse) → [`plan`] (validate, expand into jobs) → run →
-//! ledger. The CLI in [`cli`] only turns flags into options and prints results.
+//! [`manifest`] parses; [`plan`] validates and expands it into jobs; [`ledger`] records what
+//! happened to every job key and decides what a run does with it; [`views`] joins the two (plan
+//! and status tables, results files, JUnit); [`run`] drives the service. `plan` and `ledger`
+//! never import each other. The CLI only turns flags into options and prints results.
 
 pub mod api;
 pub mod catalog;

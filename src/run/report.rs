@@ -75,7 +75,8 @@ pub struct RunSummary {
     pub left_in_flight: usize,
     /// Seconds of video billed in this run.
     pub billed_seconds: f64,
-    /// CNY billed in this run, at the catalog's prices.
+    /// CNY billed in this run, at each job's price (the catalog's, or the manifest's
+    /// `run.prices`), for the seconds the service billed.
     pub cost_cny: f64,
     pub submissions: u64,
     pub queries: u64,
