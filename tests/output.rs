@@ -93,5 +93,8 @@ fn plan_run_and_status_read_as_they_did() {
     insta::assert_snapshot!("status after the run", shown(pixbatch(dir.path()).arg("status").arg(&manifest)));
     std::fs::remove_file(dir.path().join("out/intro.mp4")).expect("rm");
     insta::assert_snapshot!("plan after a video was deleted", shown(pixbatch(dir.path()).arg("plan").arg(&manifest)));
-    insta::assert_snapshot!("status after a video was deleted", shown(pixbatch(dir.path()).arg("status").arg(&manifest)));
+    insta::assert_snapshot!(
+        "status after a video was deleted",
+        shown(pixbatch(dir.path()).arg("status").arg(&manifest))
+    );
 }

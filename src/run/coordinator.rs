@@ -16,7 +16,7 @@ use super::doubt::{Candidate, Visible};
 use super::download::download;
 use super::events::{JobState, WorkerEvent};
 use super::lane::{Doubtful, SubmitJob};
-use super::pools::{Budget, FamilyPool};
+use super::pools::{Budget, FamilyPool, InAir, Worker};
 use super::reconcile::InDoubt;
 use super::schedule::Schedule;
 use super::submit::submit_failed;
@@ -64,9 +64,7 @@ pub(super) struct Coordinator<'a, 'r> {
     pub(super) tx: mpsc::UnboundedSender<WorkerEvent>,
     pub(super) rx: mpsc::UnboundedReceiver<WorkerEvent>,
     /// Spawned requests whose event has not arrived.
-    pub(super) outstanding: usize,
-    pub(super) outstanding_submits: usize,
-    pub(super) outstanding_cancels: usize,
+    pub(super) in_air: InAir,
     pub(super) query_limiter: Arc<DefaultDirectRateLimiter>,
     pub(super) downloads: Arc<Semaphore>,
     pub(super) counts: Counts,
@@ -187,7 +185,7 @@ impl Coordinator<'_, '_> {
         let dest = self.output_dir.join(&self.jobs[idx].output);
         let (client, tx, sem, policy) =
             (self.client.clone(), self.tx.clone(), self.downloads.clone(), self.policy(RetryPolicy::download()));
-        self.outstanding += 1;
+        self.in_air.start(Worker::Download);
         tokio::spawn(async move {
             let result = download(&client, &url, &dest, &sem, &policy).await;
             let _ = tx.send(WorkerEvent::Downloaded { idx, result });
@@ -196,6 +194,9 @@ impl Coordinator<'_, '_> {
 
     pub(super) fn handle(&mut self, event: WorkerEvent) {
         let now = Instant::now();
+        if let Some(worker) = event.worker() {
+            self.in_air.done(worker);
+        }
         match event {
             WorkerEvent::Lane { event, recorded } => {
                 self.handle(*event);
@@ -205,16 +206,12 @@ impl Coordinator<'_, '_> {
                 self.record(idx, Event::Uploaded { content_hash, model, url });
             }
             WorkerEvent::Submitted { idx, task_id } => {
-                self.outstanding -= 1;
-                self.outstanding_submits -= 1;
                 self.submissions += 1;
                 self.record(idx, Event::Submitted { task_id: task_id.clone() });
                 self.reporter.note(&Note::Submitted { job: self.jobs[idx].name(), task_id: task_id.clone() });
                 self.poll_later(idx, task_id, now);
             }
             WorkerEvent::Deferred { idx } => {
-                self.outstanding -= 1;
-                self.outstanding_submits -= 1;
                 self.release(idx);
                 let error = ApiError::transport(
                     "Deferred",
@@ -225,16 +222,12 @@ impl Coordinator<'_, '_> {
                 self.requeue_front(idx);
             }
             WorkerEvent::NotSent { idx } => {
-                self.outstanding -= 1;
-                self.outstanding_submits -= 1;
                 self.release(idx);
                 let error = ApiError::transport("Stopped", "the run stopped before this job was sent".into(), false);
                 self.record(idx, submit_failed(&error, ErrorClass::Transient));
                 self.requeue_front(idx);
             }
             WorkerEvent::SubmitFailed { idx, error } => {
-                self.outstanding -= 1;
-                self.outstanding_submits -= 1;
                 self.release(idx);
                 if error.is_run_fatal() {
                     // Not this job's fault: it stays new for the next run.
@@ -258,8 +251,6 @@ impl Coordinator<'_, '_> {
                 }
             }
             WorkerEvent::AheadRefused { idx, error } => {
-                self.outstanding -= 1;
-                self.outstanding_submits -= 1;
                 self.release(idx);
                 self.record(idx, submit_failed(&error, ErrorClass::Transient));
                 self.requeue_front(idx);
@@ -275,8 +266,6 @@ impl Coordinator<'_, '_> {
                 });
             }
             WorkerEvent::Unanswered { idx, sent_at, failed_at, error } => {
-                self.outstanding -= 1;
-                self.outstanding_submits -= 1;
                 self.record(
                     idx,
                     Event::Unanswered { sent_at, failed_at, code: error.code.clone(), message: error.message.clone() },
@@ -290,21 +279,16 @@ impl Coordinator<'_, '_> {
                 self.add_doubt(idx, self.endpoint.clone(), sent_at, failed_at);
             }
             WorkerEvent::Probed { result } => {
-                self.outstanding -= 1;
                 self.probing = false;
                 self.probed(result, now);
             }
             WorkerEvent::Canceled { idx, task_id, result } => {
-                self.outstanding -= 1;
-                self.outstanding_cancels -= 1;
                 self.canceled(idx, &task_id, result);
             }
             WorkerEvent::Polled { idx, result } => {
-                self.outstanding -= 1;
                 self.polled(idx, result, now);
             }
             WorkerEvent::Downloaded { idx, result } => {
-                self.outstanding -= 1;
                 self.counts.downloading -= 1;
                 match result {
                     Ok(d) => {
@@ -350,10 +334,9 @@ impl Coordinator<'_, '_> {
         if self.stop.is_some() {
             // Creates and cancels in the air are waited for (their outcome goes in the ledger),
             // up to the stop's grace.
-            return (self.outstanding_submits == 0 && self.outstanding_cancels == 0)
-                || self.stop_deadline.is_some_and(|d| Instant::now() >= d);
+            return self.in_air.settled() || self.stop_deadline.is_some_and(|d| Instant::now() >= d);
         }
-        self.outstanding == 0
+        self.in_air.is_empty()
             && self.polls.is_empty()
             && self.doubts.is_empty()
             && self.queues.values().all(VecDeque::is_empty)
@@ -435,8 +418,7 @@ impl Coordinator<'_, '_> {
         for (idx, task_id) in pending {
             let Some(client) = self.job_client(idx) else { continue };
             let (tx, policy) = (self.tx.clone(), self.policy(RetryPolicy::poll()));
-            self.outstanding += 1;
-            self.outstanding_cancels += 1;
+            self.in_air.start(Worker::Cancel);
             tokio::spawn(async move {
                 let result = cancel::cancel_if_pending(&client, &task_id, &policy).await;
                 let _ = tx.send(WorkerEvent::Canceled { idx, task_id, result });

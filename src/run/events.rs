@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use super::doubt::{Candidate, Expect, Visible};
+use super::pools::Worker;
 use crate::api::{ApiError, DownloadError, Downloaded, TaskResponse, TaskStatus};
 use crate::plan::Job;
 
@@ -109,4 +110,24 @@ pub(super) fn expect_of(job: &Job) -> Expect {
 
 pub(super) fn visible_of(job: &Job) -> Visible {
     expect_of(job).visible()
+}
+
+impl WorkerEvent {
+    /// The worker that sent it (none for a lane's wrapper and an upload note: a lane's
+    /// create outcome inside the wrapper is counted when it is handled).
+    pub(super) fn worker(&self) -> Option<Worker> {
+        match self {
+            WorkerEvent::Lane { .. } | WorkerEvent::Uploaded { .. } => None,
+            WorkerEvent::Submitted { .. }
+            | WorkerEvent::AheadRefused { .. }
+            | WorkerEvent::SubmitFailed { .. }
+            | WorkerEvent::Unanswered { .. }
+            | WorkerEvent::NotSent { .. }
+            | WorkerEvent::Deferred { .. } => Some(Worker::Submit),
+            WorkerEvent::Probed { .. } => Some(Worker::Probe),
+            WorkerEvent::Canceled { .. } => Some(Worker::Cancel),
+            WorkerEvent::Polled { .. } => Some(Worker::Poll),
+            WorkerEvent::Downloaded { .. } => Some(Worker::Download),
+        }
+    }
 }

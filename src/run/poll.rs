@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use super::Stop;
 use super::coordinator::Coordinator;
 use super::events::{JobState, WorkerEvent};
+use super::pools::Worker;
 use super::schedule::service_seconds;
 use crate::api::{ApiError, Client, RetryPolicy, TaskResponse, TaskStatus, describe_endpoint};
 use crate::ledger::{self, Event};
@@ -31,7 +32,7 @@ impl Coordinator<'_, '_> {
             let JobState::Polling { task_id, in_query, .. } = &mut self.states[idx] else { continue };
             *in_query = true;
             let (id, tx, policy) = (task_id.clone(), self.tx.clone(), self.policy(RetryPolicy::poll()));
-            self.outstanding += 1;
+            self.in_air.start(Worker::Poll);
             self.queries += 1;
             tokio::spawn(async move {
                 let result = policy.run(|| client.get_task(&id)).await;

@@ -100,6 +100,55 @@ impl Budget {
     }
 }
 
+/// Kinds of worker the coordinator spawns; each sends one event when it is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Worker {
+    Submit,
+    Poll,
+    Probe,
+    Download,
+    Cancel,
+}
+
+/// Workers spawned whose event has not arrived: counted where they start and where their
+/// event is handled, in one place each.
+#[derive(Debug, Default)]
+pub(super) struct InAir {
+    total: usize,
+    submits: usize,
+    cancels: usize,
+}
+
+impl InAir {
+    pub(super) fn start(&mut self, worker: Worker) {
+        self.total += 1;
+        match worker {
+            Worker::Submit => self.submits += 1,
+            Worker::Cancel => self.cancels += 1,
+            Worker::Poll | Worker::Probe | Worker::Download => {}
+        }
+    }
+
+    pub(super) fn done(&mut self, worker: Worker) {
+        self.total = self.total.saturating_sub(1);
+        match worker {
+            Worker::Submit => self.submits = self.submits.saturating_sub(1),
+            Worker::Cancel => self.cancels = self.cancels.saturating_sub(1),
+            Worker::Poll | Worker::Probe | Worker::Download => {}
+        }
+    }
+
+    /// Nothing in the air.
+    pub(super) fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// No create and no cancel in the air: what a stopping run waits for.
+    pub(super) fn settled(&self) -> bool {
+        self.submits == 0 && self.cancels == 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +179,21 @@ mod tests {
         assert_eq!(pauses, [2, 4, 8, 16, 32, 60, 60]);
         assert!(!pool.has_room(now + Duration::from_secs(59)));
         assert!(pool.has_room(now + Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn workers_in_the_air_are_counted_by_kind() {
+        let mut air = InAir::default();
+        air.start(Worker::Submit);
+        air.start(Worker::Poll);
+        air.start(Worker::Cancel);
+        assert!(!air.is_empty() && !air.settled());
+        air.done(Worker::Submit);
+        air.done(Worker::Cancel);
+        assert!(air.settled() && !air.is_empty(), "a poll is still out");
+        air.done(Worker::Poll);
+        air.done(Worker::Poll);
+        assert!(air.is_empty(), "never below zero");
     }
 
     #[test]

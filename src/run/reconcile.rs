@@ -13,6 +13,7 @@ use governor::DefaultDirectRateLimiter;
 use super::coordinator::Coordinator;
 use super::doubt::{self, Candidate, Doubt, Outcome, Visible};
 use super::events::{JobState, WorkerEvent, expect_of, visible_of};
+use super::pools::Worker;
 use super::{Note, Stop};
 use crate::api::{ApiError, Client, ListQuery, RetryPolicy, TaskStatus};
 use crate::ledger::{self, Event};
@@ -231,7 +232,7 @@ impl Coordinator<'_, '_> {
         let (tx, policy, limiter) = (self.tx.clone(), self.policy(RetryPolicy::poll()), self.query_limiter.clone());
         self.probing = true;
         self.probe_sent = now;
-        self.outstanding += 1;
+        self.in_air.start(Worker::Probe);
         tokio::spawn(async move {
             let mut all = Vec::new();
             for (client, group) in &work {

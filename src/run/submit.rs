@@ -10,6 +10,7 @@ use super::coordinator::Coordinator;
 use super::doubt::Visible;
 use super::events::{JobState, visible_of};
 use super::lane::{Lane, SubmitJob};
+use super::pools::Worker;
 use crate::api::{ApiError, ErrorClass, RetryPolicy};
 use crate::catalog::Family;
 use crate::ledger::{Event, JobMeta};
@@ -130,8 +131,7 @@ impl Coordinator<'_, '_> {
             };
             let lane = self.lane(&job.model);
             if lane.send(submit).is_ok() {
-                self.outstanding += 1;
-                self.outstanding_submits += 1;
+                self.in_air.start(Worker::Submit);
             }
         }
     }
