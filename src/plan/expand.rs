@@ -4,17 +4,17 @@
 //! against the model catalog. Problems are collected, not thrown: one run of `validate` shows
 //! them all, each pointing at the YAML value that caused it.
 
-use std::collections::{BTreeMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use serde_json::Value;
 
 use super::checks;
 use super::job::{Job, Media, MediaSource, slug};
 use super::matrix::{self, Combination, MatrixSpec};
-use super::mentions::mentions;
-use super::refs::image_kind;
-use super::template::{self, locate_in};
+use super::mentions::{self, Bound};
+use super::refs;
+use super::template;
 use super::values::{self, Field, Val, defaults_field, shot_field};
 use crate::catalog::{self, MEDIA_MAX, MEDIA_MIN};
 use crate::manifest::diag::did_you_mean;
@@ -51,12 +51,6 @@ pub struct Expansion {
     pub warnings: Diagnostics,
 }
 
-/// A resolved reference image.
-#[derive(Debug, Clone)]
-struct ResolvedRef {
-    source: MediaSource,
-}
-
 /// Expands a loaded manifest into jobs, or returns every problem found.
 pub fn expand(loaded: &Loaded, options: &ExpandOptions) -> Result<Expansion, Diagnostics> {
     let mut cx = Expander { loaded, diags: Diagnostics::new(loaded.source.clone()), refs: BTreeMap::new() };
@@ -68,7 +62,7 @@ pub fn expand(loaded: &Loaded, options: &ExpandOptions) -> Result<Expansion, Dia
                 .hint("write `version: 1`"),
         );
     }
-    cx.resolve_refs();
+    cx.refs = refs::resolve_all(cx.loaded, &mut cx.diags);
     checks::prices(cx.loaded, &mut cx.diags);
     checks::shot_ids(cx.loaded, &mut cx.diags);
     checks::axes(cx.loaded, &mut cx.diags, &m.matrix, None);
@@ -141,109 +135,12 @@ pub fn expand(loaded: &Loaded, options: &ExpandOptions) -> Result<Expansion, Dia
 struct Expander<'a> {
     loaded: &'a Loaded,
     diags: Diagnostics,
-    refs: BTreeMap<String, ResolvedRef>,
+    refs: BTreeMap<String, MediaSource>,
 }
 
 impl<'a> Expander<'a> {
     fn defaults(&self) -> &'a Defaults {
         &self.loaded.manifest.defaults
-    }
-
-    /// Resolves every ref once: URL or local file (which must exist and be an image).
-    fn resolve_refs(&mut self) {
-        let m = &self.loaded.manifest;
-        for (name, spec) in &m.refs {
-            let span = Some(Span::at(spec));
-            if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == '@') {
-                self.diags.push(
-                    Diagnostic::error(format!("ref name `{name}` cannot be used as @{name}"), span)
-                        .hint("a ref name must be non-empty, without spaces or `@`"),
-                );
-                continue;
-            }
-            if let Some(source) = self.resolve_media_target(spec.value.target(), span) {
-                self.refs.insert(name.clone(), ResolvedRef { source });
-            }
-        }
-    }
-
-    /// A URL stays a URL; anything else is a local file relative to the manifest.
-    fn resolve_media_target(&mut self, target: &str, span: Option<Span>) -> Option<MediaSource> {
-        let target = target.trim();
-        let lower = target.to_ascii_lowercase();
-        if lower.starts_with("http://") || lower.starts_with("https://") {
-            return match url::Url::parse(target) {
-                Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => Some(MediaSource::Url(target.to_owned())),
-                Ok(_) | Err(_) => {
-                    self.diags.push(Diagnostic::error(format!("`{target}` is not a valid URL"), span).label("here"));
-                    None
-                }
-            };
-        }
-        if lower.starts_with("oss://") {
-            return Some(MediaSource::Url(target.to_owned()));
-        }
-        if let Some((scheme, _)) = target.split_once("://")
-            && scheme != "file"
-        {
-            self.diags.push(
-                Diagnostic::error(format!("unsupported URL scheme `{scheme}://`"), span)
-                    .hint("use an https:// URL, an oss:// URL, or a path to a local JPG/PNG/WEBP file"),
-            );
-            return None;
-        }
-        let path_text = target.strip_prefix("file://").unwrap_or(target);
-        if path_text.is_empty() {
-            self.diags.push(Diagnostic::error("empty reference image path", span));
-            return None;
-        }
-        let path = self.loaded.dir.join(path_text);
-        self.check_local_image(&path, span).map(|content_hash| MediaSource::Local { path, content_hash })
-    }
-
-    /// A local reference must exist, be a JPG/PNG/WEBP, and be at most 20 MB.
-    fn check_local_image(&mut self, path: &Path, span: Option<Span>) -> Option<String> {
-        let shown = crate::manifest::diag::display_path(path);
-        let meta = match std::fs::metadata(path) {
-            Ok(meta) if meta.is_file() => meta,
-            Ok(_) => {
-                self.diags.push(Diagnostic::error(format!("reference `{shown}` is not a file"), span));
-                return None;
-            }
-            Err(e) => {
-                self.diags.push(
-                    Diagnostic::error(format!("reference file `{shown}` cannot be read: {e}"), span)
-                        .label("relative paths start at the manifest's folder")
-                        .hint("use a URL (https://…) or fix the path"),
-                );
-                return None;
-            }
-        };
-        if meta.len() > REF_MAX_BYTES {
-            self.diags.push(
-                Diagnostic::error(
-                    format!("reference `{shown}` is {} bytes; the service takes at most 20 MB", meta.len()),
-                    span,
-                )
-                .hint("shrink or recompress the image"),
-            );
-            return None;
-        }
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) => {
-                self.diags.push(Diagnostic::error(format!("reference file `{shown}` cannot be read: {e}"), span));
-                return None;
-            }
-        };
-        if image_kind(&bytes).is_none() {
-            self.diags.push(
-                Diagnostic::error(format!("reference `{shown}` is not a JPG, PNG or WEBP image"), span)
-                    .hint("the service accepts JPG, PNG and WEBP only"),
-            );
-            return None;
-        }
-        Some(blake3::hash(&bytes).to_hex().to_string())
     }
 
     /// Global axes, overridden or extended by the shot's; excludes and includes concatenated.
@@ -494,18 +391,24 @@ impl<'a> Expander<'a> {
                 let span = Some(Span::at(item));
                 match &item.value {
                     MediaItem::Ref(name) => match self.refs.get(name) {
-                        Some(r) => media.push(Media { source: r.source.clone(), ref_name: Some(name.clone()) }),
+                        Some(source) => media.push(Media { source: source.clone(), ref_name: Some(name.clone()) }),
                         None => {
                             ok = false;
                             if !self.loaded.manifest.refs.contains_key(name) {
-                                self.diags.push(self.unknown_ref(name, span));
+                                self.diags.push(mentions::unknown_ref(
+                                    name,
+                                    &self.loaded.manifest.refs.keys().cloned().collect::<Vec<_>>(),
+                                    span,
+                                ));
                             }
                         }
                     },
-                    MediaItem::Inline { url, ref_name } => match self.resolve_media_target(url, span) {
-                        Some(source) => media.push(Media { source, ref_name: ref_name.clone() }),
-                        None => ok = false,
-                    },
+                    MediaItem::Inline { url, ref_name } => {
+                        match refs::resolve_target(&self.loaded.dir, &mut self.diags, url, span) {
+                            Some(source) => media.push(Media { source, ref_name: ref_name.clone() }),
+                            None => ok = false,
+                        }
+                    }
                 }
             }
         } else {
@@ -518,77 +421,17 @@ impl<'a> Expander<'a> {
         } else {
             self.loaded.manifest.refs.keys().cloned().collect()
         };
-        let mut mentioned: Vec<String> = Vec::new();
-        for mention in mentions(prompt) {
-            let span = locate_in(&self.loaded.source.text, prompt_span, &format!("@{}", mention.token)).or(prompt_span);
-            if names.contains(&mention.token) {
-                if !mention.followed_by_space {
-                    ok = false;
-                    self.diags.push(
-                        Diagnostic::error(
-                            format!("`@{}` at the end of the prompt must be followed by a space", mention.token),
-                            span,
-                        )
-                        .label("add a space after this")
-                        .hint("the API binds @name only when a space follows it"),
-                    );
-                }
-                if !mentioned.contains(&mention.token) {
-                    mentioned.push(mention.token.clone());
-                }
-                continue;
-            }
-            let prefix = names.iter().filter(|n| mention.token.starts_with(n.as_str())).max_by_key(|n| n.len());
-            ok = false;
-            match prefix {
-                Some(name) => {
-                    let after: String =
-                        mention.token[name.len()..].chars().next().map(String::from).unwrap_or_default();
-                    self.diags.push(
-                        Diagnostic::error(format!("`@{name}` must be followed by a space, not `{after}`"), span)
-                            .label("no space after the ref name")
-                            .hint(format!(
-                                "write `@{name} {}`: the API binds @name only when a space follows it",
-                                &mention.token[name.len()..]
-                            )),
-                    );
-                }
-                None => self.diags.push(self.unknown_ref_in(&mention.token, &names, span)),
-            }
-        }
+        let Bound { mentioned, ok: bound } =
+            mentions::bind(&mut self.diags, &self.loaded.source.text, prompt, prompt_span, &names);
+        ok &= bound;
         if explicit.is_none() {
             for name in &mentioned {
-                if let Some(r) = self.refs.get(name) {
-                    media.push(Media { source: r.source.clone(), ref_name: Some(name.clone()) });
+                if let Some(source) = self.refs.get(name) {
+                    media.push(Media { source: source.clone(), ref_name: Some(name.clone()) });
                 }
             }
         } else {
-            for m in &media {
-                if let Some(name) = &m.ref_name
-                    && !mentioned.contains(name)
-                    && !mentions(prompt).is_empty()
-                {
-                    self.diags.push(
-                        Diagnostic::warning(
-                            format!("media `{name}` is never mentioned as `@{name} ` in the prompt"),
-                            list_span,
-                        )
-                        .hint("the API expects ref_names and @mentions to correspond one to one"),
-                    );
-                }
-            }
-            let mut seen = HashSet::new();
-            for m in &media {
-                if let Some(name) = &m.ref_name
-                    && !seen.insert(name.clone())
-                {
-                    ok = false;
-                    self.diags.push(
-                        Diagnostic::error(format!("ref_name `{name}` appears twice in media"), list_span)
-                            .hint("each ref_name must be unique in a request"),
-                    );
-                }
-            }
+            ok &= mentions::check_explicit(&mut self.diags, &media, &mentioned, prompt, list_span);
         }
         if ok && media.len() < MEDIA_MIN {
             ok = false;
@@ -612,21 +455,6 @@ impl<'a> Expander<'a> {
             );
         }
         ok.then_some(media)
-    }
-
-    fn unknown_ref(&self, name: &str, span: Option<Span>) -> Diagnostic {
-        let names: Vec<String> = self.loaded.manifest.refs.keys().cloned().collect();
-        self.unknown_ref_in(name, &names, span)
-    }
-
-    fn unknown_ref_in(&self, name: &str, names: &[String], span: Option<Span>) -> Diagnostic {
-        let list = if names.is_empty() { "none are defined".to_owned() } else { names.join(", ") };
-        Diagnostic::error(format!("unknown ref `@{name}`"), span).label("not in refs").hint(
-            match did_you_mean(name, names.iter().map(String::as_str)) {
-                Some(best) => format!("did you mean `@{best}`? refs: {list}"),
-                None => format!("define it under `refs:`; refs: {list}"),
-            },
-        )
     }
 
     /// `extra` from defaults then shot (shot wins); known fields cannot be set through it.

@@ -1,4 +1,12 @@
-//! `@name` mentions in prompts, which bind a job's reference images.
+//! `@name` mentions in prompts, which bind a job's reference images: found, checked against
+//! the names they may bind, and checked against an explicit `media:` list.
+
+use std::collections::HashSet;
+
+use super::job::Media;
+use super::template::locate_in;
+use crate::manifest::diag::did_you_mean;
+use crate::manifest::{Diagnostic, Diagnostics, Span};
 
 /// A mention: `@` then everything up to the next whitespace.
 #[derive(Debug, PartialEq)]
@@ -23,6 +31,116 @@ pub fn mentions(prompt: &str) -> Vec<Mention> {
         prev = Some(c);
     }
     out
+}
+
+/// The mentions of a prompt, bound.
+#[derive(Debug)]
+pub(super) struct Bound {
+    /// Names mentioned, in order of first mention.
+    pub(super) mentioned: Vec<String>,
+    /// No mention was wrong (each wrong one is reported).
+    pub(super) ok: bool,
+}
+
+/// Binds the prompt's mentions against `names` (the refs, or an explicit media list's
+/// ref_names): a known name must be followed by a space; an unknown one is an error with the
+/// closest name.
+pub(super) fn bind(
+    diags: &mut Diagnostics,
+    source: &str,
+    prompt: &str,
+    prompt_span: Option<Span>,
+    names: &[String],
+) -> Bound {
+    let mut ok = true;
+    let mut mentioned: Vec<String> = Vec::new();
+    for mention in mentions(prompt) {
+        let span = locate_in(source, prompt_span, &format!("@{}", mention.token)).or(prompt_span);
+        if names.contains(&mention.token) {
+            if !mention.followed_by_space {
+                ok = false;
+                diags.push(
+                    Diagnostic::error(
+                        format!("`@{}` at the end of the prompt must be followed by a space", mention.token),
+                        span,
+                    )
+                    .label("add a space after this")
+                    .hint("the API binds @name only when a space follows it"),
+                );
+            }
+            if !mentioned.contains(&mention.token) {
+                mentioned.push(mention.token.clone());
+            }
+            continue;
+        }
+        let prefix = names.iter().filter(|n| mention.token.starts_with(n.as_str())).max_by_key(|n| n.len());
+        ok = false;
+        match prefix {
+            Some(name) => {
+                let after: String = mention.token[name.len()..].chars().next().map(String::from).unwrap_or_default();
+                diags.push(
+                    Diagnostic::error(format!("`@{name}` must be followed by a space, not `{after}`"), span)
+                        .label("no space after the ref name")
+                        .hint(format!(
+                            "write `@{name} {}`: the API binds @name only when a space follows it",
+                            &mention.token[name.len()..]
+                        )),
+                );
+            }
+            None => diags.push(unknown_ref(&mention.token, names, span)),
+        }
+    }
+    Bound { mentioned, ok }
+}
+
+/// With an explicit `media:` list: a ref_name never mentioned is a warning (when the prompt
+/// mentions any), a ref_name twice is an error. False when there is an error.
+pub(super) fn check_explicit(
+    diags: &mut Diagnostics,
+    media: &[Media],
+    mentioned: &[String],
+    prompt: &str,
+    list_span: Option<Span>,
+) -> bool {
+    let mut ok = true;
+    for m in media {
+        if let Some(name) = &m.ref_name
+            && !mentioned.contains(name)
+            && !mentions(prompt).is_empty()
+        {
+            diags.push(
+                Diagnostic::warning(
+                    format!("media `{name}` is never mentioned as `@{name} ` in the prompt"),
+                    list_span,
+                )
+                .hint("the API expects ref_names and @mentions to correspond one to one"),
+            );
+        }
+    }
+    let mut seen = HashSet::new();
+    for m in media {
+        if let Some(name) = &m.ref_name
+            && !seen.insert(name.clone())
+        {
+            ok = false;
+            diags.push(
+                Diagnostic::error(format!("ref_name `{name}` appears twice in media"), list_span)
+                    .hint("each ref_name must be unique in a request"),
+            );
+        }
+    }
+    ok
+}
+
+/// `@name` that names no ref: the closest one, and the list.
+pub(super) fn unknown_ref(name: &str, names: &[String], span: Option<Span>) -> Diagnostic {
+    let list = if names.is_empty() { "none are defined".to_owned() } else { names.join(", ") };
+    Diagnostic::error(format!("unknown ref `@{name}`"), span).label("not in refs").hint(
+        match did_you_mean(name, names.iter().map(String::as_str)) {
+            Some(best) => format!("did you mean `@{best}`? refs: {list}"),
+            None => format!("define it under `refs:`; refs: {list}"),
+        },
+    )
 }
 
 #[cfg(test)]
