@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use super::checks;
+use super::checks::{self, Fit};
 use super::job::{Job, Media, MediaSource, slug};
 use super::matrix::{self, Combination, MatrixSpec};
 use super::mentions::{self, Bound};
@@ -205,6 +205,22 @@ impl<'a> Expander<'a> {
     }
 
     /// Resolves one combination of one shot into a job, reporting what is wrong with it.
+    /// Template variables: manifest ⊕ defaults ⊕ shot ⊕ variable axes of this combination.
+    fn vars(&self, shot: &Shot, combo: &Combination<Val>) -> BTreeMap<String, String> {
+        let mut vars: BTreeMap<String, String> = BTreeMap::new();
+        for (k, v) in self.loaded.manifest.vars.iter().chain(&self.defaults().vars).chain(&shot.vars) {
+            vars.insert(k.clone(), v.value.to_string());
+        }
+        for (k, v) in combo {
+            if !Field::named(k).is_some_and(Field::is_param) {
+                vars.insert(k.clone(), v.value.to_string());
+            }
+        }
+        vars
+    }
+
+    /// Resolves one combination of a shot into a job: fields → typed values → template →
+    /// catalog checks → media → `Job`, reporting everything wrong with it.
     fn job(&mut self, shot: &Shot, combo: &Combination<Val>, sample: u32, repeat: u32) -> Option<Job> {
         let id_span = Some(Span::at(&shot.id));
         let sid = &shot.id.value;
@@ -228,77 +244,25 @@ impl<'a> Expander<'a> {
         let prompt_val = get(Field::Prompt);
         let prompt_template = values::required_str(&mut self.diags, prompt_val.clone(), "prompt", sid, id_span);
 
-        // Variables: manifest ⊕ defaults ⊕ shot ⊕ variable axes of this combination.
-        let mut vars: BTreeMap<String, String> = BTreeMap::new();
-        for (k, v) in self.loaded.manifest.vars.iter().chain(&self.defaults().vars).chain(&shot.vars) {
-            vars.insert(k.clone(), v.value.to_string());
-        }
-        for (k, v) in combo {
-            if !Field::named(k).is_some_and(Field::is_param) {
-                vars.insert(k.clone(), v.value.to_string());
-            }
-        }
+        let vars = self.vars(shot, combo);
         let prompt_span = prompt_val.as_ref().and_then(|v| v.span);
         let prompt = prompt_template
             .as_ref()
             .and_then(|t| template::render(&mut self.diags, &self.loaded.source.text, t, &vars, prompt_span));
 
-        let spec = model.as_ref().and_then(|m| catalog::lookup(m));
-        if let (Some(model), None) = (&model, spec) {
-            let known = catalog::MODELS.iter().map(|m| m.id);
-            self.diags.push(
-                Diagnostic::warning(
-                    format!("unknown model `{model}`: pixbatch checks it only generically"),
-                    get(Field::Model).and_then(|v| v.span),
-                )
-                .maybe_hint(did_you_mean(model, known).map(|m| format!("did you mean `{m}`?"))),
-            );
-        }
-
-        // Size and duration against the catalog.
-        let mut tier = None;
-        if let (Some(size), Some(size_val)) = (&size, get(Field::Size)) {
-            match spec {
-                Some(spec) => match spec.tier_of(size) {
-                    Some(t) => tier = Some(t),
-                    None => self.diags.push(checks::size_error(spec, size, size_val.span)),
-                },
-                None => {
-                    if catalog::parse_size(size).is_none() {
-                        self.diags.push(
-                            Diagnostic::error(format!("size `{size}` is not of the form W*H"), size_val.span)
-                                .hint("write it like \"1280*720\""),
-                        );
-                    }
-                }
-            }
-        }
-        if let (Some(spec), Some(t), Some(d)) = (spec, tier, duration)
-            && !spec.allows_duration(t, d)
-        {
-            let span = get(Field::Duration).and_then(|v| v.span);
-            self.diags.push(
-                Diagnostic::error(format!("duration {d}s is not allowed for {} at {t}", spec.id), span)
-                    .label(format!("{} {t} takes {}", spec.id, spec.durations_text(t)))
-                    .hint(format!("at {t} ({}) use {} seconds", size.as_deref().unwrap_or(""), spec.durations_text(t))),
-            );
-        }
-        if let (Some(spec), Some(p)) = (spec, &prompt) {
-            let n = p.chars().count();
-            if n > spec.prompt_max_chars {
-                self.diags.push(
-                    Diagnostic::error(
-                        format!("the prompt is {n} characters; {} reads at most {}", spec.id, spec.prompt_max_chars),
-                        prompt_span,
-                    )
-                    .label("too long")
-                    .hint(format!(
-                        "the API would silently cut everything after character {}; shorten the prompt",
-                        spec.prompt_max_chars
-                    )),
-                );
-            }
-        }
+        let (spec, tier) = checks::catalog_fit(
+            &mut self.diags,
+            Fit {
+                model: model.as_deref(),
+                model_span: get(Field::Model).and_then(|v| v.span),
+                size: size.as_deref(),
+                size_span: get(Field::Size).and_then(|v| v.span),
+                duration,
+                duration_span: get(Field::Duration).and_then(|v| v.span),
+                prompt: prompt.as_deref(),
+                prompt_span,
+            },
+        );
 
         // With a variable missing, the template still shows which refs are mentioned.
         let media =
@@ -310,17 +274,7 @@ impl<'a> Expander<'a> {
         }
         let (model, size, duration, prompt, media) = (model?, size?, duration?, prompt?, media?);
 
-        let mut labels: Vec<(String, String)> = combo.iter().map(|(k, v)| (k.clone(), v.value.to_string())).collect();
-        if repeat > 1 {
-            labels.push(("sample".into(), (sample + 1).to_string()));
-        }
-        labels.sort();
-        let variant = labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
-        let output = if variant.is_empty() {
-            PathBuf::from(format!("{sid}.mp4"))
-        } else {
-            PathBuf::from(sid).join(format!("{}.mp4", slug(&variant)))
-        };
+        let (variant, output) = variant_and_output(sid, combo, sample, repeat);
         let price_per_second = self.price(&model, spec, tier, &size, audio);
         let mut job = Job {
             price_per_second,
@@ -478,4 +432,20 @@ impl<'a> Expander<'a> {
 
 fn combo_of(entry: &Combo) -> Combination<Val> {
     entry.iter().map(|(k, v)| (k.value.clone(), Val::of(v))).collect()
+}
+
+/// A job's variant label (`k=v` sorted, with `sample=N` when repeated) and its output path.
+fn variant_and_output(sid: &str, combo: &Combination<Val>, sample: u32, repeat: u32) -> (String, PathBuf) {
+    let mut labels: Vec<(String, String)> = combo.iter().map(|(k, v)| (k.clone(), v.value.to_string())).collect();
+    if repeat > 1 {
+        labels.push(("sample".into(), (sample + 1).to_string()));
+    }
+    labels.sort();
+    let variant = labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
+    let output = if variant.is_empty() {
+        PathBuf::from(format!("{sid}.mp4"))
+    } else {
+        PathBuf::from(sid).join(format!("{}.mp4", slug(&variant)))
+    };
+    (variant, output)
 }
