@@ -36,7 +36,7 @@ fn rank(phase: Phase) -> u8 {
 /// Merges the ledgers of `sources` (output folders) into `target` (an output folder, whose
 /// own ledger, if any, takes part too). Videos are copied next to the merged ledger.
 pub fn merge(target: &Path, sources: &[PathBuf]) -> Result<MergeReport, LedgerError> {
-    std::fs::create_dir_all(target).map_err(|e| LedgerError::Io { path: target.to_path_buf(), source: e })?;
+    std::fs::create_dir_all(target).map_err(|e| LedgerError::io(target, e))?;
     let _lock = Lock::acquire(target)?;
     let mut all: Vec<PathBuf> = vec![target.to_path_buf()];
     all.extend(sources.iter().cloned());
@@ -45,7 +45,7 @@ pub fn merge(target: &Path, sources: &[PathBuf]) -> Result<MergeReport, LedgerEr
     let mut report = MergeReport::default();
     for source in &all {
         let path = Ledger::journal_path(source);
-        let entries = journal::read_entries(&path).map_err(|e| LedgerError::Io { path: path.clone(), source: e })?;
+        let entries = journal::read_entries(&path).map_err(|e| LedgerError::io(&path, e))?;
         let mut by_key: BTreeMap<JobKey, Vec<Entry>> = BTreeMap::new();
         for e in entries {
             by_key.entry(e.key.clone()).or_default().push(e);
@@ -80,7 +80,7 @@ pub fn merge(target: &Path, sources: &[PathBuf]) -> Result<MergeReport, LedgerEr
     merged.sort_by_key(|e| e.at);
     let path = Ledger::journal_path(target);
     let tmp = path.with_extension("jsonl.merging");
-    let io = |p: &Path, e| LedgerError::Io { path: p.to_path_buf(), source: e };
+    let io = LedgerError::io;
     {
         let _ = std::fs::remove_file(&tmp);
         let mut journal = Journal::open(&tmp).map_err(|e| io(&tmp, e))?;

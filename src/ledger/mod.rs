@@ -272,7 +272,8 @@ pub enum LedgerError {
 }
 
 impl LedgerError {
-    fn io(path: &Path, source: std::io::Error) -> LedgerError {
+    /// An I/O error on `path`.
+    pub fn io(path: &Path, source: std::io::Error) -> LedgerError {
         LedgerError::Io { path: path.to_path_buf(), source }
     }
 
@@ -467,6 +468,25 @@ pub fn decide(
             }
         }
     }
+}
+
+/// A ledger opened to be written: the lock (held while this lives), the journal (its torn
+/// tail mended, see `journal.repairs`) and the replayed records.
+pub struct Opened {
+    pub lock: Lock,
+    pub journal: Journal,
+    pub ledger: Ledger,
+}
+
+/// Creates `output_dir` if needed, takes its ledger's lock, opens the journal and replays it:
+/// what every command that writes the ledger does first.
+pub fn open_locked(output_dir: &Path) -> Result<Opened, LedgerError> {
+    std::fs::create_dir_all(output_dir).map_err(|e| LedgerError::io(output_dir, e))?;
+    let lock = Lock::acquire(output_dir)?;
+    let path = Ledger::journal_path(output_dir);
+    let journal = Journal::open(&path).map_err(|e| LedgerError::io(&path, e))?;
+    let ledger = Ledger::from_entries(journal.entries());
+    Ok(Opened { lock, journal, ledger })
 }
 
 /// The lock on one ledger, held for a run; released when dropped (or when the process dies).

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::api::{ApiError, Client, RetryPolicy, TaskStatus};
-use crate::ledger::{Entry, Event, Journal, Ledger, LedgerError, Lock, Phase};
+use crate::ledger::{Entry, Event, LedgerError, Opened, Phase, open_locked};
 use crate::plan::Job;
 
 /// What `cancel` did.
@@ -18,11 +18,9 @@ pub struct CancelReport {
 
 /// Cancels every in-flight task of `jobs` that the service still has PENDING, recording each.
 pub async fn cancel_pending(output_dir: &Path, jobs: &[Job], client: &Client) -> Result<CancelReport, LedgerError> {
-    let _lock = Lock::acquire(output_dir)?;
-    let path = Ledger::journal_path(output_dir);
-    let io = |e| LedgerError::Io { path: path.clone(), source: e };
-    let mut journal = Journal::open(&path).map_err(io)?;
-    let ledger = Ledger::from_entries(journal.entries());
+    let Opened { lock: _lock, mut journal, ledger } = open_locked(output_dir)?;
+    let path = journal.path().to_path_buf();
+    let io = |e| LedgerError::io(&path, e);
     let mut report = CancelReport::default();
     let policy = RetryPolicy::poll();
     for job in jobs {

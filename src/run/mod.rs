@@ -46,7 +46,7 @@ pub use schedule::PollConfig;
 
 use crate::api::Client;
 use crate::files;
-use crate::ledger::{Journal, Ledger, LedgerError, Lock};
+use crate::ledger;
 use coordinator::Coordinator;
 use download::leftover_folders;
 use events::JobState;
@@ -65,21 +65,17 @@ pub async fn run(
 ) -> Result<RunOutcome, RunError> {
     let started = Instant::now();
     let (jobs, output_dir) = (input.expansion.jobs.as_slice(), input.expansion.output_dir.as_path());
-    std::fs::create_dir_all(output_dir).map_err(|e| LedgerError::Io { path: output_dir.to_path_buf(), source: e })?;
-    let _lock = Lock::acquire(output_dir)?;
+    let ledger::Opened { lock: _lock, journal, ledger } = ledger::open_locked(output_dir)?;
+    // Only with the lock held: no other pixbatch is writing these.
     let swept = files::sweep_leftovers(leftover_folders(output_dir, jobs.iter().chain(&input.expansion.unselected)));
     if swept > 0 {
         reporter.note(&Note::Info {
             message: format!("removed {swept} partial download(s) left by a run that was killed"),
         });
     }
-    let journal_path = Ledger::journal_path(output_dir);
-    let journal =
-        Journal::open(&journal_path).map_err(|e| LedgerError::Io { path: journal_path.clone(), source: e })?;
     for repair in &journal.repairs {
         reporter.note(&Note::Info { message: format!("ledger repaired: {repair}") });
     }
-    let ledger = Ledger::from_entries(journal.entries());
     let (tx, rx) = mpsc::unbounded_channel();
     // Evenly spaced, no bursts: the service counts in sliding one-second windows, where a burst
     // followed by the steady rate would exceed the limit.
