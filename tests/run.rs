@@ -195,9 +195,9 @@ async fn plan_and_status_show_what_a_run_would_do() {
     // One video deleted, one shot edited (its old jobs become orphans, its new ones are new).
     std::fs::remove_file(dir.path().join("out/walk/seed-1.mp4")).expect("rm");
     let manifest = two_family_manifest(dir.path(), 2, "@man fights again");
-    let bin = assert_cmd::cargo::cargo_bin("pixbatch");
+    let bin = assert_cmd::cargo::cargo_bin!("pixbatch");
     let out =
-        std::process::Command::new(&bin).args(["plan", "--format", "json"]).arg(&manifest).output().expect("plan");
+        std::process::Command::new(bin).args(["plan", "--format", "json"]).arg(&manifest).output().expect("plan");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let states: Vec<(String, String)> = plan["jobs"]
@@ -225,7 +225,7 @@ async fn plan_and_status_show_what_a_run_would_do() {
     assert_eq!(plan["summary"]["orphaned"], 2);
     assert_eq!(plan["orphans"].as_array().map(Vec::len), Some(2));
 
-    let out = std::process::Command::new(&bin).args(["status"]).arg(&manifest).output().expect("status");
+    let out = std::process::Command::new(bin).args(["status"]).arg(&manifest).output().expect("status");
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.trim_end().ends_with("1 done, 1 download, 2 new, 2 orphaned"), "{table}");
 }

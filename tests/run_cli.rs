@@ -91,7 +91,7 @@ fn the_readme_command_renders_the_storyboard_with_no_key() {
     let dir = tempfile::tempdir().expect("tmp");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     std::fs::copy(root.join("examples/storyboard.yaml"), dir.path().join("storyboard.yaml")).expect("copy");
-    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("pixbatch"))
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin!("pixbatch"))
         .current_dir(dir.path())
         .env_clear()
         .args(["run", "storyboard.yaml", "--fake", "--fake-run-time", "100ms:300ms", "--poll-min", "20ms"])
@@ -138,7 +138,7 @@ async fn cancel_cancels_pending_tasks_only_and_a_rerun_resubmits_them() {
     assert_eq!(stdout.matches("\ncancelled ").count() + usize::from(stdout.starts_with("cancelled ")), 8, "{stdout}");
     assert_eq!(stdout.matches("not cancelled").count(), 2, "the two RUNNING tasks: {stdout}");
     assert_eq!(fake.stats().final_states.get("CANCELED"), Some(&8));
-    let plan = std::process::Command::new(assert_cmd::cargo::cargo_bin("pixbatch"))
+    let plan = std::process::Command::new(assert_cmd::cargo::cargo_bin!("pixbatch"))
         .args(["plan", "--format", "csv"])
         .arg(&manifest)
         .output()

@@ -6,10 +6,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use assert_cmd::cargo::CommandCargoExt;
-
 fn pixbatch(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("pixbatch").expect("binary built");
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("pixbatch"));
     cmd.current_dir(dir).env_clear().env("NO_COLOR", "1");
     cmd
 }

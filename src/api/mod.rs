@@ -24,6 +24,12 @@ pub use error::{ApiError, DownloadError, ErrorClass};
 pub use retry::{RetryPolicy, Retryable};
 pub use wire::{CreateResponse, ListResponse, ListedTask, TaskOutput, TaskResponse, TaskStatus, UploadPolicy, Usage};
 
+/// Tasks per page of the list API (its largest page).
+pub const LIST_PAGE_SIZE: u32 = 100;
+/// Pages read at most from one listing (100 000 tasks): a guard against a service that never
+/// says it is done.
+pub const LIST_MAX_PAGES: u32 = 1000;
+
 /// Where DashScope lives when nothing says otherwise (Beijing, where PixVerse runs).
 pub const DEFAULT_BASE_URL: &str = "https://dashscope.aliyuncs.com";
 const CREATE_PATH: &str = "api/v1/services/aigc/video-generation/video-synthesis";
@@ -337,11 +343,15 @@ impl Client {
         let mut out = Vec::new();
         let mut page = 1;
         loop {
-            let q = ListQuery { page_no: Some(page), page_size: Some(query.page_size.unwrap_or(100)), ..query.clone() };
+            let q = ListQuery {
+                page_no: Some(page),
+                page_size: Some(query.page_size.unwrap_or(LIST_PAGE_SIZE)),
+                ..query.clone()
+            };
             let resp = policy.run(|| self.list_tasks(&q)).await?;
             let n = resp.data.len();
             out.extend(resp.data);
-            if n == 0 || u64::from(page) >= resp.total_page || page >= 1000 {
+            if n == 0 || u64::from(page) >= resp.total_page || page >= LIST_MAX_PAGES {
                 return Ok(out);
             }
             page += 1;

@@ -20,6 +20,9 @@ use crate::catalog::{self, MEDIA_MAX, MEDIA_MIN};
 use crate::manifest::diag::did_you_mean;
 use crate::manifest::{Combo, Defaults, Diagnostic, Diagnostics, Loaded, MediaItem, Shot, Span};
 
+/// The most samples a shot may `repeat`.
+const REPEAT_MAX: u32 = 1000;
+
 /// Reference files larger than this are refused by the service.
 pub const REF_MAX_BYTES: u64 = 20 * 1024 * 1024;
 /// The output folder when the manifest names none.
@@ -195,8 +198,8 @@ impl<'a> Expander<'a> {
                 self.diags.push(Diagnostic::error("`repeat` must be at least 1", Some(Span::at(r))));
                 1
             }
-            Some(r) if r.value > 1000 => {
-                self.diags.push(Diagnostic::error("`repeat` is at most 1000", Some(Span::at(r))));
+            Some(r) if r.value > REPEAT_MAX => {
+                self.diags.push(Diagnostic::error(format!("`repeat` is at most {REPEAT_MAX}"), Some(Span::at(r))));
                 1
             }
             Some(r) => r.value,

@@ -37,7 +37,8 @@ pub(super) struct Lane {
     pub(super) model: String,
     pub(super) limiter: SlidingWindow,
     pub(super) submit: RetryPolicy,
-    pub(super) poll: RetryPolicy,
+    /// For uploads: idempotent requests, retried like reads.
+    pub(super) reads: RetryPolicy,
     /// When the latest create call left (the start of the window its task can be in).
     pub(super) sent_at: std::sync::Mutex<Option<jiff::Timestamp>>,
     pub(super) events: mpsc::UnboundedSender<WorkerEvent>,
@@ -68,7 +69,7 @@ impl Lane {
                     let ext = mime.rsplit('/').next().unwrap_or("bin");
                     let name = format!("{}.{ext}", &hash[..hash.len().min(24)]);
                     let url = self
-                        .poll
+                        .reads
                         .run(|| async {
                             // A fresh credential per try: the upload folder forbids overwrites.
                             let policy = self.client.upload_policy(&self.model).await?;

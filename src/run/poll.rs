@@ -12,6 +12,10 @@ use crate::api::{ApiError, Client, RetryPolicy, TaskResponse, TaskStatus, descri
 use crate::ledger::{self, Event};
 use crate::plan::estimate_cost;
 
+/// The service keeps a task 24 h (`dashscope-api.md` §3.2); an UNKNOWN answer later than this
+/// (an hour of margin for clocks) means it expired, sooner means it was never seen here.
+const FORGOTTEN_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_hours(23);
+
 impl Coordinator<'_, '_> {
     /// Sends the queries that are due, as the query budget allows; returns when to look again.
     pub(super) fn dispatch_polls(&mut self, now: Instant) -> Option<Instant> {
@@ -253,7 +257,7 @@ impl Coordinator<'_, '_> {
     pub(super) fn forgotten(&self, idx: usize) -> bool {
         let record = self.ledger.records.get(&self.jobs[idx].key);
         let made = record.and_then(|r| r.submitted_at.or(r.intent_at));
-        made.is_none_or(|t| jiff::Timestamp::now().duration_since(t) > jiff::SignedDuration::from_hours(23))
+        made.is_none_or(|t| jiff::Timestamp::now().duration_since(t) > FORGOTTEN_AFTER)
     }
 
     pub(super) fn set_polling(&mut self, idx: usize, started_at: Instant, new_status: TaskStatus) {

@@ -28,7 +28,7 @@ impl Coordinator<'_, '_> {
             model: model.to_owned(),
             limiter: SlidingWindow::new(self.options.submit_per_second),
             submit: self.policy(RetryPolicy::submit()),
-            poll: self.policy(RetryPolicy::poll()),
+            reads: self.policy(RetryPolicy::poll()),
             sent_at: std::sync::Mutex::new(None),
             events: self.tx.clone(),
             halt: self.halt.clone(),

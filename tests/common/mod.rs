@@ -1,5 +1,5 @@
 //! Helpers shared by the run tests: manifests, a fast fake, and running the library.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test binary uses its own share of these helpers")]
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -85,7 +85,7 @@ pub fn verify_outputs(manifest: &Path) -> usize {
 
 /// The `pixbatch` binary against `fake`, with a clean environment.
 pub fn pixbatch(fake: &FakeServer, key: &str) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("pixbatch"));
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("pixbatch"));
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DASHSCOPE_BASE_URL", fake.base_url())
