@@ -196,8 +196,7 @@ async fn plan_and_status_show_what_a_run_would_do() {
     std::fs::remove_file(dir.path().join("out/walk/seed-1.mp4")).expect("rm");
     let manifest = two_family_manifest(dir.path(), 2, "@man fights again");
     let bin = assert_cmd::cargo::cargo_bin!("pixbatch");
-    let out =
-        std::process::Command::new(bin).args(["plan", "--format", "json"]).arg(&manifest).output().expect("plan");
+    let out = std::process::Command::new(bin).args(["plan", "--format", "json"]).arg(&manifest).output().expect("plan");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let states: Vec<(String, String)> = plan["jobs"]
