@@ -8,12 +8,18 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::duration::Human;
-use crate::fake::{DurationRange, FakeConfig};
+use crate::fake::{DurationRange, FakeConfig, Render};
 use crate::plan::{self, ExpandOptions};
 use crate::run::RunOptions;
 
 static RUN: LazyLock<RunOptions> = LazyLock::new(RunOptions::default);
 static FAKE: LazyLock<FakeConfig> = LazyLock::new(FakeConfig::default);
+static RENDER: LazyLock<Render> = LazyLock::new(Render::default);
+
+/// The fake's run times: one range for every task if given, else like the service's.
+pub fn render_times(flat: Option<DurationRange>, base: Human) -> Option<Render> {
+    flat.is_none().then(|| Render { base: base.0, ..Render::default() })
+}
 
 /// Render a YAML manifest of PixVerse reference-to-video jobs on DashScope.
 #[derive(Debug, Parser)]
@@ -140,6 +146,11 @@ pub struct RunArgs {
     /// moment a slot frees (default 2, or `run.queue_ahead`; 0 turns it off).
     #[arg(long, value_name = "N")]
     pub queue_ahead: Option<u32>,
+    /// Submission order within each model family: `longest-first` (default, or `run.order`:
+    /// the jobs predicted to render longest go first, so the run does not end waiting on one
+    /// long shot) or `manifest`.
+    #[arg(long, value_name = "ORDER")]
+    pub order: Option<crate::manifest::Order>,
     /// How long to keep asking about a task that its endpoint does not know although it is
     /// less than 24 h old (another endpoint's task, or the service not caught up) before this
     /// run leaves it for the next; such a task is never written off or resubmitted.
@@ -160,9 +171,14 @@ pub struct RunArgs {
     /// Never leave a task unpolled longer than this.
     #[arg(long, default_value_t = Human(RUN.poll.max_interval))]
     pub poll_max: Human,
-    /// Task durations of the `--fake` server, e.g. `2s:5s`.
-    #[arg(long, default_value_t = FAKE.run_time, value_parser = DurationRange::parse, requires = "fake")]
-    pub fake_run_time: DurationRange,
+    /// Every task of the `--fake` server runs this long, e.g. `2s:5s`, whatever it renders
+    /// (without it, run times grow with the video like the service's; see --fake-render-base).
+    #[arg(long, value_parser = DurationRange::parse, requires = "fake")]
+    pub fake_run_time: Option<DurationRange>,
+    /// How long the `--fake` server takes for a 5 s 720P silent c1 video; longer and larger
+    /// videos take proportionally longer.
+    #[arg(long, default_value_t = Human(RENDER.base), requires = "fake")]
+    pub fake_render_base: Human,
     #[command(flatten)]
     pub expand: ExpandFlags,
 }
@@ -182,9 +198,14 @@ pub struct FakeServerArgs {
     /// Reject creates past the concurrency with 429 instead of queueing them.
     #[arg(long)]
     pub overflow: bool,
-    /// How long a task runs: `2s`, or `3s:6s` for a seeded uniform draw.
-    #[arg(long, default_value_t = FAKE.run_time, value_parser = DurationRange::parse)]
-    pub run_time: DurationRange,
+    /// Every task runs this long whatever it renders: `2s`, or `3s:6s` for a seeded uniform
+    /// draw (without it, run times grow with the video like the service's; see --render-base).
+    #[arg(long, value_parser = DurationRange::parse)]
+    pub run_time: Option<DurationRange>,
+    /// How long a 5 s 720P silent c1 video takes; v5.6 takes 1.3×, 1080P 2.2×, 360P 0.45×,
+    /// audio 1.2×, each within ±10 % (seeded by the request).
+    #[arg(long, default_value_t = Human(RENDER.base))]
+    pub render_base: Human,
     /// Creates per second per model (0 = unlimited).
     #[arg(long, default_value_t = FAKE.submit_rps)]
     pub submit_rps: u32,
@@ -248,7 +269,8 @@ impl FakeServerArgs {
             api_key: self.api_key.clone(),
             concurrency: self.concurrency,
             overflow: self.overflow,
-            run_time: self.run_time,
+            run_time: self.run_time.unwrap_or(FAKE.run_time),
+            render: render_times(self.run_time, self.render_base),
             submit_rps: self.submit_rps,
             query_rps: self.query_rps,
             task_ttl: self.ttl.0,

@@ -81,6 +81,9 @@ fn options(args: &RunArgs, section: &crate::manifest::RunSection) -> Result<RunO
     options.cancel_on_interrupt = args.cancel_on_interrupt;
     options.max_cost = args.max_cost.or(options.max_cost);
     options.max_failures = if args.fail_fast { Some(1) } else { args.max_failures.map(|n| n.max(1)) };
+    if let Some(order) = args.order {
+        options.order = order;
+    }
     if let Some(n) = args.queue_ahead {
         options.queue_ahead = n;
     }
@@ -97,7 +100,12 @@ fn options(args: &RunArgs, section: &crate::manifest::RunSection) -> Result<RunO
 /// The client: a fake in this process with `--fake`, else DashScope from the environment.
 async fn connect(args: &RunArgs) -> Result<(Client, Option<FakeServer>), CliError> {
     if args.fake {
-        let config = FakeConfig { run_time: args.fake_run_time, ..FakeConfig::default() };
+        let defaults = FakeConfig::default();
+        let config = FakeConfig {
+            run_time: args.fake_run_time.unwrap_or(defaults.run_time),
+            render: super::args::render_times(args.fake_run_time, args.fake_render_base),
+            ..defaults
+        };
         let key = ApiKey::new(&config.api_key);
         let fake = FakeServer::start(config)
             .await

@@ -42,6 +42,58 @@ impl std::fmt::Display for DurationRange {
     }
 }
 
+/// Task run times like the service's: they grow with what is rendered. A task runs
+/// `base × family factor × seconds/5 × tier factor (× audio factor)`, within ±`noise` drawn from
+/// a generator seeded by the fake's seed and the request itself, so the same request runs
+/// as long whenever and in whatever order it is sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Render {
+    /// How long a 5 s, 720P, silent video of a family with factor 1 takes.
+    pub base: Duration,
+    /// Per family name (`c1`, `v5.6`); families not listed take 1.
+    pub family_factor: std::collections::BTreeMap<String, f64>,
+    /// By tier, 360P to 1080P.
+    pub tier_factor: [f64; 4],
+    pub audio_factor: f64,
+    /// Relative spread, in [0, 1).
+    pub noise: f64,
+}
+
+impl Default for Render {
+    fn default() -> Self {
+        Render {
+            base: Duration::from_secs(3),
+            family_factor: [("c1".to_owned(), 1.0), ("v5.6".to_owned(), 1.3)].into(),
+            tier_factor: [0.45, 0.7, 1.0, 2.2],
+            audio_factor: 1.2,
+            noise: 0.1,
+        }
+    }
+}
+
+impl Render {
+    /// How long the task a create body asks for runs (`seed`: the fake's).
+    pub fn run_time(&self, seed: u64, body: &serde_json::Value) -> Duration {
+        use rand::{Rng, SeedableRng};
+        let model = body["model"].as_str().unwrap_or_default();
+        let params = &body["parameters"];
+        let size = params["size"].as_str().unwrap_or_default();
+        let seconds = params["duration"].as_f64().unwrap_or(5.0).max(0.0);
+        let audio = params["audio"].as_bool().unwrap_or(false);
+        let tier = crate::catalog::lookup(model).and_then(|m| m.tier_of(size)).unwrap_or(crate::catalog::Tier::P720);
+        let family = crate::catalog::family_of(model);
+        let expected =
+            self.base.as_secs_f64() * self.family_factor.get(family.name()).copied().unwrap_or(1.0) * seconds / 5.0
+                * self.tier_factor[tier as usize]
+                * if audio { self.audio_factor } else { 1.0 };
+        let hash = blake3::hash(&[&seed.to_le_bytes()[..], body.to_string().as_bytes()].concat());
+        let mut rng = rand::rngs::SmallRng::from_seed(*hash.as_bytes());
+        let noise = self.noise.clamp(0.0, 0.99);
+        let factor = if noise > 0.0 { rng.random_range(1.0 - noise..=1.0 + noise) } else { 1.0 };
+        Duration::from_secs_f64((expected * factor).max(0.0))
+    }
+}
+
 /// `fake-server --slow-delay`'s default: a slow answer is this late.
 pub const SLOW_DELAY: Duration = Duration::from_secs(2);
 /// `fake-server --neighbours-similar`'s default: the share of other clients' tasks that copy
@@ -106,8 +158,10 @@ pub struct FakeConfig {
     pub concurrency: u32,
     /// Reject a create past the concurrency with 429, instead of queueing it as PENDING.
     pub overflow: bool,
-    /// How long a task runs.
+    /// How long a task runs when `render` is not set: one seeded range for every task.
     pub run_time: DurationRange,
+    /// Run times that grow with the video, like the service's (`None`: `run_time`).
+    pub render: Option<Render>,
     /// Creates per second per model (0 = unlimited; DashScope: 5).
     pub submit_rps: u32,
     /// Queries, lists and cancels per second, shared (0 = unlimited; DashScope: 20).
@@ -134,6 +188,7 @@ impl Default for FakeConfig {
             concurrency: 5,
             overflow: false,
             run_time: DurationRange { min: Duration::from_secs(2), max: Duration::from_secs(5) },
+            render: None,
             submit_rps: 5,
             query_rps: 20,
             task_ttl: Duration::from_secs(24 * 3600),

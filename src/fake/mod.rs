@@ -32,7 +32,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-pub use config::{DurationRange, FakeConfig, Faults, Neighbours, Refusal};
+pub use config::{DurationRange, FakeConfig, Faults, Neighbours, Refusal, Render};
 pub use sim::Stats;
 use sim::{Created, Sim};
 

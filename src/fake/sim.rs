@@ -374,10 +374,16 @@ impl Sim {
         let id = self.new_id();
         let request_id = self.new_id();
         let outcome = self.decide_outcome(&model, body);
-        let (lo, hi) = (self.config.run_time.min, self.config.run_time.max);
-        let seed = family.name().bytes().fold(self.config.seed, |h, b| h.wrapping_mul(0x100_0000_01b3) ^ u64::from(b));
-        let rng = self.run_times.entry(family.clone()).or_insert_with(|| SmallRng::seed_from_u64(seed));
-        let run_for = if hi > lo { rng.random_range(lo..=hi) } else { lo };
+        let run_for = match &self.config.render {
+            Some(render) => render.run_time(self.config.seed, body),
+            None => {
+                let (lo, hi) = (self.config.run_time.min, self.config.run_time.max);
+                let seed =
+                    family.name().bytes().fold(self.config.seed, |h, b| h.wrapping_mul(0x100_0000_01b3) ^ u64::from(b));
+                let rng = self.run_times.entry(family.clone()).or_insert_with(|| SmallRng::seed_from_u64(seed));
+                if hi > lo { rng.random_range(lo..=hi) } else { lo }
+            }
+        };
         if owner == Owner::Api {
             self.stats.run_seconds.entry(family.name().to_owned()).or_default().push(run_for.as_secs_f64());
         }

@@ -357,6 +357,43 @@ pub struct RunSection {
     /// service's full 5; a service that refuses them turns it off for the rest of the run.
     #[serde(default)]
     pub queue_ahead: Option<u32>,
+    /// The order jobs are submitted in, within each model family: `longest-first` (the
+    /// default: the jobs predicted to render longest go first, so the run does not end waiting
+    /// on one long shot) or `manifest`.
+    #[serde(default)]
+    pub order: Option<Order>,
+}
+
+/// The order a run submits jobs in, within each model family.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Order {
+    /// The jobs predicted to render longest first (ties in manifest order).
+    #[default]
+    LongestFirst,
+    /// As written in the manifest.
+    Manifest,
+}
+
+impl std::str::FromStr for Order {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Order, String> {
+        match text {
+            "longest-first" => Ok(Order::LongestFirst),
+            "manifest" => Ok(Order::Manifest),
+            other => Err(format!("`{other}`: the order is `longest-first` or `manifest`")),
+        }
+    }
+}
+
+impl fmt::Display for Order {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Order::LongestFirst => "longest-first",
+            Order::Manifest => "manifest",
+        })
+    }
 }
 
 /// A YAML map kept in the order it was written, with the location of every key.

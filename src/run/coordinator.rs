@@ -17,6 +17,7 @@ use super::download::download;
 use super::events::{JobState, WorkerEvent};
 use super::lane::{Doubtful, SubmitJob};
 use super::pools::{Budget, FamilyPool, InAir, Worker};
+use super::predict::Predictor;
 use super::reconcile::InDoubt;
 use super::schedule::Schedule;
 use super::submit::submit_failed;
@@ -60,6 +61,10 @@ pub(super) struct Coordinator<'a, 'r> {
     pub(super) pools: BTreeMap<Family, FamilyPool>,
     pub(super) polls: BinaryHeap<Reverse<(Instant, usize)>>,
     pub(super) schedule: Schedule,
+    /// Predicted render times, learnt from finished tasks (orders `longest-first` runs).
+    pub(super) predictor: Predictor,
+    /// The predictor learnt something since the queues were last arranged, at this moment.
+    pub(super) rearrange: Option<Instant>,
     pub(super) lanes: HashMap<String, mpsc::UnboundedSender<SubmitJob>>,
     pub(super) tx: mpsc::UnboundedSender<WorkerEvent>,
     pub(super) rx: mpsc::UnboundedReceiver<WorkerEvent>,
@@ -447,6 +452,9 @@ impl Coordinator<'_, '_> {
     }
 
     pub(super) fn finish(mut self, others: &[Job], name: Option<&str>, started: Instant) -> RunOutcome {
+        if let Err(e) = self.predictor.save(&self.output_dir.join(crate::ledger::LEDGER_DIR)) {
+            tracing::debug!(error = %e, "cannot keep the learnt render times");
+        }
         self.commit();
         // results.csv lists every job of the manifest, this run's first.
         let rows = results::rows(self.jobs.iter().chain(others), std::iter::empty(), &self.ledger);

@@ -23,8 +23,10 @@ mod download;
 mod events;
 mod lane;
 mod options;
+mod order;
 mod poll;
 mod pools;
+pub mod predict;
 mod prepare;
 pub mod reconcile;
 pub mod report;
@@ -40,7 +42,7 @@ use governor::{Quota, RateLimiter};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
-pub use options::{RunError, RunInput, RunOptions, RunOutcome};
+pub use options::{Order, RunError, RunInput, RunOptions, RunOutcome};
 pub use report::{Counts, Note, REPORT_FORMAT, Report, Reporter, RunSummary, Silent, Stop};
 pub use schedule::PollConfig;
 
@@ -109,6 +111,8 @@ pub async fn run(
         pools: BTreeMap::new(),
         polls: BinaryHeap::new(),
         schedule: Schedule::new(options.poll),
+        predictor: predict::Predictor::load(&output_dir.join(ledger::LEDGER_DIR)),
+        rearrange: None,
         lanes: HashMap::new(),
         tx,
         rx,

@@ -8,6 +8,7 @@ use super::{PollConfig, RunSummary};
 use crate::catalog::Family;
 use crate::ledger::Ledger;
 use crate::ledger::LedgerError;
+pub use crate::manifest::Order;
 use crate::plan::Expansion;
 
 /// How a run behaves; the CLI fills it from flags and the manifest's `run:` section.
@@ -57,6 +58,8 @@ pub struct RunOptions {
     /// Render jobs whose output file exists although the ledger does not know it (a deleted
     /// `.pixbatch`), replacing the file: it pays again.
     pub overwrite: bool,
+    /// The order jobs are submitted in within each family (see [`Order`]).
+    pub order: Order,
 }
 
 impl Default for RunOptions {
@@ -81,6 +84,7 @@ impl Default for RunOptions {
             clock_tolerance: Duration::from_secs(2),
             unknown_grace: Duration::from_secs(60),
             overwrite: false,
+            order: Order::default(),
         }
     }
 }
@@ -93,6 +97,7 @@ impl RunOptions {
             concurrency: section.concurrency.clone(),
             max_cost: section.max_cost,
             queue_ahead: section.queue_ahead.unwrap_or(defaults.queue_ahead),
+            order: section.order.unwrap_or(defaults.order),
             ..defaults
         }
     }

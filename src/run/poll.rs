@@ -143,6 +143,9 @@ impl Coordinator<'_, '_> {
             && let Some(secs) = service_seconds(s, e)
         {
             self.schedule.observe(&family, secs);
+            if self.predictor.observe(&self.jobs[idx], secs) && self.rearrange.is_none() {
+                self.rearrange = Some(now);
+            }
         }
         match new_status {
             TaskStatus::Succeeded => {

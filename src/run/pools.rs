@@ -95,6 +95,11 @@ impl Budget {
         self.spent += cost;
     }
 
+    /// What is left under the cap (none without a cap).
+    pub(super) fn remaining(&self) -> Option<f64> {
+        Some(self.cap? - self.spent - self.reserved.values().sum::<f64>())
+    }
+
     pub(super) fn spent(&self) -> f64 {
         self.spent
     }

@@ -89,6 +89,7 @@ impl Coordinator<'_, '_> {
                 ),
             });
         }
+        self.arrange_queues();
         self.commit();
         self.report();
     }

@@ -6,10 +6,12 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
+use super::Order;
 use super::coordinator::Coordinator;
 use super::doubt::Visible;
 use super::events::{JobState, visible_of};
 use super::lane::{Lane, SubmitJob};
+use super::order;
 use super::pools::Worker;
 use crate::api::{ApiError, ErrorClass, RetryPolicy};
 use crate::catalog::Family;
@@ -17,7 +19,26 @@ use crate::ledger::{Event, JobMeta};
 use crate::plan::estimate_cost;
 use crate::rate::SlidingWindow;
 
+/// How often the queues are rearranged at most, as render times are learnt.
+const REARRANGE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl Coordinator<'_, '_> {
+    /// Puts each family's queue in the run's order (see [`super::order`]).
+    pub(super) fn arrange_queues(&mut self) {
+        self.rearrange = None;
+        if self.options.order == Order::Manifest {
+            return;
+        }
+        let queued: Vec<usize> = self.queues.values().flatten().copied().collect();
+        let jobs = self.jobs;
+        let affordable =
+            order::affordable(&queued, self.budget.remaining(), |i| estimate_cost(&jobs[i]).unwrap_or(0.0));
+        let predictor = &self.predictor;
+        for queue in self.queues.values_mut() {
+            order::longest_first(queue, &affordable, |i| predictor.predict(&jobs[i]));
+        }
+    }
+
     pub(super) fn lane(&mut self, model: &str) -> mpsc::UnboundedSender<SubmitJob> {
         if let Some(tx) = self.lanes.get(model) {
             return tx.clone();
@@ -44,6 +65,10 @@ impl Coordinator<'_, '_> {
     pub(super) fn dispatch_submits(&mut self, now: Instant) {
         if self.stop.is_some() {
             return;
+        }
+        // What was learnt reorders the queues, at most once a second.
+        if self.rearrange.is_some_and(|since| now.saturating_duration_since(since) >= REARRANGE_EVERY) {
+            self.arrange_queues();
         }
         let mut batch = Vec::new();
         let mut ahead = HashSet::new();

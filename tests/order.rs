@@ -1,0 +1,42 @@
+//! Longest-first: a long shot written last in the manifest is submitted first.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{fast_fake, fast_options, run};
+use pixbatch::fake::{FakeConfig, FakeServer, Render};
+use pixbatch::run::{Order, RunOptions};
+
+fn storyboard(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("manifest.yaml");
+    std::fs::write(
+        &path,
+        "version: 1\noutput: out\ndefaults: {model: pixverse/pixverse-c1-r2v, size: \"640*360\", duration: 5}\nrefs: {man: https://example.com/man.jpg}\nshots:\n  - id: a\n    prompt: \"@man walks\"\n  - id: b\n    prompt: \"@man sits\"\n  - id: c\n    prompt: \"@man waves\"\n  - id: finale\n    prompt: \"@man flies over the city\"\n    size: \"1920*1080\"\n    duration: 15\n",
+    )
+    .expect("write");
+    path
+}
+
+async fn order_of_creates(order: Order) -> Vec<f64> {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = storyboard(dir.path());
+    let render = Render { base: Duration::from_millis(40), noise: 0.0, ..Render::default() };
+    let fake = FakeServer::start(FakeConfig { render: Some(render), ..fast_fake() }).await.expect("fake");
+    // One slot, nothing queued ahead: tasks are created one at a time, in the run's order.
+    let options = RunOptions { default_concurrency: 1, queue_ahead: 0, order, ..fast_options() };
+    let summary = run(&manifest, &fake, &options).await;
+    assert_eq!(summary.counts.done, 4);
+    fake.stats().run_seconds.get("c1").cloned().expect("c1 tasks")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_shot_written_last_is_submitted_first() {
+    let times = order_of_creates(Order::LongestFirst).await;
+    let longest = times.iter().copied().fold(0.0, f64::max);
+    assert_eq!(times[0], longest, "the 15 s 1080P finale goes first: {times:?}");
+    assert!(times[1..].iter().all(|t| *t < longest / 4.0), "{times:?}");
+    // In manifest order it would have gone last.
+    let times = order_of_creates(Order::Manifest).await;
+    assert_eq!(times.last().copied(), Some(times.iter().copied().fold(0.0, f64::max)), "{times:?}");
+}
