@@ -13,6 +13,10 @@
 //! 3. Overhead: 10 000 jobs, zero task latency, no limits: wall, pixbatch's CPU per job (the
 //!    fake runs on threads of its own, measured apart), peak RSS, ledger bytes.
 //! 4. No-op rerun of that finished manifest: time and requests.
+//! 6. Mixed storyboard (`mixed`): 64 shots over both families, 360P-1080P, durations across
+//!    each model's range, shuffled; the fake's render time grows with the video like the
+//!    service's. Per family: the lower bound, the longest-first (LPT) and manifest-order bounds
+//!    from the fake's actual task times, and pixbatch's makespan in both orders.
 //! 5. Plan at scale: `pixbatch plan --format json` on 10 000- and 100 000-job matrices, each in
 //!    a fresh process (this program run again as `plan-child`): time and peak RSS.
 
@@ -167,6 +171,10 @@ async fn main() {
     }
     let has = |word: &str| std::env::args().any(|a| a == word);
     let quick = has("quick");
+    if has("mixed") {
+        mixed().await;
+        return;
+    }
     let n: usize = std::env::args().filter_map(|a| a.parse().ok()).next().unwrap_or(if quick { 20 } else { 60 });
     if !has("overhead") {
         let figures = slots(n, has("unlimited-queries")).await;
@@ -177,7 +185,115 @@ async fn main() {
     if !has("slots") {
         overhead(quick).await;
         plan_at_scale(quick);
+        mixed().await;
     }
+}
+
+/// A storyboard as people write one: shots of both models, every tier, durations across each
+/// model's range, in no particular order (seeded shuffle).
+fn mixed_manifest(dir: &Path) -> std::path::PathBuf {
+    use rand::seq::SliceRandom;
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+    let c1_sizes = ["640*360", "1024*576", "1280*720", "1920*1080"];
+    let v56_sizes = ["640*360", "1024*576", "1280*720", "1920*1080"];
+    let mut shots = Vec::new();
+    for i in 0..32 {
+        let size = c1_sizes[i % 4];
+        let duration = rng.random_range(1..=15);
+        shots.push(format!(
+            "  - {{id: c{i}, model: pixverse/pixverse-c1-r2v, size: \"{size}\", duration: {duration}, prompt: \"@man scene {i}\"}}\n"
+        ));
+    }
+    for i in 0..32 {
+        let size = v56_sizes[i % 4];
+        let choices: &[u32] = if size == "1920*1080" { &[5, 8] } else { &[5, 8, 10] };
+        let duration = choices[rng.random_range(0..choices.len())];
+        shots.push(format!(
+            "  - {{id: v{i}, model: pixverse/pixverse-v5.6-r2v, size: \"{size}\", duration: {duration}, prompt: \"@man take {i}\"}}\n"
+        ));
+    }
+    shots.shuffle(&mut rng);
+    let text = format!("version: 1\noutput: out\nrefs: {{man: https://example.com/m.jpg}}\nshots:\n{}", shots.concat());
+    let path = dir.join("mixed.yaml");
+    std::fs::write(&path, text).expect("write manifest");
+    path
+}
+
+/// Makespan of longest-first list scheduling of `durations` on `slots`.
+fn lpt_makespan(durations: &[f64], slots: usize) -> f64 {
+    let mut sorted = durations.to_vec();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    in_order_makespan(&sorted, slots)
+}
+
+/// Part 6: a mixed storyboard, longest-first against manifest order.
+async fn mixed() {
+    let render = pixbatch::fake::Render { base: Duration::from_secs(3), ..pixbatch::fake::Render::default() };
+    let config = FakeConfig { render: Some(render.clone()), seed: 42, ..FakeConfig::default() };
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = mixed_manifest(dir.path());
+    let loaded = pixbatch::manifest::load(&path).expect("manifest");
+    let expansion = pixbatch::plan::expand(&loaded, &ExpandOptions::default()).expect("expand");
+    let families = ["c1", "v5.6"];
+    // Each job's actual render time: the fake's own function of the request.
+    let actual = |family: &str| -> Vec<f64> {
+        expansion
+            .jobs
+            .iter()
+            .filter(|j| j.family.name() == family)
+            .map(|j| render.run_time(config.seed, &j.request_body()).as_secs_f64())
+            .collect()
+    };
+    let mut spans = Vec::new();
+    for order in [pixbatch::run::Order::LongestFirst, pixbatch::run::Order::Manifest] {
+        let fake = FakeServer::start(config.clone()).await.expect("fake");
+        let options = RunOptions { order, ..RunOptions::default() };
+        let (s, _) = run(&path, &fake, &options).await;
+        let stats = fake.stats();
+        assert_eq!(s.counts.done, expansion.jobs.len(), "every job done");
+        spans.push((families.map(|f| stats.span_seconds.get(f).copied().unwrap_or(0.0)), stats));
+        std::fs::remove_dir_all(dir.path().join("out")).expect("clean");
+    }
+    println!(
+        "mixed storyboard: {} shots, both families, 360P-1080P, shuffled; render time grows with the video (base {:?}, seed 42), DashScope's limits",
+        expansion.jobs.len(),
+        render.base
+    );
+    println!("  {:<44} {:>18} {:>18}", "", "c1", "v5.6");
+    let row = |name: &str, f: &dyn Fn(usize) -> String| println!("  {name:<44} {:>18} {:>18}", f(0), f(1));
+    let times: Vec<Vec<f64>> = families.iter().map(|f| actual(f)).collect();
+    let lower = |i: usize| {
+        let t = &times[i];
+        (t.iter().sum::<f64>() / 5.0).max(t.iter().copied().fold(0.0, f64::max))
+    };
+    let lpt = |i: usize| lpt_makespan(&times[i], 5);
+    let in_order = |i: usize| in_order_makespan(&times[i], 5);
+    row("jobs, render seconds", &|i| format!("{}, {:.0} s", times[i].len(), times[i].iter().sum::<f64>()));
+    row("lower bound max(sum/5, longest)", &|i| format!("{:.2} s", lower(i)));
+    row("longest-first (LPT) bound", &|i| format!("{:.2} s", lpt(i)));
+    row("manifest-order bound", &|i| format!("{:.2} s ({:.3} LPT)", in_order(i), in_order(i) / lpt(i)));
+    let used = |k: usize, i: usize| {
+        in_order_makespan(&spans[k].1.run_seconds.get(families[i]).cloned().unwrap_or_default(), 5)
+    };
+    row("bound of the order pixbatch sent", &|i| format!("{:.2} s ({:.3} LPT)", used(0, i), used(0, i) / lpt(i)));
+    row("pixbatch, longest-first", &|i| format!("{:.2} s", spans[0].0[i]));
+    row("  / LPT bound (target <= 1.05)", &|i| format!("{:.3}", spans[0].0[i] / lpt(i)));
+    row("  / lower bound", &|i| format!("{:.3}", spans[0].0[i] / lower(i)));
+    row("pixbatch, --order manifest", &|i| format!("{:.2} s", spans[1].0[i]));
+    row("  / manifest-order bound", &|i| format!("{:.3}", spans[1].0[i] / in_order(i)));
+    row("longest-first / manifest order", &|i| format!("{:.3}", spans[0].0[i] / spans[1].0[i]));
+    let per = |k: usize, f: &dyn Fn(&Stats) -> f64| f(&spans[k].1);
+    println!(
+        "  queries per task {:.2} / {:.2}, duplicate creates {} / {}, 429s {} / {} (longest-first / manifest)",
+        per(0, &|s| s.queries as f64) / expansion.jobs.len() as f64,
+        per(1, &|s| s.queries as f64) / expansion.jobs.len() as f64,
+        spans[0].1.duplicate_submissions,
+        spans[1].1.duplicate_submissions,
+        spans[0].1.throttled,
+        spans[1].1.throttled
+    );
+    println!("  (makespan per family: its first create to its last task's end, as the fake saw them)");
 }
 
 /// Part 5: `plan --format json` at scale, each size in a process of its own so that its peak

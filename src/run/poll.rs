@@ -96,7 +96,7 @@ impl Coordinator<'_, '_> {
     }
 
     pub(super) fn poll_later(&mut self, idx: usize, task_id: String, now: Instant) {
-        let due = self.schedule.next(&self.jobs[idx].family, now, now);
+        let due = self.schedule.next(&self.jobs[idx].family, now, now, self.predictor.expected(&self.jobs[idx]));
         self.start_polling(idx, task_id, now, due);
     }
 
@@ -251,7 +251,8 @@ impl Coordinator<'_, '_> {
                     return;
                 }
                 self.set_polling(idx, started, new_status);
-                self.polls.push(Reverse((self.schedule.next(&family, started, now), idx)));
+                let expected = self.predictor.expected(&self.jobs[idx]);
+                self.polls.push(Reverse((self.schedule.next(&family, started, now, expected), idx)));
             }
         }
     }

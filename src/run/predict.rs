@@ -95,6 +95,16 @@ impl Predictor {
         Predictor::prior(job) * scale
     }
 
+    /// The range of render seconds seen for jobs of this one's class, scaled to its video
+    /// seconds (the prior alone is a ranking, not a time: `None` until the class is seen).
+    pub fn expected(&self, job: &Job) -> Option<(f64, f64)> {
+        let samples = self.per_second.get(&Class::of(job))?;
+        let seconds = f64::from(job.duration.max(1));
+        let lo = samples.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = samples.iter().copied().fold(0.0, f64::max);
+        (lo.is_finite() && hi >= lo).then_some((lo * seconds, hi * seconds))
+    }
+
     /// Learns from a finished task of `job` that rendered for `seconds`; says whether the
     /// prediction of its class changed.
     pub fn observe(&mut self, job: &Job, seconds: f64) -> bool {

@@ -49,13 +49,19 @@ impl Schedule {
         e.2 += 1;
     }
 
-    /// When to poll next a task that started (or was submitted) at `started`.
-    pub fn next(&self, family: &Family, started: Instant, now: Instant) -> Instant {
+    /// When to poll next a task that started (or was submitted) at `started`. `expected` is
+    /// the range of run times learnt for this task's own kind of job (model, tier, audio,
+    /// seconds), when there is one: a storyboard mixes 1 s and 60 s renders in one family, and
+    /// the family's range says little about one task.
+    pub fn next(&self, family: &Family, started: Instant, now: Instant, expected: Option<(f64, f64)>) -> Instant {
         // A config with min > max (its fields are public) means "never more often than min".
         let (min, max) = (self.config.min_interval, self.config.max_interval.max(self.config.min_interval));
         let age = now.saturating_duration_since(started).as_secs_f64();
         let clamp = |secs: f64| Duration::from_secs_f64(secs.max(0.0)).clamp(min, max);
-        let Some(&(lo, hi, _)) = self.seen.get(family) else {
+        let range = expected
+            .filter(|(lo, hi)| lo.is_finite() && hi.is_finite() && *lo > 0.0 && hi >= lo)
+            .or_else(|| self.seen.get(family).map(|&(lo, hi, _)| (lo, hi)));
+        let Some((lo, hi)) = range else {
             return now + clamp(age / 8.0);
         };
         let (lo, hi) = (lo * 0.97, hi * 1.03);
@@ -89,7 +95,7 @@ mod tests {
         let config = PollConfig { min_interval: Duration::from_secs(5), max_interval: Duration::from_secs(1) };
         let schedule = Schedule::new(config);
         let now = Instant::now();
-        let next = schedule.next(&crate::catalog::family_of("pixverse/pixverse-c1-r2v"), now, now);
+        let next = schedule.next(&crate::catalog::family_of("pixverse/pixverse-c1-r2v"), now, now, None);
         assert_eq!(next - now, Duration::from_secs(5));
     }
 
@@ -101,19 +107,42 @@ mod tests {
         let f = Family::C1;
         let t0 = Instant::now();
         // Cold: an eighth of the age, at least the minimum.
-        assert_eq!(s.next(&f, t0, t0), t0 + Duration::from_millis(500));
+        assert_eq!(s.next(&f, t0, t0, None), t0 + Duration::from_millis(500));
         s.observe(&f, 3.0);
         s.observe(&f, 6.0);
         // Before the shortest run: wait for it.
-        let first = s.next(&f, t0, t0);
+        let first = s.next(&f, t0, t0, None);
         assert!(first >= t0 + Duration::from_secs_f64(2.9) && first <= t0 + Duration::from_secs(3));
         // Inside: every (6.18-2.91)/10 ≈ 0.33 s, but never under the 0.5 s minimum.
         let at = t0 + Duration::from_secs(4);
-        let step = s.next(&f, t0, at) - at;
+        let step = s.next(&f, t0, at, None) - at;
         assert_eq!(step, Duration::from_millis(500));
         // Long past: back off, up to the maximum.
         let late = t0 + Duration::from_secs(600);
-        assert_eq!(s.next(&f, t0, late) - late, Duration::from_secs(15));
+        assert_eq!(s.next(&f, t0, late, None) - late, Duration::from_secs(15));
+    }
+
+    #[test]
+    fn a_task_with_an_expected_time_is_polled_around_it() {
+        let s = Schedule::new(PollConfig::default());
+        let f = Family::C1;
+        let t0 = Instant::now();
+        let mut s = s;
+        s.observe(&f, 1.0);
+        s.observe(&f, 60.0);
+        // Its own kind runs 18-22 s, whatever else the family renders.
+        let e = Some((18.0, 22.0));
+        let first = s.next(&f, t0, t0, e);
+        assert!(
+            first >= t0 + Duration::from_secs_f64(17.4) && first <= t0 + Duration::from_secs(18),
+            "just before 18 s"
+        );
+        let at = t0 + Duration::from_secs(19);
+        assert_eq!(s.next(&f, t0, at, e) - at, Duration::from_secs_f64((22.0 * 1.03 - 18.0 * 0.97) / 10.0));
+        let late = t0 + Duration::from_secs(100);
+        assert_eq!(s.next(&f, t0, late, e) - late, Duration::from_secs(15), "long past it: back off");
+        // Without one, the family's 1-60 s.
+        assert!(s.next(&f, t0, t0, None) < t0 + Duration::from_secs(1));
     }
 
     #[test]
