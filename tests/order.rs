@@ -40,3 +40,39 @@ async fn a_long_shot_written_last_is_submitted_first() {
     let times = order_of_creates(Order::Manifest).await;
     assert_eq!(times.last().copied(), Some(times.iter().copied().fold(0.0, f64::max)), "{times:?}");
 }
+
+/// The shots in the order their intents were written (the order they were sent).
+fn sent_order(out: &std::path::Path) -> Vec<String> {
+    let ledger = pixbatch::ledger::journal::read_entries(&pixbatch::ledger::Ledger::journal_path(out)).expect("journal");
+    ledger
+        .into_iter()
+        .filter_map(|e| match e.event {
+            pixbatch::ledger::Event::Intent { meta, .. } => Some(meta.shot),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn run_order_in_the_manifest_and_the_flag_that_overrides_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = storyboard(dir.path());
+    let text = std::fs::read_to_string(&manifest).expect("read");
+    std::fs::write(&manifest, format!("{text}run: {{order: manifest}}\n")).expect("write");
+    let run = |extra: &[&str]| {
+        let _ = std::fs::remove_dir_all(dir.path().join("out"));
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin!("pixbatch"))
+            .env_clear()
+            .arg("run")
+            .arg(&manifest)
+            .args(["--fake", "--fake-render-base", "40ms", "--concurrency", "1", "--queue-ahead", "0"])
+            .args(["--poll-min", "5ms", "--poll-max", "50ms"])
+            .args(extra)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        sent_order(&dir.path().join("out"))
+    };
+    assert_eq!(run(&[]), ["a", "b", "c", "finale"], "run.order: manifest");
+    assert_eq!(run(&["--order", "longest-first"]), ["finale", "a", "b", "c"], "the flag wins");
+}
