@@ -43,7 +43,8 @@ async fn a_long_shot_written_last_is_submitted_first() {
 
 /// The shots in the order their intents were written (the order they were sent).
 fn sent_order(out: &std::path::Path) -> Vec<String> {
-    let ledger = pixbatch::ledger::journal::read_entries(&pixbatch::ledger::Ledger::journal_path(out)).expect("journal");
+    let ledger =
+        pixbatch::ledger::journal::read_entries(&pixbatch::ledger::Ledger::journal_path(out)).expect("journal");
     ledger
         .into_iter()
         .filter_map(|e| match e.event {
