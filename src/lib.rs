@@ -18,6 +18,7 @@ pub mod ledger;
 pub mod manifest;
 pub mod plan;
 pub mod rate;
+pub mod review;
 pub mod run;
 pub mod schema;
 pub mod views;

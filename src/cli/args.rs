@@ -68,6 +68,44 @@ pub enum Command {
         #[command(flatten)]
         expand: ExpandFlags,
     },
+    /// Mark the take to keep for a shot (or --clear it); `status` and results.csv show picks.
+    #[command(
+        after_help = "Examples:\n  pixbatch pick storyboard.yaml intro seed=3\n  pixbatch pick storyboard.yaml finale      # a shot without variants\n  pixbatch pick storyboard.yaml intro --clear"
+    )]
+    Pick {
+        /// Manifest file.
+        manifest: PathBuf,
+        /// The shot's id.
+        shot: String,
+        /// The take's variant as `plan` and `status` show it (`seed=3`, `seed=3,size=1280*720`);
+        /// omit it for a shot without variants.
+        variant: Option<String>,
+        /// Remove the shot's pick.
+        #[arg(long, conflicts_with = "variant")]
+        clear: bool,
+        #[command(flatten)]
+        expand: ExpandFlags,
+    },
+    /// Write the picked take of every shot into a folder in storyboard order, with a
+    /// concat.txt for `ffmpeg -f concat` and an export.json.
+    #[command(
+        after_help = "Examples:\n  pixbatch export storyboard.yaml --to cut/\n  pixbatch export storyboard.yaml --to cut/ --first-done\n  ffmpeg -f concat -safe 0 -i cut/concat.txt -c copy cut.mp4"
+    )]
+    Export {
+        /// Manifest file.
+        manifest: PathBuf,
+        /// The folder to write into (created if needed).
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+        /// Leave out shots without a pick (they are listed), instead of refusing.
+        #[arg(long, conflicts_with = "first_done")]
+        allow_missing: bool,
+        /// For a shot without a pick, take its first done take in manifest order.
+        #[arg(long)]
+        first_done: bool,
+        #[command(flatten)]
+        expand: ExpandFlags,
+    },
     /// Ledger tools.
     #[command(subcommand)]
     Ledger(LedgerCommand),

@@ -26,6 +26,10 @@ pub enum CliError {
     Setup { message: String, hint: Option<&'static str> },
     #[error("cannot write to stdout: {0}")]
     Stdout(std::io::Error),
+    #[error(transparent)]
+    Picks(#[from] crate::review::PicksError),
+    #[error(transparent)]
+    Export(#[from] crate::review::export::ExportError),
 }
 
 impl CliError {
@@ -46,7 +50,7 @@ impl CliError {
             | CliError::Config(_)
             | CliError::Setup { .. }
             | CliError::Stdout(_) => exit::USAGE,
-            CliError::Ledger(_) => exit::JOBS_FAILED,
+            CliError::Ledger(_) | CliError::Picks(_) | CliError::Export(_) => exit::JOBS_FAILED,
         }
     }
 
@@ -57,6 +61,8 @@ impl CliError {
             CliError::Usage { hint, .. } | CliError::Setup { hint, .. } => *hint,
             CliError::Ledger(e) => Some(e.hint()),
             CliError::Config(e) => Some(e.hint()),
+            CliError::Picks(e) => Some(e.hint()),
+            CliError::Export(e) => Some(e.hint()),
         }
     }
 

@@ -75,7 +75,9 @@ pub fn plan(path: &Path, format: Format, flags: &ExpandFlags) -> Result<i32, Cli
 pub fn status(path: &Path, format: Format, flags: &ExpandFlags) -> Result<i32, CliError> {
     let (loaded, expansion) = load_and_expand(path, flags)?;
     let ledger = Ledger::load(&expansion.output_dir)?;
-    let rows = status::rows(&expansion, &ledger);
+    let mut rows = status::rows(&expansion, &ledger);
+    let picks = crate::review::Picks::load(&expansion.output_dir).map_err(CliError::Picks)?;
+    crate::review::picks::mark(&mut rows, &picks);
     let bytes = match format {
         Format::Json => status::to_json(loaded.manifest.name.as_deref(), &rows),
         Format::Csv => views::to_csv(&rows),

@@ -8,6 +8,7 @@ mod fake_cmd;
 mod inspect;
 mod output;
 mod progress;
+mod review_cmd;
 mod run_cmd;
 
 use clap::Parser;
@@ -40,6 +41,12 @@ where
         Command::FakeServer(args) => fake_cmd::fake_server(&args).map(|()| exit::OK),
         Command::Run(args) => run_cmd::run(&args),
         Command::Cancel { manifest, expand } => run_cmd::cancel(&manifest, &expand),
+        Command::Pick { manifest, shot, variant, clear, expand } => {
+            review_cmd::pick(&manifest, &shot, variant.as_deref(), clear, &expand)
+        }
+        Command::Export { manifest, to, allow_missing, first_done, expand } => {
+            review_cmd::export(&manifest, &to, allow_missing, first_done, &expand)
+        }
         Command::Ledger(LedgerCommand::Merge { into, sources }) => run_cmd::merge(&into, &sources),
     };
     match result {

@@ -39,7 +39,11 @@ pub fn run(args: &RunArgs) -> Result<i32, CliError> {
         print_summary(&summary, &expansion.output_dir);
         // The rows of the reports: the ledger as the run left it.
         let rows = if args.junit.is_some() || args.json {
-            results::rows(&expansion.jobs, &expansion.unselected, &ledger)
+            let mut rows = results::rows(&expansion.jobs, &expansion.unselected, &ledger);
+            if let Ok(picks) = crate::review::Picks::load(&expansion.output_dir) {
+                crate::review::picks::mark(&mut rows, &picks);
+            }
+            rows
         } else {
             Vec::new()
         };

@@ -457,7 +457,11 @@ impl Coordinator<'_, '_> {
         }
         self.commit();
         // results.csv lists every job of the manifest, this run's first.
-        let rows = results::rows(self.jobs.iter().chain(others), std::iter::empty(), &self.ledger);
+        let mut rows = results::rows(self.jobs.iter().chain(others), std::iter::empty(), &self.ledger);
+        match crate::review::Picks::load(&self.output_dir) {
+            Ok(picks) => crate::review::picks::mark(&mut rows, &picks),
+            Err(e) => self.reporter.note(&Note::Info { message: format!("{e}; results.csv shows no picks") }),
+        }
         if let Err(e) = results::write(&self.output_dir, name, &rows) {
             let message = format!("cannot write results.csv/results.json in {}: {e}", self.output_dir.display());
             self.reporter.note(&Note::Info { message: message.clone() });

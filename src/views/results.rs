@@ -98,6 +98,8 @@ pub struct ResultRow<S = RowState> {
     pub cost_cny: Option<f64>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
+    /// The take a person picked for its shot (`pixbatch pick`, `pixbatch review`).
+    pub picked: bool,
 }
 
 /// Billed cost of a record at the catalog's prices (a job that left the manifest has no
@@ -164,6 +166,7 @@ impl ResultRow {
             cost_cny: record.and_then(billed_cost),
             error_code: record.and_then(|r| r.error_code.clone()),
             error_message: record.and_then(|r| r.error_message.clone()),
+            picked: false,
         }
     }
 }
@@ -191,6 +194,7 @@ impl<S> ResultRow<S> {
             cost_cny: self.cost_cny,
             error_code: self.error_code,
             error_message: self.error_message,
+            picked: self.picked,
         }
     }
 }

@@ -74,7 +74,8 @@ pub fn to_table(rows: &[ResultRow<StatusState>]) -> String {
             (_, Some(id)) => format!("task {id}"),
             _ => String::new(),
         };
-        let _ = writeln!(t, "{state:<10} {:<12} {name}  {detail}", r.key.short());
+        let picked = if r.picked { "  (picked)" } else { "" };
+        let _ = writeln!(t, "{state:<10} {:<12} {name}  {detail}{picked}", r.key.short());
     }
     let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
     let _ = write!(t, "\n{}\n", summary.join(", "));
