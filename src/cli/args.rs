@@ -86,6 +86,26 @@ pub enum Command {
         #[command(flatten)]
         expand: ExpandFlags,
     },
+    /// Look at every take: the contact sheet served on 127.0.0.1 with a pick button per take
+    /// (opens the browser unless --no-open), or written to OUTPUT/review.html with --static.
+    #[command(
+        after_help = "Examples:\n  pixbatch review storyboard.yaml\n  pixbatch review storyboard.yaml --no-open --port 8765\n  pixbatch review storyboard.yaml --static"
+    )]
+    Review {
+        /// Manifest file.
+        manifest: PathBuf,
+        /// Write OUTPUT/review.html (every run writes it too) instead of serving.
+        #[arg(long = "static")]
+        write_static: bool,
+        /// Do not open a browser; print the address.
+        #[arg(long)]
+        no_open: bool,
+        /// Port on 127.0.0.1 (0: any free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        #[command(flatten)]
+        expand: ExpandFlags,
+    },
     /// Write the picked take of every shot into a folder in storyboard order, with a
     /// concat.txt for `ffmpeg -f concat` and an export.json.
     #[command(

@@ -44,6 +44,9 @@ where
         Command::Pick { manifest, shot, variant, clear, expand } => {
             review_cmd::pick(&manifest, &shot, variant.as_deref(), clear, &expand)
         }
+        Command::Review { manifest, write_static, no_open, port, expand } => {
+            review_cmd::review(&manifest, write_static, no_open, port, &expand)
+        }
         Command::Export { manifest, to, allow_missing, first_done, expand } => {
             review_cmd::export(&manifest, &to, allow_missing, first_done, &expand)
         }

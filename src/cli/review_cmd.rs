@@ -5,45 +5,31 @@ use std::path::Path;
 use super::args::ExpandFlags;
 use super::errors::CliError;
 use super::inspect::load_and_expand;
+use super::output::runtime;
 use crate::exit;
-use crate::ledger::{Ledger, Phase};
-use crate::review::Picks;
+use crate::ledger::Ledger;
 use crate::review::export::{self, Unpicked};
+use crate::review::{PickError, Picks, picks, sheet};
 
 /// `pick`: marks (or clears) a shot's take, through the same code path as the review page.
 pub fn pick(path: &Path, shot: &str, variant: Option<&str>, clear: bool, flags: &ExpandFlags) -> Result<i32, CliError> {
     let (_, expansion) = load_and_expand(path, flags)?;
-    let takes: Vec<_> = expansion.jobs.iter().filter(|j| j.shot == shot).collect();
-    if takes.is_empty() {
-        let shots: Vec<&str> = expansion.jobs.iter().map(|j| j.shot.as_str()).collect();
-        let hint = crate::manifest::diag::did_you_mean(shot, shots.iter().copied())
-            .map_or_else(|| "`pixbatch plan MANIFEST` lists the shots".to_owned(), |s| format!("did you mean `{s}`?"));
-        return Err(CliError::usage(format!("no shot `{shot}` in {}; {hint}", path.display()), None));
-    }
-    if clear {
-        let had = Picks::update(&expansion.output_dir, |p| p.shots.remove(shot).is_some())?;
-        eprintln!("{shot}: {}", if had { "pick cleared" } else { "had no pick" });
-        return Ok(exit::OK);
-    }
-    let want = variant.unwrap_or("");
-    let Some(job) = takes.iter().find(|j| j.variant == want) else {
-        let list: Vec<&str> =
-            takes.iter().map(|j| if j.variant.is_empty() { "(none)" } else { j.variant.as_str() }).collect();
-        return Err(CliError::usage(
-            format!("shot `{shot}` has no take `{want}`; its takes: {}", list.join(", ")),
-            Some("give the variant as `plan` or `status` shows it, e.g. seed=3"),
-        ));
-    };
     let ledger = Ledger::load(&expansion.output_dir)?;
-    if ledger.records.get(&job.key).is_none_or(|r| r.phase != Phase::Downloaded) {
-        return Err(CliError::usage(
-            format!("{} is not rendered yet: only a take with a video can be picked", job.name()),
-            Some("run `pixbatch run` first; `pixbatch status` shows each take"),
-        ));
+    let variant = if clear { None } else { Some(variant.unwrap_or("")) };
+    match picks::choose(&expansion.output_dir, &expansion.jobs, &ledger, shot, variant) {
+        Ok(said) => {
+            eprintln!("{said}");
+            Ok(exit::OK)
+        }
+        Err(PickError::Picks(e)) => Err(e.into()),
+        Err(e @ PickError::NotRendered(_)) => {
+            Err(CliError::usage(e.to_string(), Some("run `pixbatch run` first; `pixbatch status` shows each take")))
+        }
+        Err(e) => Err(CliError::usage(
+            e.to_string(),
+            Some("give the shot id and the variant as `plan` or `status` shows them, e.g. seed=3"),
+        )),
     }
-    Picks::update(&expansion.output_dir, |p| p.pick(job))?;
-    eprintln!("{}: picked", job.name());
-    Ok(exit::OK)
 }
 
 /// `export`: the picked takes in storyboard order.
@@ -78,4 +64,39 @@ pub fn export(
         to.join(export::CONCAT_TXT).display()
     );
     Ok(exit::OK)
+}
+
+/// `review`: the contact sheet, written or served.
+pub fn review(path: &Path, write_static: bool, no_open: bool, port: u16, flags: &ExpandFlags) -> Result<i32, CliError> {
+    let (loaded, expansion) = load_and_expand(path, flags)?;
+    let name = loaded.manifest.name.clone();
+    if write_static {
+        let ledger = Ledger::load(&expansion.output_dir)?;
+        let picks = Picks::load(&expansion.output_dir)?;
+        sheet::write(&expansion, &ledger, &picks, name.as_deref())
+            .map_err(|e| CliError::setup(format!("cannot write review.html: {e}"), None))?;
+        println!("{}", expansion.output_dir.join(sheet::REVIEW_HTML).display());
+        return Ok(exit::OK);
+    }
+    runtime()?.block_on(async {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.map_err(|e| {
+            CliError::setup(
+                format!("cannot listen on 127.0.0.1:{port}: {e}"),
+                Some("pick another --port, or 0 for any"),
+            )
+        })?;
+        let server = crate::review::server::start(listener, expansion, name)
+            .map_err(|e| CliError::setup(format!("cannot serve the review: {e}"), None))?;
+        let url = server.url();
+        eprintln!("reviewing at {url} (Ctrl-C stops)");
+        if !no_open {
+            let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+            if std::process::Command::new(opener).arg(&url).spawn().is_err() {
+                eprintln!("could not start a browser ({opener}); open {url} yourself");
+            }
+        }
+        let _ = tokio::signal::ctrl_c().await;
+        server.stop();
+        Ok(exit::OK)
+    })
 }

@@ -4,5 +4,7 @@
 
 pub mod export;
 pub mod picks;
+pub mod server;
+pub mod sheet;
 
-pub use picks::{Pick, Picks, PicksError, ShotPick};
+pub use picks::{Pick, PickError, Picks, PicksError, ShotPick};

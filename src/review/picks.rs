@@ -133,6 +133,50 @@ impl Picks {
     }
 }
 
+/// Why a take cannot be picked.
+#[derive(Debug, thiserror::Error)]
+pub enum PickError {
+    #[error("no shot `{shot}`{hint}")]
+    NoShot { shot: String, hint: String },
+    #[error("shot `{shot}` has no take `{variant}`; its takes: {takes}")]
+    NoTake { shot: String, variant: String, takes: String },
+    #[error("{0} is not rendered yet: only a take with a video can be picked")]
+    NotRendered(String),
+    #[error(transparent)]
+    Picks(#[from] PicksError),
+}
+
+/// Picks `shot`'s take `variant` (empty for a shot without variants), or clears the shot's
+/// pick with `None`: the one code path of `pixbatch pick` and the review page's buttons.
+pub fn choose(
+    output_dir: &Path,
+    jobs: &[Job],
+    ledger: &crate::ledger::Ledger,
+    shot: &str,
+    variant: Option<&str>,
+) -> Result<String, PickError> {
+    let takes: Vec<&Job> = jobs.iter().filter(|j| j.shot == shot).collect();
+    if takes.is_empty() {
+        let hint = crate::manifest::diag::did_you_mean(shot, jobs.iter().map(|j| j.shot.as_str()))
+            .map_or_else(String::new, |s| format!("; did you mean `{s}`?"));
+        return Err(PickError::NoShot { shot: shot.to_owned(), hint });
+    }
+    let Some(variant) = variant else {
+        let had = Picks::update(output_dir, |p| p.shots.remove(shot).is_some())?;
+        return Ok(format!("{shot}: {}", if had { "pick cleared" } else { "had no pick" }));
+    };
+    let Some(job) = takes.iter().find(|j| j.variant == variant) else {
+        let list: Vec<&str> =
+            takes.iter().map(|j| if j.variant.is_empty() { "(none)" } else { j.variant.as_str() }).collect();
+        return Err(PickError::NoTake { shot: shot.to_owned(), variant: variant.to_owned(), takes: list.join(", ") });
+    };
+    if ledger.records.get(&job.key).is_none_or(|r| r.phase != crate::ledger::Phase::Downloaded) {
+        return Err(PickError::NotRendered(job.name()));
+    }
+    Picks::update(output_dir, |p| p.pick(job))?;
+    Ok(format!("{}: picked", job.name()))
+}
+
 /// Marks the rows of picked takes (`picked` in results.csv, results.json, the report, status).
 pub fn mark<S>(rows: &mut [crate::views::ResultRow<S>], picks: &Picks) {
     for row in rows {

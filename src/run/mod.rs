@@ -133,5 +133,11 @@ pub async fn run(
     };
     coord.prepare();
     coord.main_loop(&interrupt).await;
-    Ok(coord.finish(&input.expansion.unselected, input.name, started))
+    let outcome = coord.finish(&input.expansion.unselected, input.name, started);
+    // The contact sheet beside results.csv; a failure to write it costs nothing already paid.
+    let picks = crate::review::Picks::load(output_dir).unwrap_or_default();
+    if let Err(e) = crate::review::sheet::write(input.expansion, &outcome.ledger, &picks, input.name) {
+        reporter.note(&Note::Info { message: format!("cannot write review.html in {}: {e}", output_dir.display()) });
+    }
+    Ok(outcome)
 }

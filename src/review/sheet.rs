@@ -1,0 +1,264 @@
+//! The contact sheet, `OUTPUT/review.html`: every take of every shot where a person can look,
+//! not read. One self-contained file (no network, no CDN; video paths relative, so it works
+//! from `file://` and from a copied or zipped output folder), generated with `maud`, which
+//! escapes every value (a prompt is user text).
+//!
+//! Shots in manifest order; within a shot, a grid of its takes, or a table when its variants
+//! vary along exactly two axes (say seed × size). Videos load only when scrolled into view.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use super::picks::Picks;
+use crate::catalog::round_cents;
+use crate::ledger::{Decision, Ledger, Record, decide};
+use crate::plan::{Expansion, Job, estimate_cost};
+
+/// The file in the output folder.
+pub const REVIEW_HTML: &str = "review.html";
+
+/// What the page is for.
+#[derive(Debug, Clone, Copy)]
+pub enum Mode<'a> {
+    /// A file to open: picks are shown, not made.
+    Static,
+    /// Served by `pixbatch review`: every take gets a pick button that posts with this token.
+    Served { token: &'a str },
+}
+
+/// A take's state as the sheet shows it.
+fn state_of(record: Option<&Record>, now: jiff::Timestamp) -> (&'static str, String) {
+    // The file is not re-hashed here: a 10 000-job sheet must be quick; `status` re-hashes.
+    match decide(record, false, now, |_| crate::ledger::FileCheck::Verified) {
+        Decision::Done => ("done", "done".into()),
+        Decision::Failed | Decision::Ambiguous | Decision::Lost => {
+            let r = record;
+            let code = r.and_then(|r| r.error_code.clone()).unwrap_or_else(|| "Failed".into());
+            let message = r.and_then(|r| r.error_message.clone()).unwrap_or_default();
+            ("failed", format!("failed: {code}: {message}"))
+        }
+        Decision::Resume | Decision::Reconcile | Decision::Download => ("running", "running".into()),
+        Decision::New => ("new", "not yet rendered".into()),
+    }
+}
+
+/// Percent-encodes a relative path for an `src` attribute (segments kept).
+fn href(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// `k=v` pairs of a variant label.
+fn axes(variant: &str) -> Vec<(&str, &str)> {
+    variant.split(',').filter_map(|kv| kv.split_once('=')).collect()
+}
+
+/// When a shot's takes vary along exactly two axes, with one take per pair: (rows, columns).
+fn two_axes(jobs: &[&Job]) -> Option<(String, Vec<String>, String, Vec<String>)> {
+    let parsed: Vec<Vec<(&str, &str)>> = jobs.iter().map(|j| axes(&j.variant)).collect();
+    let first = parsed.first()?;
+    if first.len() != 2 || parsed.iter().any(|p| p.len() != 2 || p[0].0 != first[0].0 || p[1].0 != first[1].0) {
+        return None;
+    }
+    let mut rows: Vec<String> = Vec::new();
+    let mut cols: Vec<String> = Vec::new();
+    for p in &parsed {
+        if !rows.iter().any(|r| r == p[0].1) {
+            rows.push(p[0].1.to_owned());
+        }
+        if !cols.iter().any(|c| c == p[1].1) {
+            cols.push(p[1].1.to_owned());
+        }
+    }
+    let distinct: BTreeSet<(&str, &str)> = parsed.iter().map(|p| (p[0].1, p[1].1)).collect();
+    (distinct.len() == parsed.len() && rows.len() > 1 && cols.len() > 1)
+        .then(|| (first[0].0.to_owned(), rows, first[1].0.to_owned(), cols))
+}
+
+struct Take<'a> {
+    job: &'a Job,
+    record: Option<&'a Record>,
+    state: &'static str,
+    state_text: String,
+    picked: bool,
+}
+
+fn take(t: &Take<'_>, mode: Mode<'_>) -> Markup {
+    let job = t.job;
+    let label = if job.variant.is_empty() { "(the shot)" } else { job.variant.as_str() };
+    let cost = t
+        .record
+        .and_then(Record::billed_seconds)
+        .zip(job.price_per_second)
+        .map(|(s, p)| round_cents(s * p))
+        .or_else(|| estimate_cost(job).map(round_cents));
+    let search = format!("{} {} {} {}", job.shot, job.variant, job.model, job.prompt).to_lowercase();
+    html! {
+        figure.take data-state=(t.state) data-search=(search) data-key=(job.key) .picked[t.picked] {
+            @if t.state == "done" {
+                @if let Some(path) = t.record.and_then(|r| r.path.as_deref()) {
+                    video preload="none" controls muted playsinline data-src=(href(path)) {}
+                }
+            } @else {
+                div.placeholder { (t.state_text) }
+            }
+            figcaption {
+                b { (label) }
+                @if t.picked { " " span.badge { "picked" } }
+                br;
+                span.meta {
+                    (job.model.strip_prefix("pixverse/pixverse-").unwrap_or(&job.model)) " · " (job.size) " · "
+                    (job.duration) " s"
+                    @if let Some(seed) = job.seed { " · seed " (seed) }
+                    @if job.audio { " · audio" }
+                    @if let Some(c) = cost { " · ¥" (format!("{c:.2}")) }
+                }
+                br;
+                span.state { (t.state_text) }
+                p.prompt { (job.prompt) }
+                @if let Mode::Served { .. } = mode {
+                    @if t.state == "done" {
+                        button.pick type="button" data-shot=(job.shot) data-variant=(job.variant) {
+                            @if t.picked { "picked ✓" } @else { "pick this take" }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:1em;background:#111;color:#ddd}\
+h2{margin:1.2em 0 .3em}.grid{display:flex;flex-wrap:wrap;gap:10px}\
+.take{margin:0;width:320px;background:#1c1c1c;padding:6px;border:2px solid #1c1c1c}\
+.take.picked{border-color:#4caf50}.take video,.placeholder{width:100%;aspect-ratio:16/9;background:#000}\
+.placeholder{display:flex;align-items:center;justify-content:center;color:#888;font-size:12px;padding:4px;box-sizing:border-box}\
+.take[data-state=failed] .state{color:#f66}.badge{background:#4caf50;color:#000;padding:0 4px;border-radius:3px}\
+.meta,.state{font-size:12px;color:#aaa}.prompt{font-size:12px;white-space:pre-wrap;margin:.3em 0}\
+table{border-collapse:collapse}td,th{vertical-align:top;padding:4px}.hidden{display:none}\
+#bar{position:sticky;top:0;background:#111;padding:.5em 0;z-index:1}";
+
+const SCRIPT: &str = r#"
+const lazy=new IntersectionObserver(es=>{for(const e of es){if(e.isIntersecting){const v=e.target;v.src=v.dataset.src;v.preload='metadata';lazy.unobserve(v);}}},{rootMargin:'400px'});
+document.querySelectorAll('video[data-src]').forEach(v=>lazy.observe(v));
+function filter(){const s=document.getElementById('state').value,t=document.getElementById('text').value.toLowerCase();
+document.querySelectorAll('.take').forEach(f=>{const ok=(s===''||f.dataset.state===s)&&(t===''||f.dataset.search.includes(t));f.classList.toggle('hidden',!ok);});}
+document.getElementById('state').addEventListener('change',filter);document.getElementById('text').addEventListener('input',filter);
+document.querySelectorAll('button.play').forEach(b=>b.addEventListener('click',()=>{b.closest('section').querySelectorAll('.take:not(.hidden) video').forEach(v=>{if(!v.src){v.src=v.dataset.src;}v.play();});}));
+const token=document.body.dataset.token;
+document.querySelectorAll('button.pick').forEach(b=>b.addEventListener('click',async()=>{
+const r=await fetch('/pick',{method:'POST',headers:{'Content-Type':'application/json','X-Pixbatch-Token':token},body:JSON.stringify({shot:b.dataset.shot,variant:b.dataset.variant})});
+if(r.ok){location.reload();}else{alert('pick failed: '+await r.text());}}));
+"#;
+
+/// The contact sheet of an expansion against its ledger and picks.
+pub fn render<'a>(
+    expansion: &'a Expansion,
+    ledger: &'a Ledger,
+    picks: &Picks,
+    name: Option<&str>,
+    mode: Mode<'_>,
+) -> String {
+    let now = jiff::Timestamp::now();
+    let mut shots: Vec<(&str, Vec<&'a Job>)> = Vec::new();
+    for job in &expansion.jobs {
+        match shots.iter_mut().find(|(s, _)| *s == job.shot) {
+            Some((_, jobs)) => jobs.push(job),
+            None => shots.push((&job.shot, vec![job])),
+        }
+    }
+    let takes = |jobs: &[&'a Job]| -> Vec<Take<'a>> {
+        jobs.iter()
+            .copied()
+            .map(|job| {
+                let record = ledger.records.get(&job.key);
+                let (state, state_text) = state_of(record, now);
+                Take { job, record, state, state_text, picked: picks.is_picked(&job.shot, &job.key) }
+            })
+            .collect()
+    };
+    let token = match mode {
+        Mode::Served { token } => token,
+        Mode::Static => "",
+    };
+    let title = name.unwrap_or("pixbatch review");
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " — contact sheet" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body data-token=(token) {
+                h1 { (title) }
+                div #bar {
+                    "state "
+                    select #state {
+                        option value="" { "all" }
+                        option value="done" { "done" }
+                        option value="failed" { "failed" }
+                        option value="running" { "running" }
+                        option value="new" { "not yet rendered" }
+                    }
+                    " text " input #text type="search" placeholder="shot, variant, prompt…";
+                }
+                @for (shot, jobs) in &shots {
+                    @let takes = takes(jobs);
+                    section.shot data-shot=(shot) {
+                        h2 { (shot) " " button.play type="button" { "play all" } }
+                        @if let Some((row_axis, rows, col_axis, cols)) = two_axes(jobs) {
+                            table {
+                                tr { th { (row_axis) " \\ " (col_axis) } @for c in &cols { th { (c) } } }
+                                @for r in &rows {
+                                    tr {
+                                        th { (r) }
+                                        @for c in &cols {
+                                            td {
+                                                @for t in takes.iter().filter(|t| { let a = axes(&t.job.variant); a[0].1 == r.as_str() && a[1].1 == c.as_str() }) {
+                                                    (take(t, mode))
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        } @else {
+                            div.grid { @for t in &takes { (take(t, mode)) } }
+                        }
+                    }
+                }
+                script { (PreEscaped(SCRIPT)) }
+            }
+        }
+    };
+    page.into_string()
+}
+
+/// Writes `OUTPUT/review.html` atomically.
+pub fn write(expansion: &Expansion, ledger: &Ledger, picks: &Picks, name: Option<&str>) -> std::io::Result<()> {
+    let html = render(expansion, ledger, picks, name, Mode::Static);
+    crate::files::write_atomic(&expansion.output_dir.join(REVIEW_HTML), html.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_percent_encoded_and_axes_parse() {
+        assert_eq!(href("fight/seed-1.mp4"), "fight/seed-1.mp4");
+        assert_eq!(href("a b/#1?.mp4"), "a%20b/%231%3F.mp4");
+        assert_eq!(axes("seed=1,size=1280*720"), [("seed", "1"), ("size", "1280*720")]);
+    }
+}
