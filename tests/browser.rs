@@ -1,0 +1,187 @@
+//! The contact sheet in a real headless Chromium, driven through WebDriver (`chromedriver`):
+//! from `file://` and from `pixbatch review`. `.ci/run` installs Debian's `chromium` and
+//! `chromium-driver`; in CI this test fails rather than skip when they are missing.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{expand, fast_fake, fast_options, run};
+use fantoccini::{ClientBuilder, Locator};
+use pixbatch::fake::{FakeConfig, FakeServer, Faults};
+
+fn storyboard(dir: &Path) -> PathBuf {
+    let path = dir.join("storyboard.yaml");
+    std::fs::write(
+        &path,
+        "version: 1\nname: browser\noutput: out\ndefaults: {model: pixverse/pixverse-c1-r2v, size: \"640*360\", duration: 5}\nrefs: {man: https://example.com/man.jpg}\nshots:\n  - id: intro\n    prompt: \"@man walks in\"\n  - id: fight\n    prompt: \"@man fights\"\n    matrix: {seed: [1, 2], size: [\"640*360\", \"1024*576\"]}\n  - id: walk\n    prompt: \"@man walks home\"\n    matrix: {seed: [1, 2, 3]}\n",
+    )
+    .expect("write");
+    path
+}
+
+/// chromedriver on a free port, killed when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tool(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .chain([PathBuf::from("/usr/bin")])
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+fn driver() -> Option<(Driver, PathBuf)> {
+    let (Some(chromedriver), Some(chromium)) =
+        (tool("chromedriver"), tool("chromium").or_else(|| tool("google-chrome")))
+    else {
+        assert!(std::env::var_os("CI").is_none(), "CI must install chromium and chromium-driver (.ci/run does)");
+        eprintln!("skipped: no chromium/chromedriver here (apt-get install chromium chromium-driver)");
+        return None;
+    };
+    let port = TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let child = Command::new(chromedriver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let driver = Driver { child, port };
+    // Ready when it accepts connections (a condition, polled; not a fixed sleep).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some((driver, chromium))
+}
+
+async fn browser(driver: &Driver, chromium: &Path) -> fantoccini::Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1280,1400", "--autoplay-policy=no-user-gesture-required"],
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a browser session")
+}
+
+/// Scrolls every take's video into view (they load only then) and returns, per video, its
+/// readyState and duration once its metadata is in.
+const LOAD_VIDEOS: &str = r#"
+const done = arguments[arguments.length - 1];
+(async () => {
+  const out = [];
+  for (const v of document.querySelectorAll('video')) {
+    v.scrollIntoView();
+    await new Promise(r => {
+      if (v.readyState >= 1) return r();
+      v.addEventListener('loadedmetadata', r, {once: true});
+      v.addEventListener('error', r, {once: true});
+      setTimeout(r, 15000);
+    });
+    out.push([v.readyState, v.duration, v.getAttribute('src') || '']);
+  }
+  done(out);
+})();
+"#;
+
+const VISIBLE_TAKES: &str =
+    "return [...document.querySelectorAll('.take')].filter(f => !f.classList.contains('hidden')).length;";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_contact_sheet_plays_filters_and_picks_in_a_real_browser() {
+    let Some((driver, chromium)) = driver() else { return };
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = storyboard(dir.path());
+    let fake = FakeServer::start(FakeConfig {
+        faults: Faults { task_failed: 0.3, ..Faults::default() },
+        seed: 4,
+        ..fast_fake()
+    })
+    .await
+    .expect("fake");
+    let summary = run(&manifest, &fake, &fast_options()).await;
+    let (done, failed) = (summary.counts.done, summary.counts.failed);
+    assert!(done > 0 && failed > 0, "{summary:?}");
+    let out = dir.path().join("out");
+    let client = browser(&driver, &chromium).await;
+
+    // From file://: nothing loads before it is scrolled to; then one playable video per done take.
+    client.goto(&format!("file://{}", out.join("review.html").display())).await.expect("open");
+    let before: Vec<String> = serde_json::from_value(
+        client
+            .execute("return [...document.querySelectorAll('video')].map(v => v.getAttribute('src') || '');", vec![])
+            .await
+            .expect("js"),
+    )
+    .expect("list");
+    assert_eq!(before.len(), done);
+    let loaded = client.execute_async(LOAD_VIDEOS, vec![]).await.expect("videos load");
+    let loaded: Vec<(u32, f64, String)> = serde_json::from_value(loaded).expect("list");
+    assert_eq!(loaded.len(), done);
+    for (ready, duration, src) in &loaded {
+        assert!(*ready >= 1 && *duration > 0.0, "{src}: readyState {ready}, duration {duration}");
+        assert!(!src.starts_with('/') && !src.contains("://"), "relative: {src}");
+    }
+    client.execute("window.scrollTo(0, 0);", vec![]).await.expect("js");
+    let png = client.screenshot().await.expect("screenshot");
+    let shot = std::env::var_os("PIXBATCH_SCREENSHOT")
+        .map_or_else(|| std::env::temp_dir().join("pixbatch-review.png"), PathBuf::from);
+    std::fs::write(&shot, &png).expect("write screenshot");
+    assert!(png.starts_with(b"\x89PNG"));
+    // Filters: by state, then by text.
+    client.find(Locator::Css("#state")).await.expect("state").select_by_value("failed").await.expect("select");
+    let shown = client.execute(VISIBLE_TAKES, vec![]).await.expect("js");
+    assert_eq!(shown.as_u64(), Some(failed as u64));
+    client.find(Locator::Css("#state")).await.expect("state").select_by_value("").await.expect("select");
+    client.find(Locator::Css("#text")).await.expect("text").send_keys("walks home").await.expect("type");
+    assert_eq!(client.execute(VISIBLE_TAKES, vec![]).await.expect("js").as_u64(), Some(3));
+
+    // Served: a pick button writes the pick, through the same code path as `pixbatch pick`.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let server = pixbatch::review::server::start(listener, expand(&manifest), Some("browser".into())).expect("serve");
+    client.goto(&server.url()).await.expect("open served");
+    let button = client.find(Locator::Css("figure[data-state=done] button.pick")).await.expect("a pick button");
+    let figure_key: String = serde_json::from_value(
+        client
+            .execute("return document.querySelector('figure[data-state=done]').dataset.key;", vec![])
+            .await
+            .expect("js"),
+    )
+    .expect("key");
+    button.click().await.expect("click");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let shot_of_pick = loop {
+        let picks = pixbatch::review::Picks::load(&out).expect("picks");
+        if let Some((shot, _)) = picks.shots.iter().find(|(_, p)| p.key.as_str() == figure_key) {
+            break shot.clone();
+        }
+        assert!(Instant::now() < deadline, "the click wrote no pick");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    client.wait_for_find(Locator::Css("figure.picked")).await.expect("the page shows the pick");
+    assert!(!shot_of_pick.is_empty());
+    client.close().await.expect("close");
+}
