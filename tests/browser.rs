@@ -181,7 +181,7 @@ async fn the_contact_sheet_plays_filters_and_picks_in_a_real_browser() {
         assert!(Instant::now() < deadline, "the click wrote no pick");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    client.wait_for_find(Locator::Css("figure.picked")).await.expect("the page shows the pick");
+    client.wait().for_element(Locator::Css("figure.picked")).await.expect("the page shows the pick");
     assert!(!shot_of_pick.is_empty());
     client.close().await.expect("close");
 }
