@@ -9,9 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{expand, fast_fake, fast_options, run};
+use common::{expand, run_with_failures};
 use fantoccini::{ClientBuilder, Locator};
-use pixbatch::fake::{FakeConfig, FakeServer, Faults};
 
 fn storyboard(dir: &Path) -> PathBuf {
     let path = dir.join("storyboard.yaml");
@@ -115,14 +114,7 @@ async fn the_contact_sheet_plays_filters_and_picks_in_a_real_browser() {
     let Some((driver, chromium)) = driver() else { return };
     let dir = tempfile::tempdir().expect("tmp");
     let manifest = storyboard(dir.path());
-    let fake = FakeServer::start(FakeConfig {
-        faults: Faults { task_failed: 0.3, ..Faults::default() },
-        seed: 4,
-        ..fast_fake()
-    })
-    .await
-    .expect("fake");
-    let summary = run(&manifest, &fake, &fast_options()).await;
+    let summary = run_with_failures(&manifest).await;
     let (done, failed) = (summary.counts.done, summary.counts.failed);
     assert!(done > 0 && failed > 0, "{summary:?}");
     let out = dir.path().join("out");

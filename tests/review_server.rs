@@ -6,8 +6,8 @@ mod common;
 use std::io::{Read, Write};
 use std::path::Path;
 
-use common::{expand, fast_fake, fast_options, run};
-use pixbatch::fake::{FakeConfig, FakeServer, Faults};
+use common::{expand, fast_fake, fast_options, run, run_with_failures};
+use pixbatch::fake::FakeServer;
 
 const NASTY: &str = r#"@man says <script>alert('x')</script> & \"quotes\""#;
 
@@ -36,14 +36,7 @@ fn raw_get(addr: std::net::SocketAddr, path: &str, host: &str) -> String {
 async fn the_sheet_escapes_prompts_and_shows_every_take() {
     let dir = tempfile::tempdir().expect("tmp");
     let manifest = storyboard(dir.path());
-    let fake = FakeServer::start(FakeConfig {
-        faults: Faults { task_failed: 0.3, ..Faults::default() },
-        seed: 4,
-        ..fast_fake()
-    })
-    .await
-    .expect("fake");
-    let summary = run(&manifest, &fake, &fast_options()).await;
+    let summary = run_with_failures(&manifest).await;
     let html = std::fs::read_to_string(dir.path().join("out/review.html")).expect("every run writes review.html");
     assert!(summary.counts.failed > 0 && summary.counts.done > 0, "{summary:?}");
     // A prompt is text, never markup.

@@ -86,18 +86,6 @@ impl ExportError {
     }
 }
 
-/// The shots of an expansion in manifest order, each with its jobs.
-fn shots(expansion: &Expansion) -> Vec<(&str, Vec<&Job>)> {
-    let mut out: Vec<(&str, Vec<&Job>)> = Vec::new();
-    for job in &expansion.jobs {
-        match out.iter_mut().find(|(s, _)| *s == job.shot) {
-            Some((_, jobs)) => jobs.push(job),
-            None => out.push((&job.shot, vec![job])),
-        }
-    }
-    out
-}
-
 /// A line of `concat.txt`: ffmpeg's concat demuxer quotes with `'`, escaping it as `'\''`.
 fn concat_line(file: &str) -> String {
     format!("file '{}'\n", file.replace('\'', "'\\''"))
@@ -119,7 +107,7 @@ pub fn export(
     let mut report = Report::default();
     let mut chosen: Vec<(usize, &Job)> = Vec::new();
     let mut missing = Vec::new();
-    for (n, (shot, jobs)) in shots(expansion).into_iter().enumerate() {
+    for (n, (shot, jobs)) in super::shots(&expansion.jobs).into_iter().enumerate() {
         let job = match picks.of(shot, &expansion.jobs) {
             ShotPick::Current(job) => Some(job),
             ShotPick::Stale(p) if unpicked != Unpicked::FirstDone => {

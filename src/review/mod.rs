@@ -8,3 +8,17 @@ pub mod server;
 pub mod sheet;
 
 pub use picks::{Pick, PickError, Picks, PicksError, ShotPick};
+
+use crate::plan::Job;
+
+/// The shots of `jobs` in manifest order, each with its takes.
+pub fn shots<'a>(jobs: impl IntoIterator<Item = &'a Job>) -> Vec<(&'a str, Vec<&'a Job>)> {
+    let mut out: Vec<(&'a str, Vec<&'a Job>)> = Vec::new();
+    for job in jobs {
+        match out.iter_mut().find(|(s, _)| *s == job.shot) {
+            Some((_, takes)) => takes.push(job),
+            None => out.push((&job.shot, vec![job])),
+        }
+    }
+    out
+}

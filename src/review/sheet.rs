@@ -169,13 +169,7 @@ pub fn render<'a>(
     mode: Mode<'_>,
 ) -> String {
     let now = jiff::Timestamp::now();
-    let mut shots: Vec<(&str, Vec<&'a Job>)> = Vec::new();
-    for job in &expansion.jobs {
-        match shots.iter_mut().find(|(s, _)| *s == job.shot) {
-            Some((_, jobs)) => jobs.push(job),
-            None => shots.push((&job.shot, vec![job])),
-        }
-    }
+    let shots = super::shots(&expansion.jobs);
     let takes = |jobs: &[&'a Job]| -> Vec<Take<'a>> {
         jobs.iter()
             .copied()

@@ -67,6 +67,19 @@ pub async fn run(manifest: &Path, fake: &FakeServer, options: &RunOptions) -> Ru
     pixbatch::run::run(input, client(fake), options, &mut Silent, CancellationToken::new()).await.expect("run").summary
 }
 
+/// Runs the manifest against a fast fake where about a third of the tasks fail (seeded: the
+/// same ones every time), so that a run ends with both done and failed takes.
+pub async fn run_with_failures(manifest: &Path) -> RunSummary {
+    let fake = FakeServer::start(FakeConfig {
+        faults: pixbatch::fake::Faults { task_failed: 0.3, ..Default::default() },
+        seed: 4,
+        ..fast_fake()
+    })
+    .await
+    .expect("fake");
+    run(manifest, &fake, &fast_options()).await
+}
+
 /// Every job's file exists and hashes to what the ledger recorded; returns how many.
 pub fn verify_outputs(manifest: &Path) -> usize {
     let expansion = expand(manifest);
