@@ -299,3 +299,73 @@ async fn status_reads_a_hand_edited_ledger_whose_key_is_not_ascii() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("orphaned") && stdout.contains("aéééé"), "{stdout}");
 }
+
+#[test]
+fn completions_parse_in_their_shell_and_the_man_page_renders() {
+    let bin = assert_cmd::cargo::cargo_bin!("pixbatch");
+    let dir = tempfile::tempdir().expect("tmp");
+    let shells: &[(&str, &str, &[&str])] =
+        &[("bash", "bash", &["-n"]), ("zsh", "zsh", &["-n"]), ("fish", "fish", &["--no-execute"])];
+    for (name, shell, check) in shells {
+        let out = std::process::Command::new(bin).args(["completions", name]).output().expect("runs");
+        assert_eq!(out.status.code(), Some(0));
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(script.contains("pixbatch") && script.contains("retry-failed"), "{name}: {script}");
+        let path = dir.path().join(format!("pixbatch.{name}"));
+        std::fs::write(&path, &out.stdout).expect("write");
+        // bash is always here; zsh and fish are checked where installed.
+        match std::process::Command::new(shell).args(*check).arg(&path).output() {
+            Ok(run) => assert!(run.status.success(), "{name}: {}", String::from_utf8_lossy(&run.stderr)),
+            Err(_) => assert_ne!(*name, "bash", "bash must check its completions"),
+        }
+    }
+    let out = std::process::Command::new(bin).args(["completions", "powershell"]).output().expect("runs");
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Register-ArgumentCompleter"));
+
+    let out = std::process::Command::new(bin).arg("manpage").output().expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let roff = String::from_utf8_lossy(&out.stdout);
+    assert!(roff.starts_with(".ie") || roff.contains(".TH pixbatch"), "{roff}");
+    // groff (from man-db's dependencies) renders it without complaint, where it is installed.
+    if let Ok(render) = std::process::Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    {
+        use std::io::Write as _;
+        let mut render = render;
+        render.stdin.take().expect("stdin").write_all(&out.stdout).expect("feed");
+        let done = render.wait_with_output().expect("groff");
+        assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+        let text = String::from_utf8_lossy(&done.stdout);
+        assert!(text.contains("pixbatch") && text.contains("validate") && text.contains("export"), "{text}");
+    }
+}
+
+#[test]
+fn every_command_help_ends_with_examples() {
+    let bin = assert_cmd::cargo::cargo_bin!("pixbatch");
+    for command in [
+        &["validate"][..],
+        &["plan"],
+        &["run"],
+        &["status"],
+        &["pick"],
+        &["review"],
+        &["export"],
+        &["cancel"],
+        &["schema"],
+        &["completions"],
+        &["manpage"],
+        &["fake-server"],
+        &["ledger", "merge"],
+    ] {
+        let out = std::process::Command::new(bin).args(command).arg("--help").output().expect("runs");
+        let help = String::from_utf8_lossy(&out.stdout);
+        let examples = help.split("Examples:").nth(1).unwrap_or_else(|| panic!("{command:?}: no examples\n{help}"));
+        let n = examples.lines().filter(|l| l.trim_start().starts_with("pixbatch ")).count();
+        assert!(n >= 1, "{command:?}: {examples}");
+    }
+}

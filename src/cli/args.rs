@@ -40,6 +40,9 @@ const EXIT_CODES_HELP: &str = "Exit codes:
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check manifests without any network call; every problem with its location.
+    #[command(
+        after_help = "Examples:\n  pixbatch validate storyboard.yaml\n  pixbatch validate shots/*.yaml --max-jobs 50000"
+    )]
     Validate {
         /// Manifest files.
         #[arg(required = true)]
@@ -48,6 +51,9 @@ pub enum Command {
         expand: ExpandFlags,
     },
     /// Show the jobs a manifest expands to, and their estimated cost.
+    #[command(
+        after_help = "Examples:\n  pixbatch plan storyboard.yaml\n  pixbatch plan storyboard.yaml --format json | jq .summary\n  pixbatch plan storyboard.yaml --only 'intro*' --format csv"
+    )]
     Plan {
         /// Manifest file.
         manifest: PathBuf,
@@ -58,8 +64,14 @@ pub enum Command {
         expand: ExpandFlags,
     },
     /// Render every job of a manifest that is not done yet.
+    #[command(
+        after_help = "Examples:\n  pixbatch run storyboard.yaml --fake\n  pixbatch run storyboard.yaml --max-cost 20 --junit junit.xml\n  pixbatch run storyboard.yaml --shard 2/4 --retry-failed"
+    )]
     Run(RunArgs),
     /// The ledger against the manifest: every job's state, and jobs that left the manifest.
+    #[command(
+        after_help = "Examples:\n  pixbatch status storyboard.yaml\n  pixbatch status storyboard.yaml --format csv > status.csv"
+    )]
     Status {
         /// Manifest file.
         manifest: PathBuf,
@@ -130,6 +142,9 @@ pub enum Command {
     #[command(subcommand)]
     Ledger(LedgerCommand),
     /// Cancel this manifest's tasks that are still PENDING on the service.
+    #[command(
+        after_help = "Examples:\n  pixbatch cancel storyboard.yaml\n  pixbatch cancel storyboard.yaml --only 'fight*'"
+    )]
     Cancel {
         /// Manifest file.
         manifest: PathBuf,
@@ -137,12 +152,31 @@ pub enum Command {
         expand: ExpandFlags,
     },
     /// Print the manifest's JSON Schema (or, with --report, the `run --json` report's).
+    #[command(
+        after_help = "Examples:\n  pixbatch schema > pixbatch.schema.json\n  pixbatch schema --report > report.schema.json"
+    )]
     Schema {
         /// The schema of `pixbatch run --json` instead.
         #[arg(long)]
         report: bool,
     },
+    /// Print a shell completion script: `pixbatch completions bash > ~/.local/share/bash-completion/completions/pixbatch`.
+    #[command(
+        after_help = "Examples:\n  pixbatch completions bash > ~/.local/share/bash-completion/completions/pixbatch\n  pixbatch completions zsh > ~/.zfunc/_pixbatch\n  pixbatch completions fish > ~/.config/fish/completions/pixbatch.fish"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `pixbatch manpage | man -l -`.
+    #[command(
+        after_help = "Examples:\n  pixbatch manpage | man -l -\n  pixbatch manpage > ~/.local/share/man/man1/pixbatch.1"
+    )]
+    Manpage,
     /// Run the fake DashScope server (for demos and tests; no key or network needed).
+    #[command(
+        after_help = "Examples:\n  pixbatch fake-server --addr 127.0.0.1:8090\n  pixbatch fake-server --render-base 10s --neighbours 2 --lost-create-answer 0.1"
+    )]
     FakeServer(FakeServerArgs),
 }
 
@@ -151,6 +185,7 @@ pub enum Command {
 pub enum LedgerCommand {
     /// Combine shard runs' output folders (ledger and videos) into one; a job in several keeps
     /// its most advanced state and is reported as a conflict.
+    #[command(after_help = "Examples:\n  pixbatch ledger merge --into renders shard-1/renders shard-2/renders")]
     Merge {
         /// The output folder to merge into (its own ledger takes part).
         #[arg(long)]

@@ -38,6 +38,19 @@ where
             let schema = if report { crate::schema::report_schema() } else { crate::schema::manifest_schema() };
             output::write_stdout(schema.as_bytes()).map(|()| exit::OK)
         }
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "pixbatch", &mut out);
+            output::write_stdout(&out).map(|()| exit::OK)
+        }
+        Command::Manpage => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut out)
+                .map_err(CliError::Stdout)
+                .and_then(|()| output::write_stdout(&out))
+                .map(|()| exit::OK)
+        }
         Command::FakeServer(args) => fake_cmd::fake_server(&args).map(|()| exit::OK),
         Command::Run(args) => run_cmd::run(&args),
         Command::Cancel { manifest, expand } => run_cmd::cancel(&manifest, &expand),

@@ -36,7 +36,7 @@ pub fn run(args: &RunArgs) -> Result<i32, CliError> {
         }
         .map(Ok)
         .unwrap_or_else(|crate::run::RunError::Ledger(e)| Err(CliError::Ledger(e)))?;
-        print_summary(&summary, &expansion.output_dir);
+        print_summary(&summary, &expansion.output_dir, args.fake);
         // The rows of the reports: the ledger as the run left it.
         let rows = if args.junit.is_some() || args.json {
             let mut rows = results::rows(&expansion.jobs, &expansion.unselected, &ledger);
@@ -164,16 +164,20 @@ pub fn exit_code(s: &RunSummary) -> i32 {
     }
 }
 
-fn print_summary(s: &RunSummary, output_dir: &Path) {
+fn print_summary(s: &RunSummary, output_dir: &Path, fake: bool) {
     let c = &s.counts;
+    // Against the fake nothing is billed: say what the service would have charged.
+    let spend = if fake {
+        format!("{} s of video (would cost ¥{:.2} on DashScope; nothing billed: --fake)", s.billed_seconds, s.cost_cny)
+    } else {
+        format!("{} s of video billed (¥{:.2})", s.billed_seconds, s.cost_cny)
+    };
     eprintln!(
-        "{} of {} jobs done ({} already done), {} failed, {} s of video billed (¥{:.2}), {} submissions, {} queries, {:.1} s",
+        "{} of {} jobs done ({} already done), {} failed, {spend}, {} submissions, {} queries, {:.1} s",
         c.done + c.skipped,
         c.total,
         c.skipped,
         c.failed,
-        s.billed_seconds,
-        s.cost_cny,
         s.submissions,
         s.queries,
         s.wall_seconds
