@@ -369,3 +369,29 @@ fn every_command_help_ends_with_examples() {
         assert!(n >= 1, "{command:?}: {examples}");
     }
 }
+
+#[test]
+fn the_region_is_shown_in_plan_and_singapore_needs_a_workspace() {
+    let bin = assert_cmd::cargo::cargo_bin!("pixbatch");
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = dir.path().join("m.yaml");
+    std::fs::write(
+        &manifest,
+        "version: 1\noutput: out\ndefaults: {model: pixverse/pixverse-c1-r2v, size: \"640*360\", duration: 5}\nrefs: {man: https://example.com/man.jpg}\nshots:\n  - {id: a, prompt: \"@man walks\"}\nrun: {region: ap-southeast-1}\n",
+    )
+    .expect("write");
+    let out = std::process::Command::new(bin).env_clear().arg("plan").arg(&manifest).output().expect("plan");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("region ap-southeast-1"));
+    // No workspace id: refused before anything is sent (no DASHSCOPE_BASE_URL: nothing to reach).
+    let out = std::process::Command::new(bin)
+        .env_clear()
+        .env("DASHSCOPE_API_KEY", "sk-not-used")
+        .arg("run")
+        .arg(&manifest)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("ap-southeast-1") && stderr.contains("--workspace"), "{stderr}");
+    assert!(!dir.path().join("out/.pixbatch/journal.jsonl").exists(), "nothing was recorded");
+}

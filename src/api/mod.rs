@@ -32,6 +32,20 @@ pub const LIST_MAX_PAGES: u32 = 1000;
 
 /// Where DashScope lives when nothing says otherwise (Beijing, where PixVerse runs).
 pub const DEFAULT_BASE_URL: &str = "https://dashscope.aliyuncs.com";
+
+pub use crate::manifest::Region;
+
+/// The documented endpoint of a region (`dashscope-api.md` §2): Beijing's shared domain, or a
+/// workspace's own domain when a workspace id is given; Singapore only through a workspace.
+pub fn region_base_url(region: Region, workspace: Option<&str>) -> Result<String, ConfigError> {
+    let workspace = workspace.map(str::trim).filter(|w| !w.is_empty());
+    match (region, workspace) {
+        (Region::CnBeijing, None) => Ok(DEFAULT_BASE_URL.to_owned()),
+        (Region::CnBeijing, Some(ws)) => Ok(format!("https://{ws}.cn-beijing.maas.aliyuncs.com")),
+        (Region::ApSoutheast1, Some(ws)) => Ok(format!("https://{ws}.ap-southeast-1.maas.aliyuncs.com")),
+        (Region::ApSoutheast1, None) => Err(ConfigError::NoWorkspace(Region::ApSoutheast1)),
+    }
+}
 const CREATE_PATH: &str = "api/v1/services/aigc/video-generation/video-synthesis";
 
 /// An API key. It never prints: not in `Debug`, logs, errors or panics.
@@ -76,6 +90,8 @@ pub enum ConfigError {
     Insecure(String),
     #[error("cannot set up the HTTP client: {0}")]
     Http(String),
+    #[error("the {0} region is reached through a workspace's own domain, and no workspace id was given")]
+    NoWorkspace(Region),
 }
 
 impl ConfigError {
@@ -88,6 +104,9 @@ impl ConfigError {
             ConfigError::BadUrl(_) => "set DASHSCOPE_BASE_URL to e.g. https://dashscope.aliyuncs.com",
             ConfigError::Insecure(_) => "use an https:// base URL; plain http is allowed only for 127.0.0.1/localhost",
             ConfigError::Http(_) => "this is a bug or a broken TLS setup; please report it",
+            ConfigError::NoWorkspace(_) => {
+                "pass --workspace ID or set DASHSCOPE_WORKSPACE_ID (the Model Studio console shows it), or set DASHSCOPE_BASE_URL"
+            }
         }
     }
 }
@@ -117,13 +136,23 @@ impl ApiConfig {
     }
 
     /// From the environment: `DASHSCOPE_API_KEY`, and `DASHSCOPE_BASE_URL` or the SDK's
-    /// `DASHSCOPE_HTTP_BASE_URL` (which ends in `/api/v1`).
+    /// `DASHSCOPE_HTTP_BASE_URL` (which ends in `/api/v1`), else Beijing.
     pub fn from_env() -> Result<ApiConfig, ConfigError> {
+        ApiConfig::from_env_in(Region::CnBeijing, None)
+    }
+
+    /// From the environment, in `region`: `DASHSCOPE_BASE_URL` (or `DASHSCOPE_HTTP_BASE_URL`)
+    /// wins; else the region's endpoint, with `workspace` (or `DASHSCOPE_WORKSPACE_ID`).
+    pub fn from_env_in(region: Region, workspace: Option<&str>) -> Result<ApiConfig, ConfigError> {
         let key = std::env::var("DASHSCOPE_API_KEY").ok().filter(|k| !k.trim().is_empty());
         let key = key.ok_or(ConfigError::MissingKey)?;
-        let base = std::env::var("DASHSCOPE_BASE_URL")
-            .or_else(|_| std::env::var("DASHSCOPE_HTTP_BASE_URL"))
-            .unwrap_or_else(|_| DEFAULT_BASE_URL.to_owned());
+        let base = match std::env::var("DASHSCOPE_BASE_URL").or_else(|_| std::env::var("DASHSCOPE_HTTP_BASE_URL")) {
+            Ok(base) => base,
+            Err(_) => {
+                let env_workspace = std::env::var("DASHSCOPE_WORKSPACE_ID").ok();
+                region_base_url(region, workspace.or(env_workspace.as_deref()))?
+            }
+        };
         ApiConfig::new(&base, ApiKey::new(key.trim()))
     }
 }
@@ -520,6 +549,24 @@ async fn error_from(resp: Response) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_region_picks_its_documented_endpoint() {
+        assert_eq!(region_base_url(Region::CnBeijing, None).ok().as_deref(), Some("https://dashscope.aliyuncs.com"));
+        assert_eq!(
+            region_base_url(Region::CnBeijing, Some("ws-1")).ok().as_deref(),
+            Some("https://ws-1.cn-beijing.maas.aliyuncs.com")
+        );
+        assert_eq!(
+            region_base_url(Region::ApSoutheast1, Some(" ws-9 ")).ok().as_deref(),
+            Some("https://ws-9.ap-southeast-1.maas.aliyuncs.com")
+        );
+        assert!(matches!(region_base_url(Region::ApSoutheast1, None), Err(ConfigError::NoWorkspace(_))));
+        assert!(matches!(region_base_url(Region::ApSoutheast1, Some("  ")), Err(ConfigError::NoWorkspace(_))));
+        // The endpoint a task is recorded with names its region.
+        let sg = region_base_url(Region::ApSoutheast1, Some("ws-9")).expect("url");
+        assert!(describe_endpoint(&sg).contains("ap-southeast-1"), "{}", describe_endpoint(&sg));
+    }
 
     #[test]
     fn plain_http_only_on_loopback() {

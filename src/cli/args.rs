@@ -239,6 +239,13 @@ pub struct RunArgs {
     /// moment a slot frees (default 2, or `run.queue_ahead`; 0 turns it off).
     #[arg(long, value_name = "N")]
     pub queue_ahead: Option<u32>,
+    /// Region to create tasks in: `cn-beijing` (default, or `run.region`) or `ap-southeast-1`
+    /// (needs --workspace); DASHSCOPE_BASE_URL overrides it.
+    #[arg(long)]
+    pub region: Option<crate::manifest::Region>,
+    /// Model Studio workspace id, for a region's workspace domain (or DASHSCOPE_WORKSPACE_ID).
+    #[arg(long, value_name = "ID")]
+    pub workspace: Option<String>,
     /// Submission order within each model family: `longest-first` (default, or `run.order`:
     /// the jobs predicted to render longest go first, so the run does not end waiting on one
     /// long shot) or `manifest`.

@@ -62,7 +62,8 @@ pub fn validate(paths: &[PathBuf], flags: &ExpandFlags) -> Result<i32, CliError>
 pub fn plan(path: &Path, format: Format, flags: &ExpandFlags) -> Result<i32, CliError> {
     let (loaded, expansion) = load_and_expand(path, flags)?;
     let ledger = Ledger::load(&expansion.output_dir)?;
-    let plan = Plan::new(path, loaded.manifest.name.as_deref(), &expansion, &ledger);
+    let mut plan = Plan::new(path, loaded.manifest.name.as_deref(), &expansion, &ledger);
+    plan.region = loaded.manifest.run.region.unwrap_or_default();
     match format {
         Format::Table => write_stdout(plan.to_table().as_bytes())?,
         Format::Json => stdout_result(plan.write_json(std::io::stdout().lock()))?,

@@ -21,8 +21,9 @@ pub fn run(args: &RunArgs) -> Result<i32, CliError> {
     init_tracing(terminal);
     let (loaded, expansion) = load_and_expand(&args.manifest, &args.expand)?;
     let options = options(args, &loaded.manifest.run)?;
+    let region = args.region.or(loaded.manifest.run.region).unwrap_or_default();
     runtime()?.block_on(async {
-        let (client, _fake) = connect(args).await?;
+        let (client, _fake) = connect(args, region).await?;
         let interrupt = tokio_util::sync::CancellationToken::new();
         watch_signals(interrupt.clone());
         let input = RunInput { expansion: &expansion, name: loaded.manifest.name.as_deref() };
@@ -102,7 +103,7 @@ fn options(args: &RunArgs, section: &crate::manifest::RunSection) -> Result<RunO
 }
 
 /// The client: a fake in this process with `--fake`, else DashScope from the environment.
-async fn connect(args: &RunArgs) -> Result<(Client, Option<FakeServer>), CliError> {
+async fn connect(args: &RunArgs, region: crate::manifest::Region) -> Result<(Client, Option<FakeServer>), CliError> {
     if args.fake {
         let defaults = FakeConfig::default();
         let config = FakeConfig {
@@ -118,7 +119,9 @@ async fn connect(args: &RunArgs) -> Result<(Client, Option<FakeServer>), CliErro
         let client = ApiConfig::new(&fake.base_url(), key).and_then(Client::new)?;
         return Ok((client, Some(fake)));
     }
-    Ok((ApiConfig::from_env().and_then(Client::new)?, None))
+    let config = ApiConfig::from_env_in(region, args.workspace.as_deref())?;
+    tracing::info!("creating tasks at {}", crate::api::describe_endpoint(config.base_url.as_str()));
+    Ok((Client::new(config)?, None))
 }
 
 /// First Ctrl-C or SIGTERM: stop submitting and wind down. Second: exit at once.

@@ -9,7 +9,7 @@ pub mod model;
 use std::path::{Path, PathBuf};
 
 pub use diag::{Diagnostic, Diagnostics, Severity, Source, Span};
-pub use model::{Combo, Defaults, Manifest, MediaItem, Order, RefSpec, RunSection, Scalar, Shot, SpannedMap};
+pub use model::{Combo, Defaults, Manifest, MediaItem, Order, RefSpec, Region, RunSection, Scalar, Shot, SpannedMap};
 
 /// A manifest larger than this is refused before parsing (a real one is a few hundred KiB).
 pub const MAX_MANIFEST_BYTES: usize = 16 * 1024 * 1024;

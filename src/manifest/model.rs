@@ -362,6 +362,42 @@ pub struct RunSection {
     /// on one long shot) or `manifest`.
     #[serde(default)]
     pub order: Option<Order>,
+    /// Where tasks are created (`dashscope-api.md` §2): `cn-beijing` (the default; PixVerse's
+    /// documented region) or `ap-southeast-1` (Singapore: needs a workspace id, from
+    /// `--workspace` or `DASHSCOPE_WORKSPACE_ID`). `DASHSCOPE_BASE_URL` overrides both.
+    #[serde(default)]
+    pub region: Option<Region>,
+}
+
+/// A DashScope region pixbatch knows the endpoints of.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Region {
+    #[default]
+    CnBeijing,
+    #[serde(rename = "ap-southeast-1")]
+    ApSoutheast1,
+}
+
+impl std::str::FromStr for Region {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Region, String> {
+        match text {
+            "cn-beijing" => Ok(Region::CnBeijing),
+            "ap-southeast-1" => Ok(Region::ApSoutheast1),
+            other => Err(format!("`{other}`: the region is `cn-beijing` or `ap-southeast-1`")),
+        }
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Region::CnBeijing => "cn-beijing",
+            Region::ApSoutheast1 => "ap-southeast-1",
+        })
+    }
 }
 
 /// The order a run submits jobs in, within each model family.

@@ -103,6 +103,8 @@ pub struct Plan<'a> {
     /// Per job, what a run would do (all `new` without a ledger).
     pub states: Vec<Decision>,
     pub orphans: Vec<Orphan>,
+    /// Where a run would create the tasks (the manifest's `run.region`).
+    pub region: crate::manifest::Region,
 }
 
 impl<'a> Plan<'a> {
@@ -119,7 +121,7 @@ impl<'a> Plan<'a> {
                 last_state: RowState::of(Some(r)),
             })
             .collect();
-        Plan { manifest, name, expansion, states, orphans }
+        Plan { manifest, name, expansion, states, orphans, region: crate::manifest::Region::default() }
     }
 
     fn state(&self, i: usize) -> Decision {
@@ -155,6 +157,7 @@ impl<'a> Plan<'a> {
             manifest: self.manifest.display().to_string(),
             name: self.name,
             output_dir: self.expansion.output_dir.display().to_string(),
+            region: self.region.to_string(),
             summary: self.summary(),
             jobs: JobsJson(self),
             orphans: &self.orphans,
@@ -235,6 +238,7 @@ impl<'a> Plan<'a> {
         if s.unpriced_jobs > 0 {
             let _ = write!(out, " (+{} jobs with unknown prices)", s.unpriced_jobs);
         }
+        let _ = write!(out, "\nregion {} (DASHSCOPE_BASE_URL overrides it)", self.region);
         out.push('\n');
         out
     }
@@ -246,6 +250,7 @@ struct PlanJson<'a> {
     manifest: String,
     name: Option<&'a str>,
     output_dir: String,
+    region: String,
     summary: PlanSummary,
     jobs: JobsJson<'a>,
     orphans: &'a [Orphan],
