@@ -67,12 +67,18 @@ fn max_jobs_is_a_flag() {
 fn the_examples_validate() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = pixbatch(root)
-        .args(["validate", "examples/storyboard.yaml", "examples/seed-sweep.yaml", "examples/ci.yaml"])
+        .args([
+            "validate",
+            "examples/storyboard.yaml",
+            "examples/seed-sweep.yaml",
+            "examples/ci.yaml",
+            "examples/paired.yaml",
+        ])
         .output()
         .expect("ran");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "examples/storyboard.yaml: ok, 9 jobs\nexamples/seed-sweep.yaml: ok, 11 jobs\nexamples/ci.yaml: ok, 4 jobs\n"
+        "examples/storyboard.yaml: ok, 9 jobs\nexamples/seed-sweep.yaml: ok, 11 jobs\nexamples/ci.yaml: ok, 4 jobs\nexamples/paired.yaml: ok, 3 jobs\n"
     );
 }
