@@ -16,11 +16,6 @@ static RUN: LazyLock<RunOptions> = LazyLock::new(RunOptions::default);
 static FAKE: LazyLock<FakeConfig> = LazyLock::new(FakeConfig::default);
 static RENDER: LazyLock<Render> = LazyLock::new(Render::default);
 
-/// The fake's run times: one range for every task if given, else like the service's.
-pub fn render_times(flat: Option<DurationRange>, base: Human) -> Option<Render> {
-    flat.is_none().then(|| Render { base: base.0, ..Render::default() })
-}
-
 /// Render a YAML manifest of PixVerse reference-to-video jobs on DashScope.
 #[derive(Debug, Parser)]
 #[command(name = "pixbatch", version, about, after_help = EXIT_CODES_HELP)]
@@ -370,7 +365,7 @@ impl FakeServerArgs {
             concurrency: self.concurrency,
             overflow: self.overflow,
             run_time: self.run_time.unwrap_or(FAKE.run_time),
-            render: render_times(self.run_time, self.render_base),
+            render: Render::unless_flat(self.run_time, self.render_base.0),
             submit_rps: self.submit_rps,
             query_rps: self.query_rps,
             task_ttl: self.ttl.0,

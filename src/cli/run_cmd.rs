@@ -35,8 +35,7 @@ pub fn run(args: &RunArgs) -> Result<i32, CliError> {
         } else {
             crate::run::run(input, client, &options, &mut Lines::new(), interrupt).await
         }
-        .map(Ok)
-        .unwrap_or_else(|crate::run::RunError::Ledger(e)| Err(CliError::Ledger(e)))?;
+        .map_err(|crate::run::RunError::Ledger(e)| CliError::Ledger(e))?;
         print_summary(&summary, &expansion.output_dir, args.fake);
         // The rows of the reports: the ledger as the run left it.
         let rows = if args.junit.is_some() || args.json {
@@ -108,7 +107,7 @@ async fn connect(args: &RunArgs, region: crate::manifest::Region) -> Result<(Cli
         let defaults = FakeConfig::default();
         let config = FakeConfig {
             run_time: args.fake_run_time.unwrap_or(defaults.run_time),
-            render: super::args::render_times(args.fake_run_time, args.fake_render_base),
+            render: crate::fake::Render::unless_flat(args.fake_run_time, args.fake_render_base.0),
             ..defaults
         };
         let key = ApiKey::new(&config.api_key);
@@ -214,6 +213,7 @@ fn print_summary(s: &RunSummary, output_dir: &Path, fake: bool) {
 pub fn cancel(path: &Path, flags: &ExpandFlags) -> Result<i32, CliError> {
     init_tracing(std::io::stderr().is_terminal());
     let (_, expansion) = load_and_expand(path, flags)?;
+    // Each task is cancelled at the endpoint recorded with it, whatever this one is.
     let client = ApiConfig::from_env().and_then(Client::new)?;
     let report =
         runtime()?.block_on(crate::run::cancel::cancel_pending(&expansion.output_dir, &expansion.jobs, &client))?;

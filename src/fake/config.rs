@@ -72,6 +72,12 @@ impl Default for Render {
 }
 
 impl Render {
+    /// Service-like run times from `base`, unless a flat range is asked for (then `None`:
+    /// `FakeConfig::run_time` applies).
+    pub fn unless_flat(flat: Option<DurationRange>, base: Duration) -> Option<Render> {
+        flat.is_none().then(|| Render { base, ..Render::default() })
+    }
+
     /// How long the task a create body asks for runs (`seed`: the fake's).
     pub fn run_time(&self, seed: u64, body: &serde_json::Value) -> Duration {
         use rand::{Rng, SeedableRng};

@@ -48,7 +48,7 @@ impl ReviewServer {
         format!("http://{}/", self.addr)
     }
 
-    /// Serves until `stop` (or the server is dropped).
+    /// Stops serving (dropping the server does too).
     pub fn stop(&self) {
         self.shutdown.cancel();
     }
@@ -140,30 +140,19 @@ async fn pick(State(review): State<Arc<Review>>, headers: HeaderMap, body: axum:
 
 /// A relative path of plain names (no `..`, no root, no dot files such as `.pixbatch`).
 fn plain(path: &str) -> Option<PathBuf> {
-    let decoded = percent_decode(path)?;
+    // A `%` that starts no escape is a malformed path, not a file name.
+    let malformed =
+        path.split('%').skip(1).any(|rest| rest.get(..2).is_none_or(|h| u8::from_str_radix(h, 16).is_err()));
+    if malformed {
+        return None;
+    }
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8().ok()?;
     let rel = Path::new(decoded.trim_start_matches('/'));
     if decoded.starts_with("//") || rel.as_os_str().is_empty() {
         return None;
     }
     let ok = rel.components().all(|c| matches!(c, Component::Normal(n) if !n.to_string_lossy().starts_with('.')));
     ok.then(|| rel.to_path_buf())
-}
-
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 async fn file(State(review): State<Arc<Review>>, request: Request) -> Response {

@@ -7,7 +7,6 @@
 //! vary along exactly two axes (say seed × size). Videos load only when scrolled into view.
 
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
@@ -44,17 +43,13 @@ fn state_of(record: Option<&Record>, now: jiff::Timestamp) -> (&'static str, Str
     }
 }
 
+/// Everything but unreserved characters and `/` is percent-encoded in a relative `src` path.
+const PATH: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b'/');
+
 /// Percent-encodes a relative path for an `src` attribute (segments kept).
 fn href(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for b in path.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(path, PATH).to_string()
 }
 
 /// `k=v` pairs of a variant label.

@@ -451,17 +451,20 @@ impl Coordinator<'_, '_> {
         }
     }
 
-    pub(super) fn finish(mut self, others: &[Job], name: Option<&str>, started: Instant) -> RunOutcome {
+    pub(super) fn finish(
+        mut self,
+        others: &[Job],
+        name: Option<&str>,
+        started: Instant,
+        picks: &crate::review::Picks,
+    ) -> RunOutcome {
         if let Err(e) = self.predictor.save(&self.output_dir.join(crate::ledger::LEDGER_DIR)) {
             tracing::debug!(error = %e, "cannot keep the learnt render times");
         }
         self.commit();
         // results.csv lists every job of the manifest, this run's first.
         let mut rows = results::rows(self.jobs.iter().chain(others), std::iter::empty(), &self.ledger);
-        match crate::review::Picks::load(&self.output_dir) {
-            Ok(picks) => crate::review::picks::mark(&mut rows, &picks),
-            Err(e) => self.reporter.note(&Note::Info { message: format!("{e}; results.csv shows no picks") }),
-        }
+        crate::review::picks::mark(&mut rows, picks);
         if let Err(e) = results::write(&self.output_dir, name, &rows) {
             let message = format!("cannot write results.csv/results.json in {}: {e}", self.output_dir.display());
             self.reporter.note(&Note::Info { message: message.clone() });

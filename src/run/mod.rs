@@ -133,9 +133,13 @@ pub async fn run(
     };
     coord.prepare();
     coord.main_loop(&interrupt).await;
-    let outcome = coord.finish(&input.expansion.unselected, input.name, started);
+    // Picks, read once for results.csv and the contact sheet.
+    let picks = crate::review::Picks::load(output_dir).unwrap_or_else(|e| {
+        coord.reporter.note(&Note::Info { message: format!("{e}; results.csv and review.html show no picks") });
+        crate::review::Picks::default()
+    });
+    let outcome = coord.finish(&input.expansion.unselected, input.name, started, &picks);
     // The contact sheet beside results.csv; a failure to write it costs nothing already paid.
-    let picks = crate::review::Picks::load(output_dir).unwrap_or_default();
     if let Err(e) = crate::review::sheet::write(input.expansion, &outcome.ledger, &picks, input.name) {
         reporter.note(&Note::Info { message: format!("cannot write review.html in {}: {e}", output_dir.display()) });
     }

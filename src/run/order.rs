@@ -21,7 +21,7 @@ pub(super) fn affordable(queued: &[usize], remaining: Option<f64>, estimate: imp
     let mut out = HashSet::new();
     for idx in sorted {
         let cost = estimate(idx);
-        if cost <= left + 1e-9 {
+        if cost <= left + super::pools::EPSILON {
             left -= cost;
             out.insert(idx);
         }

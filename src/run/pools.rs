@@ -67,7 +67,7 @@ pub(super) struct Budget {
 }
 
 /// Money compared with float sums: a job that fits to the cent is not refused for 1e-12.
-const EPSILON: f64 = 1e-9;
+pub(super) const EPSILON: f64 = 1e-9;
 
 impl Budget {
     pub(super) fn new(cap: Option<f64>) -> Budget {
