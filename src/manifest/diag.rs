@@ -17,24 +17,73 @@ pub enum Severity {
     Warning,
 }
 
-/// Where in the manifest a problem is: byte offset and length.
+/// Which file a span is in: the manifest, or the table its `shots_from` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
+pub enum SourceId {
+    #[default]
+    Manifest,
+    Table,
+}
+
+impl SourceId {
+    /// The id serde-saphyr carries in a [`Location`]: the YAML parser writes 0 (the manifest).
+    fn of(id: u32) -> SourceId {
+        if id == 1 { SourceId::Table } else { SourceId::Manifest }
+    }
+
+    fn number(self) -> u32 {
+        match self {
+            SourceId::Manifest => 0,
+            SourceId::Table => 1,
+        }
+    }
+}
+
+/// Where a problem is: which file, byte offset and length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span {
+    pub source: SourceId,
     pub offset: usize,
     pub len: usize,
 }
 
 impl Span {
-    /// The span of a value the YAML parser located.
+    /// A span in the manifest.
+    pub fn manifest(offset: usize, len: usize) -> Span {
+        Span { source: SourceId::Manifest, offset, len }
+    }
+
+    /// The span of a value the YAML parser (or the table reader) located.
     pub fn of(loc: &Location) -> Span {
         let span = loc.span();
         match span.byte_offset() {
             Some(offset) => Span {
+                source: SourceId::of(loc.source_id()),
                 offset: usize::try_from(offset).unwrap_or(0),
                 len: span.byte_len().and_then(|l| usize::try_from(l).ok()).unwrap_or(0),
             },
             None => Span::default(),
         }
+    }
+
+    /// The [`Location`] of this span, for values that are not parsed from YAML but must be
+    /// located like them (a table's cells). serde-saphyr builds locations only while it parses,
+    /// so this goes through their documented `Deserialize` form. Line and column stay 0:
+    /// pixbatch locates by byte offset and counts lines when it renders.
+    pub fn location(self) -> Location {
+        let value = serde_json::json!({
+            "line": 0,
+            "column": 0,
+            "span": { "offset": self.offset, "len": self.len, "byte_info": [self.offset, self.len] },
+            "source_id": self.source.number(),
+        });
+        serde_json::from_value(value).unwrap_or(Location::UNKNOWN)
+    }
+
+    /// A spanned value at this span.
+    pub fn spanned<T>(self, value: T) -> Spanned<T> {
+        let at = self.location();
+        Spanned::new(value, at, at)
     }
 
     /// The span of a spanned value (where it is used, for aliases).
@@ -90,7 +139,7 @@ impl Diagnostic {
     }
 }
 
-/// A manifest's text, with the path it was read from.
+/// A file's text, with the path it was read from: the manifest, or its table.
 #[derive(Debug, Clone)]
 pub struct Source {
     pub path: PathBuf,
@@ -122,10 +171,13 @@ impl Source {
     }
 }
 
-/// Every problem found in one manifest.
+/// Every problem found in one manifest (and its table).
 #[derive(Debug, Clone)]
 pub struct Diagnostics {
+    /// The manifest.
     pub source: Source,
+    /// The table named by `shots_from`, once it is read.
+    pub table: Option<Source>,
     pub items: Vec<Diagnostic>,
     /// Problems past [`Diagnostics::LIMIT`], counted but not kept.
     pub suppressed: usize,
@@ -134,7 +186,27 @@ pub struct Diagnostics {
 impl Diagnostics {
     /// No problems yet.
     pub fn new(source: Source) -> Diagnostics {
-        Diagnostics { source, items: Vec::new(), suppressed: 0 }
+        Diagnostics { source, table: None, items: Vec::new(), suppressed: 0 }
+    }
+
+    /// No problems yet, in a manifest and the table it reads shots from.
+    pub fn with_table(source: Source, table: Option<Source>) -> Diagnostics {
+        Diagnostics { source, table, items: Vec::new(), suppressed: 0 }
+    }
+
+    /// The file a span points into (the manifest when the table is not known).
+    pub fn source_of(&self, id: SourceId) -> &Source {
+        match (id, &self.table) {
+            (SourceId::Table, Some(table)) => table,
+            _ => &self.source,
+        }
+    }
+
+    /// Where a span is, as `file:line:col`.
+    pub fn locate(&self, span: Span) -> String {
+        let source = self.source_of(span.source);
+        let (line, col) = source.line_col(span.offset);
+        format!("{}:{line}:{col}", display_path(&source.path))
     }
 
     /// More problems than this are counted, not listed: the first few hundred say enough.
@@ -162,9 +234,10 @@ impl Diagnostics {
         self.items.iter().filter(|d| d.severity == Severity::Error).count()
     }
 
-    /// Orders problems by position in the file, errors and warnings mixed.
+    /// Orders problems by position, the manifest's before the table's, errors and warnings
+    /// mixed.
     pub fn sort(&mut self) {
-        self.items.sort_by_key(|d| d.span.map_or(usize::MAX, |s| s.offset));
+        self.items.sort_by_key(|d| d.span.map_or((SourceId::Table, usize::MAX), |s| (s.source, s.offset)));
     }
 
     /// Renders every problem: a `file:line:col: severity: message` line, then a snippet with a
@@ -179,10 +252,11 @@ impl Diagnostics {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
             };
+            let source = self.source_of(d.span.map(|s| s.source).unwrap_or_default());
+            let source_name = display_path(&source.path);
             match d.span {
                 Some(span) => {
-                    let (line, col) = self.source.line_col(span.offset);
-                    let _ = writeln!(out, "{name}:{line}:{col}: {kind}: {}", d.message);
+                    let _ = writeln!(out, "{}: {kind}: {}", self.locate(span), d.message);
                 }
                 None => {
                     let _ = writeln!(out, "{name}: {kind}: {}", d.message);
@@ -191,7 +265,7 @@ impl Diagnostics {
             // The message is already on the line above; the snippet's own header stays empty.
             let report = Snippet {
                 message: String::new(),
-                src: d.span.map(|_| NamedSource::new(name.clone(), self.source.text.to_string())),
+                src: d.span.map(|_| NamedSource::new(source_name, snippet_text(source, d.span))),
                 labels: d
                     .span
                     .map(|s| {
@@ -218,6 +292,11 @@ impl Diagnostics {
         }
         out
     }
+}
+
+/// The text miette shows a snippet of.
+fn snippet_text(source: &Source, _span: Option<Span>) -> String {
+    source.text.to_string()
 }
 
 /// Paths print relative to the working directory when they can, with `/` separators.

@@ -5,26 +5,54 @@
 
 pub mod diag;
 pub mod model;
+pub mod table;
 
 use std::path::{Path, PathBuf};
 
-pub use diag::{Diagnostic, Diagnostics, Severity, Source, Span};
-pub use model::{Combo, Defaults, Manifest, MediaItem, Order, RefSpec, Region, RunSection, Scalar, Shot, SpannedMap};
+pub use diag::{Diagnostic, Diagnostics, Severity, Source, SourceId, Span};
+pub use model::{
+    Combo, Defaults, Manifest, MediaItem, Order, RefSpec, Region, RunSection, Scalar, Shot, ShotField, SpannedMap,
+};
+pub use table::{Column, ColumnKind, Table};
 
 /// A manifest larger than this is refused before parsing (a real one is a few hundred KiB).
 pub const MAX_MANIFEST_BYTES: usize = 16 * 1024 * 1024;
 
 /// The manifest fields, for "did you mean" on unknown top-level fields.
-const TOP_FIELDS: &[&str] =
-    &["version", "name", "output", "defaults", "refs", "vars", "matrix", "include", "exclude", "shots", "run"];
+const TOP_FIELDS: &[&str] = &[
+    "version",
+    "name",
+    "output",
+    "defaults",
+    "refs",
+    "vars",
+    "matrix",
+    "include",
+    "exclude",
+    "shots",
+    "shots_from",
+    "run",
+];
 
 /// A parsed manifest with its source and folder.
 #[derive(Debug)]
 pub struct Loaded {
     pub source: Source,
+    /// The manifest as written, except its `shots`, which are in [`Loaded::shots`].
     pub manifest: Manifest,
+    /// Every shot, in storyboard order: the manifest's `shots`, then its table's rows.
+    pub shots: Vec<Shot>,
+    /// The table named by `shots_from`.
+    pub table: Option<Table>,
     /// The folder the manifest is in; relative paths start here.
     pub dir: PathBuf,
+}
+
+impl Loaded {
+    /// An empty sink for this manifest's problems, which knows its table.
+    pub fn diagnostics(&self) -> Diagnostics {
+        Diagnostics::with_table(self.source.clone(), self.table.as_ref().map(|t| t.source.clone()))
+    }
 }
 
 /// Reads and parses a manifest file; an unreadable or malformed file gives located problems.
@@ -57,21 +85,17 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
             ),
         );
     }
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            let valid = e.utf8_error().valid_up_to();
-            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-            // The lossy text keeps every valid byte where it was, so the offset still points right.
+    let text = match utf8(bytes) {
+        Ok(text) => text,
+        Err((text, valid)) => {
             return fail(
                 &text,
-                Diagnostic::error("the manifest is not valid UTF-8", Some(Span { offset: valid, len: 1 }))
+                Diagnostic::error("the manifest is not valid UTF-8", Some(Span::manifest(valid, 1)))
                     .label("this byte")
                     .hint("save the file as UTF-8"),
             );
         }
     };
-    let text = text.strip_prefix('\u{feff}').map(str::to_owned).unwrap_or(text);
     if text.trim().is_empty() {
         return fail(
             &text,
@@ -90,9 +114,31 @@ pub fn parse(path: &Path, text: String) -> Result<Loaded, Diagnostics> {
     // YAML 1.1 booleans (`y`, `n`, `on`, `no`) are strings here: a matrix of letters stays letters.
     options.strict_booleans = true;
     match serde_saphyr::from_str_with_options::<Manifest>(&text, options) {
-        Ok(manifest) => {
+        Ok(mut manifest) => {
             let dir = manifest_dir(path);
-            Ok(Loaded { source, manifest, dir })
+            let mut diags = Diagnostics::new(source.clone());
+            let written = manifest.shots.is_some();
+            let mut shots = manifest.shots.take().unwrap_or_default();
+            let table = match &manifest.shots_from {
+                Some(from) => table::read(&dir, from, &mut diags).map(|(table, rows)| {
+                    shots.extend(rows);
+                    table
+                }),
+                None => {
+                    if !written {
+                        diags.push(
+                            Diagnostic::error("the manifest has no shots", Some(Span::manifest(0, 0))).hint(
+                                "add a `shots:` list (each shot needs an `id` and a `prompt`), or read them from a table with `shots_from: shots.csv`",
+                            ),
+                        );
+                    }
+                    None
+                }
+            };
+            if diags.has_errors() {
+                return Err(diags);
+            }
+            Ok(Loaded { source, manifest, shots, table, dir })
         }
         Err(err) => {
             let mut diags = Diagnostics::new(source);
@@ -109,6 +155,19 @@ pub fn parse(path: &Path, text: String) -> Result<Loaded, Diagnostics> {
             Err(diags)
         }
     }
+}
+
+/// Text from bytes without a UTF-8 byte order mark; else the text with the bad bytes replaced
+/// (every valid byte stays where it was, so offsets still point right) and where the first is.
+pub(crate) fn utf8(bytes: Vec<u8>) -> Result<String, (String, usize)> {
+    let bytes = match bytes.strip_prefix(b"\xef\xbb\xbf") {
+        Some(rest) => rest.to_vec(),
+        None => bytes,
+    };
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        (String::from_utf8_lossy(e.as_bytes()).into_owned(), valid)
+    })
 }
 
 /// Turns a YAML/serde error into a located problem with a hint where one helps.

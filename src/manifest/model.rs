@@ -15,7 +15,11 @@ use serde_saphyr::Spanned;
 /// A manifest file: what to render, and how.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "pixbatch manifest", extend("$id" = "https://pixbatch.dev/schemas/pixbatch.schema.json"))]
+#[schemars(
+    title = "pixbatch manifest",
+    extend("$id" = "https://pixbatch.dev/schemas/pixbatch.schema.json"),
+    extend("anyOf" = [{"required": ["shots"]}, {"required": ["shots_from"]}])
+)]
 pub struct Manifest {
     /// Manifest format version; only `1` exists.
     #[schemars(with = "u32", range(min = 1, max = 1))]
@@ -50,8 +54,19 @@ pub struct Manifest {
     #[serde(default)]
     #[schemars(with = "Vec<BTreeMap<String, Scalar>>")]
     pub exclude: Vec<Spanned<Combo>>,
-    /// The shots to render.
-    pub shots: Vec<Shot>,
+    /// The shots to render. A manifest needs `shots`, `shots_from`, or both (the table's
+    /// shots come after these).
+    #[serde(default)]
+    pub shots: Option<Vec<Shot>>,
+    /// A table of shots beside the manifest, path relative to it: CSV as a spreadsheet exports
+    /// it (UTF-8, with or without BOM; `.tsv` is tab-separated) or JSON Lines (`.jsonl`). The
+    /// first line names the columns: shot fields (`id`, `prompt`, `model`, `size`,
+    /// `duration`, `seed`, `audio`, `watermark`, `enabled`, `repeat`, and `media` as ref names
+    /// separated by `|`) or template variables (any other name); an empty cell is not set, and
+    /// a column whose name starts with `#` is a note. Each row is one shot.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub shots_from: Option<Spanned<String>>,
     /// Run settings; command-line flags override them.
     #[serde(default)]
     pub run: RunSection,
@@ -181,6 +196,112 @@ pub struct Shot {
     #[serde(default)]
     #[schemars(with = "Option<BTreeMap<String, serde_json::Value>>")]
     pub extra: Option<Spanned<BTreeMap<String, JsonValue>>>,
+}
+
+/// A shot's fields (and `defaults:`'s): the one list of their names and what each may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShotField {
+    Prompt,
+    Model,
+    Size,
+    Duration,
+    Audio,
+    Watermark,
+    Seed,
+    Id,
+    Media,
+    Matrix,
+    Include,
+    Exclude,
+    Vars,
+    Enabled,
+    Repeat,
+    Extra,
+}
+
+impl ShotField {
+    /// Every field, the ones a job is made of (see [`ShotField::is_param`]) first.
+    pub const ALL: [ShotField; 16] = [
+        ShotField::Prompt,
+        ShotField::Model,
+        ShotField::Size,
+        ShotField::Duration,
+        ShotField::Audio,
+        ShotField::Watermark,
+        ShotField::Seed,
+        ShotField::Id,
+        ShotField::Media,
+        ShotField::Matrix,
+        ShotField::Include,
+        ShotField::Exclude,
+        ShotField::Vars,
+        ShotField::Enabled,
+        ShotField::Repeat,
+        ShotField::Extra,
+    ];
+
+    /// The field's name in the manifest (and as a table's column).
+    pub fn name(self) -> &'static str {
+        match self {
+            ShotField::Prompt => "prompt",
+            ShotField::Model => "model",
+            ShotField::Size => "size",
+            ShotField::Duration => "duration",
+            ShotField::Audio => "audio",
+            ShotField::Watermark => "watermark",
+            ShotField::Seed => "seed",
+            ShotField::Id => "id",
+            ShotField::Media => "media",
+            ShotField::Matrix => "matrix",
+            ShotField::Include => "include",
+            ShotField::Exclude => "exclude",
+            ShotField::Vars => "vars",
+            ShotField::Enabled => "enabled",
+            ShotField::Repeat => "repeat",
+            ShotField::Extra => "extra",
+        }
+    }
+
+    /// The field called `name`.
+    pub fn named(name: &str) -> Option<ShotField> {
+        ShotField::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// A value of the job: a matrix axis or an include entry may set it (any other axis is a
+    /// template variable).
+    pub fn is_param(self) -> bool {
+        matches!(
+            self,
+            ShotField::Prompt
+                | ShotField::Model
+                | ShotField::Size
+                | ShotField::Duration
+                | ShotField::Audio
+                | ShotField::Watermark
+                | ShotField::Seed
+        )
+    }
+
+    /// Sent in the request's `parameters`, so `extra:` may not override it.
+    pub fn is_parameter(self) -> bool {
+        matches!(
+            self,
+            ShotField::Size | ShotField::Duration | ShotField::Audio | ShotField::Watermark | ShotField::Seed
+        )
+    }
+
+    /// A table's column may set it (`shots_from:`): everything a row can hold in one cell.
+    pub fn in_tables(self) -> bool {
+        !matches!(
+            self,
+            ShotField::Matrix | ShotField::Include | ShotField::Exclude | ShotField::Vars | ShotField::Extra
+        )
+    }
+
+    /// The names of the fields an axis may set, for hints.
+    pub fn param_names() -> impl Iterator<Item = &'static str> + Clone {
+        ShotField::ALL.into_iter().filter(|f| f.is_param()).map(ShotField::name)
+    }
 }
 
 /// A reference image: a URL (`https://`, `oss://`), `{url: …}`, or a local path.

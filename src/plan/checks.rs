@@ -11,11 +11,11 @@ use super::template::template_names;
 use super::values::Field;
 use crate::catalog;
 use crate::manifest::diag::did_you_mean;
-use crate::manifest::{Diagnostic, Diagnostics, Loaded, Scalar, Shot, Span, SpannedMap};
+use crate::manifest::{ColumnKind, Diagnostic, Diagnostics, Loaded, Scalar, Shot, Span, SpannedMap};
 
 pub(super) fn shot_ids(loaded: &Loaded, diags: &mut Diagnostics) {
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for shot in &loaded.manifest.shots {
+    let mut seen: HashMap<&str, Span> = HashMap::new();
+    for shot in &loaded.shots {
         let id = &shot.id.value;
         let span = Some(Span::at(&shot.id));
         if id.is_empty()
@@ -39,14 +39,67 @@ pub(super) fn shot_ids(loaded: &Loaded, diags: &mut Diagnostics) {
             );
         }
         if let Some(&first) = seen.get(id.as_str()) {
-            let (line, _) = loaded.source.line_col(first);
+            let here = Span::at(&shot.id);
+            let first_at = if first.source == here.source {
+                format!("on line {}", diags.source_of(first.source).line_col(first.offset).0)
+            } else {
+                format!("at {}", diags.locate(first))
+            };
             diags.push(
                 Diagnostic::error(format!("duplicate shot id `{id}`"), span)
                     .label("used again here")
-                    .hint(format!("the first shot with this id is on line {line}; ids must be unique")),
+                    .hint(format!("the first shot with this id is {first_at}; ids must be unique")),
             );
         } else {
-            seen.insert(id, Span::at(&shot.id).offset);
+            seen.insert(id, Span::at(&shot.id));
+        }
+    }
+}
+
+/// A table's columns that are not shot fields are template variables; one that no prompt
+/// uses is a typo (an error, when it is close to a field's name) or a note (a warning).
+pub(super) fn table_columns(loaded: &Loaded, diags: &mut Diagnostics) {
+    let Some(table) = &loaded.table else { return };
+    let m = &loaded.manifest;
+    let prompts =
+        m.defaults.prompt.iter().chain(loaded.shots.iter().filter_map(|s| s.prompt.as_ref())).map(|p| p.value.as_str());
+    let mut used: Vec<String> = prompts.flat_map(template_names).collect();
+    // A prompt may also come from a matrix axis or an include entry.
+    let axis_prompts = m.matrix.iter().chain(loaded.shots.iter().flat_map(|s| s.matrix.iter()));
+    for (name, values) in axis_prompts {
+        if name.value == Field::Prompt.name() {
+            used.extend(values.value.iter().flat_map(|v| template_names(&v.value.to_string())));
+        }
+    }
+    for entry in m.include.iter().chain(loaded.shots.iter().flat_map(|s| s.include.iter())) {
+        if let Some(p) = entry.value.get(Field::Prompt.name()) {
+            used.extend(template_names(&p.value.to_string()));
+        }
+    }
+    for column in table.columns.iter().filter(|c| c.kind == ColumnKind::Var) {
+        let name = column.name.as_str();
+        if used.iter().any(|u| u == name) {
+            continue;
+        }
+        let fields = Field::ALL.into_iter().filter(|f| f.in_tables()).map(Field::name);
+        let note = format!("start its name with `#` (`#{name}`) to keep it as a note");
+        match did_you_mean(name, fields.clone()) {
+            Some(field) => diags.push(
+                Diagnostic::error(format!("unknown column `{name}`"), Some(column.span))
+                    .label("not a shot field, and no prompt uses it")
+                    .hint(format!(
+                        "did you mean `{field}`? the fields are: {}; any other column is a template variable used as {{{{{name}}}}}, or {note}",
+                        fields.collect::<Vec<_>>().join(", ")
+                    )),
+            ),
+            None => diags.push(
+                Diagnostic::warning(
+                    format!("column `{name}` is not a shot field and no prompt uses {{{{{name}}}}}"),
+                    Some(column.span),
+                )
+                .label("ignored")
+                .hint(note),
+            ),
         }
     }
 }
@@ -114,7 +167,7 @@ pub(super) fn prices(loaded: &Loaded, diags: &mut Diagnostics) {
 pub(super) fn collisions(loaded: &Loaded, diags: &mut Diagnostics, jobs: &[Job]) {
     let mut outputs: HashMap<&Path, &Job> = HashMap::new();
     let mut keys: HashMap<&crate::key::JobKey, &Job> = HashMap::new();
-    let shot_span = |id: &str| loaded.manifest.shots.iter().find(|s| s.id.value == id).map(|s| Span::at(&s.id));
+    let shot_span = |id: &str| loaded.shots.iter().find(|s| s.id.value == id).map(|s| Span::at(&s.id));
     for job in jobs {
         if let Some(other) = outputs.insert(&job.output, job) {
             diags.push(

@@ -56,7 +56,7 @@ pub struct Expansion {
 
 /// Expands a loaded manifest into jobs, or returns every problem found.
 pub fn expand(loaded: &Loaded, options: &ExpandOptions) -> Result<Expansion, Diagnostics> {
-    let mut cx = Expander { loaded, diags: Diagnostics::new(loaded.source.clone()), refs: BTreeMap::new() };
+    let mut cx = Expander { loaded, diags: loaded.diagnostics(), refs: BTreeMap::new() };
     let m = &loaded.manifest;
     if m.version.value != 1 {
         cx.diags.push(
@@ -68,6 +68,7 @@ pub fn expand(loaded: &Loaded, options: &ExpandOptions) -> Result<Expansion, Dia
     cx.refs = refs::resolve_all(cx.loaded, &mut cx.diags);
     checks::prices(cx.loaded, &mut cx.diags);
     checks::shot_ids(cx.loaded, &mut cx.diags);
+    checks::table_columns(cx.loaded, &mut cx.diags);
     checks::axes(cx.loaded, &mut cx.diags, &m.matrix, None);
 
     let output_dir = match &m.output {
@@ -84,7 +85,7 @@ pub fn expand(loaded: &Loaded, options: &ExpandOptions) -> Result<Expansion, Dia
 
     let mut jobs = Vec::new();
     let mut total = 0usize;
-    for shot in &m.shots {
+    for shot in &loaded.shots {
         if shot.enabled.as_ref().is_some_and(|e| !e.value) {
             continue;
         }
@@ -249,9 +250,7 @@ impl<'a> Expander<'a> {
 
         let vars = self.vars(shot, combo);
         let prompt_span = prompt_val.as_ref().and_then(|v| v.span);
-        let prompt = prompt_template
-            .as_ref()
-            .and_then(|t| template::render(&mut self.diags, &self.loaded.source.text, t, &vars, prompt_span));
+        let prompt = prompt_template.as_ref().and_then(|t| template::render(&mut self.diags, t, &vars, prompt_span));
 
         let (spec, tier) = checks::catalog_fit(
             &mut self.diags,
@@ -378,8 +377,7 @@ impl<'a> Expander<'a> {
         } else {
             self.loaded.manifest.refs.keys().cloned().collect()
         };
-        let Bound { mentioned, ok: bound } =
-            mentions::bind(&mut self.diags, &self.loaded.source.text, prompt, prompt_span, &names);
+        let Bound { mentioned, ok: bound } = mentions::bind(&mut self.diags, prompt, prompt_span, &names);
         ok &= bound;
         if explicit.is_none() {
             for name in &mentioned {

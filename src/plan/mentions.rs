@@ -45,17 +45,11 @@ pub(super) struct Bound {
 /// Binds the prompt's mentions against `names` (the refs, or an explicit media list's
 /// ref_names): a known name must be followed by a space; an unknown one is an error with the
 /// closest name.
-pub(super) fn bind(
-    diags: &mut Diagnostics,
-    source: &str,
-    prompt: &str,
-    prompt_span: Option<Span>,
-    names: &[String],
-) -> Bound {
+pub(super) fn bind(diags: &mut Diagnostics, prompt: &str, prompt_span: Option<Span>, names: &[String]) -> Bound {
     let mut ok = true;
     let mut mentioned: Vec<String> = Vec::new();
     for mention in mentions(prompt) {
-        let span = locate_in(source, prompt_span, &format!("@{}", mention.token)).or(prompt_span);
+        let span = locate_in(diags, prompt_span, &format!("@{}", mention.token)).or(prompt_span);
         if names.contains(&mention.token) {
             if !mention.followed_by_space {
                 ok = false;

@@ -8,7 +8,6 @@ use crate::manifest::{Diagnostic, Diagnostics, Span};
 /// Fills `{{name}}` from the variables; an unknown name is an error.
 pub(super) fn render(
     diags: &mut Diagnostics,
-    source: &str,
     template: &str,
     vars: &BTreeMap<String, String>,
     span: Option<Span>,
@@ -28,7 +27,7 @@ pub(super) fn render(
             Some(v) => out.push_str(v),
             None => {
                 ok = false;
-                let span = locate_in(source, span, &format!("{{{{{}", &after[..end])).or(span);
+                let span = locate_in(diags, span, &format!("{{{{{}", &after[..end])).or(span);
                 diags.push(
                     Diagnostic::error(format!("`{{{{{name}}}}}` has no value"), span).label("no such variable").hint(
                         match did_you_mean(name, vars.keys().map(String::as_str)) {
@@ -63,9 +62,10 @@ pub(super) fn template_names(template: &str) -> Vec<String> {
 }
 
 /// The span of `needle` inside the source text of `within`, when it appears there literally.
-pub(super) fn locate_in(text: &str, within: Option<Span>, needle: &str) -> Option<Span> {
+pub(super) fn locate_in(diags: &Diagnostics, within: Option<Span>, needle: &str) -> Option<Span> {
     let within = within?;
+    let text = &diags.source_of(within.source).text;
     let hay = text.get(within.offset..within.offset + within.len)?;
     let at = hay.find(needle)?;
-    Some(Span { offset: within.offset + at, len: needle.len() })
+    Some(Span { offset: within.offset + at, len: needle.len(), ..within })
 }

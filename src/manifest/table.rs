@@ -1,0 +1,599 @@
+//! Shots from a table beside the manifest (`shots_from:`): a CSV file as LibreOffice or Excel
+//! export it, a TSV file, or JSON Lines. Each row is one shot, and every cell is located in its
+//! file like a YAML value, so the checks that follow point at the cell (`shots.csv:4:17`).
+//!
+//! The rows become the same [`Shot`]s the YAML parser makes: a job's key depends on what is
+//! sent, never on where its shot was written.
+
+use std::path::Path;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_saphyr::Spanned;
+
+use super::diag::{Diagnostic, Diagnostics, Source, SourceId, Span};
+use super::model::{MediaItem, Scalar, Shot, ShotField, SpannedMap};
+use super::{MAX_MANIFEST_BYTES, utf8};
+
+/// The table a manifest reads its shots from, once read.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub source: Source,
+    /// Every column, in the order the file names them.
+    pub columns: Vec<Column>,
+}
+
+/// A column of the table: its name as written and what it sets.
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub name: String,
+    /// Where the header names it (JSON Lines: its first use).
+    pub span: Span,
+    pub kind: ColumnKind,
+}
+
+/// What a column's cells set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    /// A shot field.
+    Field(ShotField),
+    /// A template variable, used as `{{name}}`.
+    Var,
+    /// Not read: a name starting with `#`, or a nameless column with no values.
+    Note,
+}
+
+/// One cell: its text, unquoted, and where it is in the file.
+#[derive(Debug)]
+struct Cell {
+    text: String,
+    span: Span,
+    /// Where `text` starts in the file when it is written there as is (no `""` or `\"`
+    /// escapes), so a part of it can be pointed at.
+    text_at: Option<usize>,
+}
+
+impl Cell {
+    /// A cell whose file text is `raw` at `offset`: the text itself, or quoted.
+    fn new(text: String, raw: &str, offset: usize) -> Cell {
+        let text_at = if raw == text {
+            Some(offset)
+        } else if raw.len() == text.len() + 2 && raw.get(1..raw.len() - 1) == Some(text.as_str()) {
+            Some(offset + 1)
+        } else {
+            None
+        };
+        Cell { text, span: table_span(offset, raw.len()), text_at }
+    }
+}
+
+impl Cell {
+    /// The text, trimmed; `None` when the cell is empty ("not set").
+    fn value(&self) -> Option<&str> {
+        let t = self.text.trim();
+        (!t.is_empty()).then_some(t)
+    }
+}
+
+/// One row: its cells by column index.
+#[derive(Debug)]
+struct Row {
+    cells: Vec<(usize, Cell)>,
+    /// The row's first cell, for problems of the whole row.
+    start: Span,
+}
+
+/// The file formats a table may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Delimited(u8),
+    JsonLines,
+}
+
+impl Format {
+    fn of(path: &Path) -> Format {
+        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("jsonl" | "ndjson") => Format::JsonLines,
+            Some("tsv" | "tab") => Format::Delimited(b'\t'),
+            _ => Format::Delimited(b','),
+        }
+    }
+}
+
+/// Reads the table `from` names (relative to `dir`) into shots. Problems go to `diags`; the
+/// table's text becomes `diags`'s second source as soon as it is read.
+pub(super) fn read(dir: &Path, from: &Spanned<String>, diags: &mut Diagnostics) -> Option<(Table, Vec<Shot>)> {
+    let at = Some(Span::at(from));
+    if from.value.trim().is_empty() {
+        diags.push(
+            Diagnostic::error("`shots_from` is empty", at)
+                .hint("name a table beside the manifest, e.g. `shots_from: shots.csv`"),
+        );
+        return None;
+    }
+    let path = dir.join(&from.value);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(format!("cannot read the table `{}`: {e}", from.value), at)
+                    .label("read from here")
+                    .hint("the path is relative to the manifest's folder; a table is a CSV file with a header line"),
+            );
+            return None;
+        }
+    };
+    if bytes.len() > MAX_MANIFEST_BYTES {
+        diags.push(Diagnostic::error(
+            format!("the table is {} bytes; pixbatch reads tables up to {MAX_MANIFEST_BYTES} bytes", bytes.len()),
+            at,
+        ));
+        return None;
+    }
+    let text = match utf8(bytes) {
+        Ok(text) => text,
+        Err((text, valid)) => {
+            diags.table = Some(Source { path, text: text.into() });
+            diags.push(
+                Diagnostic::error("the table is not valid UTF-8", Some(table_span(valid, 1)))
+                    .label("this byte")
+                    .hint("save it as UTF-8: LibreOffice \"Text CSV\" with character set \"Unicode (UTF-8)\", Excel \"CSV UTF-8\""),
+            );
+            return None;
+        }
+    };
+    let source = Source { path: path.clone(), text: text.as_str().into() };
+    diags.table = Some(source.clone());
+    if text.trim().is_empty() {
+        diags
+            .push(Diagnostic::error("the table is empty", Some(table_span(0, 0))).hint(
+                "its first line names the columns (e.g. `id,prompt,duration`), and each line after it is a shot",
+            ));
+        return None;
+    }
+    let format = Format::of(&path);
+    let before = diags.error_count();
+    let (columns, rows) = match format {
+        Format::Delimited(delimiter) => delimited(&text, delimiter, diags)?,
+        Format::JsonLines => json_lines(&text, diags)?,
+    };
+    if rows.is_empty() {
+        diags.push(
+            Diagnostic::error("the table has no shots", Some(columns.first().map_or(table_span(0, 0), |c| c.span)))
+                .label(if format == Format::JsonLines { "only empty lines" } else { "only a header" })
+                .hint("add one row per shot below the header"),
+        );
+    }
+    let shots: Vec<Shot> = rows.iter().filter_map(|row| shot(row, &columns, diags)).collect();
+    (diags.error_count() == before).then_some((Table { source, columns }, shots))
+}
+
+/// A span in the table.
+fn table_span(offset: usize, len: usize) -> Span {
+    Span { source: SourceId::Table, offset, len }
+}
+
+/// Splits CSV (or TSV) text into cells with csv-core, the csv crate's own parser, because it
+/// alone says where each field was in the file; then reads the header.
+fn delimited(text: &str, delimiter: u8, diags: &mut Diagnostics) -> Option<(Vec<Column>, Vec<Row>)> {
+    let records = records(text, delimiter, diags)?;
+    let mut records = records.into_iter();
+    let Some(header) = records.next() else {
+        diags.push(Diagnostic::error("the table is empty", Some(table_span(0, 0))));
+        return None;
+    };
+    let body: Vec<Vec<Cell>> = records.collect();
+    let width = header.len();
+    let mut columns = Vec::with_capacity(width);
+    for (i, cell) in header.into_iter().enumerate() {
+        let name = cell.text.trim().to_owned();
+        let used = body.iter().any(|r| r.get(i).is_some_and(|c| c.value().is_some()));
+        let kind = column_kind(&name, cell.span, i, &columns, used, diags);
+        columns.push(Column { name, span: cell.span, kind });
+    }
+    let mut rows = Vec::with_capacity(body.len());
+    for cells in body {
+        // A row of empty cells is what a spreadsheet writes for a formatted but empty line.
+        if cells.iter().all(|c| c.value().is_none()) {
+            continue;
+        }
+        let start = cells[0].span;
+        if cells.len() < width {
+            let last = cells.last().map_or(start, |c| c.span);
+            diags.push(
+                Diagnostic::error(
+                    format!("this row has {} cells; the header names {width} columns", cells.len()),
+                    Some(table_span(last.offset + last.len, 0)),
+                )
+                .label("the row ends here")
+                .hint("a spreadsheet writes every column; a cell holding a comma or a line break must be quoted (\"a, b\")"),
+            );
+            continue;
+        }
+        if let Some(extra) = cells[width..].iter().find(|c| c.value().is_some()) {
+            diags.push(
+                Diagnostic::error(
+                    format!("this row has a cell past the last column (the header names {width})"),
+                    Some(extra.span),
+                )
+                .label("no column")
+                .hint("quote a cell that holds a comma (\"red, blue\"), or name the column in the header"),
+            );
+            continue;
+        }
+        rows.push(Row { cells: cells.into_iter().take(width).enumerate().collect(), start });
+    }
+    Some((columns, rows))
+}
+
+/// Every record of the text, each field with its span. A quote left open to the end of the
+/// file is an error (csv-core would read the rest of the file as one cell).
+fn records(text: &str, delimiter: u8, diags: &mut Diagnostics) -> Option<Vec<Vec<Cell>>> {
+    let bytes = text.as_bytes();
+    let mut reader = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+    let mut out = vec![0u8; 64 * 1024];
+    let mut records = Vec::new();
+    let mut record: Vec<Cell> = Vec::new();
+    let mut pos = 0;
+    loop {
+        let mut start = pos;
+        if record.is_empty() {
+            // Line ends before a record (CRLF's `\n`, blank lines) are not part of its first cell.
+            while bytes.get(start).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
+                start += 1;
+            }
+        }
+        let mut field = Vec::new();
+        let record_end = loop {
+            let (result, read, written) = reader.read_field(&bytes[pos..], &mut out);
+            pos += read;
+            field.extend_from_slice(&out[..written]);
+            match result {
+                csv_core::ReadFieldResult::InputEmpty | csv_core::ReadFieldResult::OutputFull => {}
+                csv_core::ReadFieldResult::Field { record_end } => break Some(record_end),
+                csv_core::ReadFieldResult::End => break None,
+            }
+        };
+        let Some(record_end) = record_end else { break };
+        let mut end = pos.max(start);
+        if record_end {
+            for terminator in [b'\n', b'\r'] {
+                if end > start && bytes[end - 1] == terminator {
+                    end -= 1;
+                }
+            }
+        } else if end > start {
+            end -= 1; // the delimiter
+        }
+        let raw = &text[start..end];
+        if raw.starts_with('"') && raw.matches('"').count() % 2 == 1 && pos >= bytes.len() {
+            diags.push(
+                Diagnostic::error("this quoted cell is never closed", Some(table_span(start, 1)))
+                    .label("the quote opens here and runs to the end of the file")
+                    .hint("close the quote; inside a quoted cell, write a quote as two (\"\")"),
+            );
+            return None;
+        }
+        record.push(Cell::new(String::from_utf8_lossy(&field).into_owned(), raw, start));
+        if record_end {
+            records.push(std::mem::take(&mut record));
+        }
+    }
+    Some(records)
+}
+
+/// What the column named `name` sets; a problem with the name is reported at the header cell.
+fn column_kind(
+    name: &str,
+    span: Span,
+    index: usize,
+    before: &[Column],
+    used: bool,
+    diags: &mut Diagnostics,
+) -> ColumnKind {
+    if name.starts_with('#') {
+        return ColumnKind::Note;
+    }
+    if name.is_empty() {
+        if used {
+            diags.push(
+                Diagnostic::error(format!("column {} has no name", column_letters(index)), Some(span))
+                    .label("no name")
+                    .hint("name it after a shot field or a template variable, or start its name with `#` to keep it as a note"),
+            );
+        }
+        return ColumnKind::Note;
+    }
+    if let Some(first) = before.iter().position(|c| c.name == name) {
+        diags.push(
+            Diagnostic::error(format!("column `{name}` appears twice"), Some(span))
+                .label("again")
+                .hint(format!("the first is column {}; a row sets each field once", column_letters(first))),
+        );
+        return ColumnKind::Note;
+    }
+    match ShotField::named(name) {
+        Some(field) if field.in_tables() => ColumnKind::Field(field),
+        Some(field) => {
+            let hint = match field {
+                ShotField::Vars => {
+                    "every column that is not a shot field is a template variable: name the column after the variable"
+                }
+                ShotField::Extra => "set `extra:` under `defaults:` in the manifest",
+                _ => "write a shot that needs a matrix under `shots:` in the manifest, or one row per variant",
+            };
+            diags.push(
+                Diagnostic::error(format!("`{name}` cannot be set from a table"), Some(span))
+                    .label("not a table column")
+                    .hint(hint),
+            );
+            ColumnKind::Note
+        }
+        None => ColumnKind::Var,
+    }
+}
+
+/// Spreadsheet column letters: 0 → A, 25 → Z, 26 → AA.
+fn column_letters(index: usize) -> String {
+    let mut n = index + 1;
+    let mut letters = Vec::new();
+    while n > 0 {
+        let rem = (n - 1) % 26;
+        letters.push(char::from(b'A' + u8::try_from(rem).unwrap_or(0)));
+        n = (n - 1) / 26;
+    }
+    letters.iter().rev().collect()
+}
+
+/// A row as a shot: each cell read as the YAML path reads the same field; `None` when the row
+/// cannot be a shot (its problems are reported).
+fn shot(row: &Row, columns: &[Column], diags: &mut Diagnostics) -> Option<Shot> {
+    let mut shot = Shot {
+        id: row.start.spanned(String::new()),
+        prompt: None,
+        model: None,
+        size: None,
+        duration: None,
+        audio: None,
+        watermark: None,
+        seed: None,
+        media: None,
+        matrix: SpannedMap::default(),
+        include: Vec::new(),
+        exclude: Vec::new(),
+        vars: Default::default(),
+        enabled: None,
+        repeat: None,
+        extra: None,
+    };
+    let mut has_id = false;
+    let mut ok = true;
+    for (index, cell) in &row.cells {
+        let column = &columns[*index];
+        // The prompt is sent as written: a trailing space after `@name` matters.
+        if column.kind == ColumnKind::Field(ShotField::Prompt) {
+            if cell.value().is_some() {
+                shot.prompt = Some(cell.span.spanned(cell.text.clone()));
+            }
+            continue;
+        }
+        let Some(value) = cell.value() else { continue };
+        let at = cell.span;
+        match column.kind {
+            ColumnKind::Note => {}
+            ColumnKind::Var => {
+                shot.vars.insert(column.name.clone(), at.spanned(Scalar::Str(value.to_owned())));
+            }
+            ColumnKind::Field(field) => match field {
+                ShotField::Id => {
+                    has_id = true;
+                    shot.id = at.spanned(value.to_owned());
+                }
+                ShotField::Model => shot.model = Some(at.spanned(value.to_owned())),
+                ShotField::Size => shot.size = Some(at.spanned(value.to_owned())),
+                ShotField::Duration => shot.duration = Some(at.spanned(scalar(value))),
+                ShotField::Seed => shot.seed = Some(at.spanned(scalar(value))),
+                ShotField::Audio => shot.audio = Some(at.spanned(scalar(value))),
+                ShotField::Watermark => shot.watermark = Some(at.spanned(scalar(value))),
+                ShotField::Enabled => match scalar(value) {
+                    Scalar::Bool(b) => shot.enabled = Some(at.spanned(b)),
+                    _ => {
+                        ok = false;
+                        diags.push(
+                            Diagnostic::error(format!("`enabled` must be true or false, not `{value}`"), Some(at))
+                                .hint("write TRUE or FALSE, or leave the cell empty (the shot is rendered)"),
+                        );
+                    }
+                },
+                ShotField::Repeat => match value.parse::<u32>() {
+                    Ok(n) => shot.repeat = Some(at.spanned(n)),
+                    Err(_) => {
+                        ok = false;
+                        diags.push(
+                            Diagnostic::error(format!("`repeat` must be a whole number, not `{value}`"), Some(at))
+                                .hint("write how many independent samples to render, e.g. 3"),
+                        );
+                    }
+                },
+                ShotField::Media => shot.media = Some(at.spanned(media(cell))),
+                // Refused as a column already.
+                _ => {}
+            },
+        }
+    }
+    if !has_id {
+        let id_cell = columns.iter().position(|c| c.kind == ColumnKind::Field(ShotField::Id));
+        let at = id_cell.and_then(|i| row.cells.iter().find(|(j, _)| *j == i)).map_or(row.start, |(_, c)| c.span);
+        diags.push(Diagnostic::error("this row has no `id`", Some(at)).label("empty").hint(match id_cell {
+            Some(_) => "every shot needs a unique id ([A-Za-z0-9._-]), used to name its files",
+            None => "add an `id` column: every shot needs a unique id ([A-Za-z0-9._-]), used to name its files",
+        }));
+        return None;
+    }
+    ok.then_some(shot)
+}
+
+/// A cell as the YAML path would read the same plain scalar: a whole number, a boolean (as
+/// spreadsheets write them too: TRUE, False), else text — "5.0" stays text, so a problem
+/// quotes the cell as written.
+fn scalar(value: &str) -> Scalar {
+    if let Ok(n) = value.parse::<i64>() {
+        return Scalar::Int(n);
+    }
+    match value.to_ascii_lowercase().as_str() {
+        "true" => Scalar::Bool(true),
+        "false" => Scalar::Bool(false),
+        _ => Scalar::Str(value.to_owned()),
+    }
+}
+
+/// A `media` cell: ref names separated by `|`, each located in the cell when the cell is
+/// written there as is.
+fn media(cell: &Cell) -> Vec<Spanned<MediaItem>> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for part in cell.text.split('|') {
+        let name = part.trim();
+        let lead = part.len() - part.trim_start().len();
+        if !name.is_empty() {
+            let at = cell.text_at.map_or(cell.span, |t| table_span(t + offset + lead, name.len()));
+            out.push(at.spanned(MediaItem::Ref(name.to_owned())));
+        }
+        offset += part.len() + 1;
+    }
+    out
+}
+
+/// Reads JSON Lines: each non-empty line one object of field → string, number, boolean or
+/// null (not set); `media` may also be a list of ref names.
+fn json_lines(text: &str, diags: &mut Diagnostics) -> Option<(Vec<Column>, Vec<Row>)> {
+    let mut columns: Vec<Column> = Vec::new();
+    let mut rows = Vec::new();
+    let mut line_start = 0;
+    let mut ok = true;
+    for line in text.split_inclusive('\n') {
+        let base = line_start;
+        line_start += line.len();
+        let body = line.trim_end_matches(['\n', '\r']);
+        if body.trim().is_empty() {
+            continue;
+        }
+        let entries = match serde_json::from_str::<Entries<'_>>(body) {
+            Ok(Entries(entries)) => entries,
+            Err(e) => {
+                ok = false;
+                let col = e.column().saturating_sub(1).min(body.len());
+                diags.push(
+                    Diagnostic::error(
+                        format!("this line is not a JSON object of shot fields: {e}"),
+                        Some(table_span(base + col, 1)),
+                    )
+                    .hint(
+                        "each line is one shot, e.g. {\"id\": \"intro\", \"prompt\": \"@man walks\", \"duration\": 5}",
+                    ),
+                );
+                continue;
+            }
+        };
+        let mut cells = Vec::with_capacity(entries.len());
+        let mut start = None;
+        for (key, raw) in entries {
+            let offset = base + (raw.get().as_ptr() as usize - body.as_ptr() as usize);
+            let span = table_span(offset, raw.get().len());
+            let key_span = body[..offset - base]
+                .rfind(&format!("\"{key}\""))
+                .map_or(span, |k| table_span(base + k, key.len() + 2));
+            start.get_or_insert(key_span);
+            let index = match columns.iter().position(|c| c.name == key) {
+                Some(i) => i,
+                None => {
+                    let kind = column_kind(&key, key_span, columns.len(), &[], true, diags);
+                    columns.push(Column { name: key.clone(), span: key_span, kind });
+                    columns.len() - 1
+                }
+            };
+            if cells.iter().any(|(i, _)| *i == index) {
+                ok = false;
+                diags.push(
+                    Diagnostic::error(format!("`{key}` is set twice on this line"), Some(key_span)).label("again"),
+                );
+                continue;
+            }
+            match json_cell(&key, raw.get()) {
+                Ok(text) => cells.push((index, Cell::new(text, raw.get(), offset))),
+                Err(why) => {
+                    ok = false;
+                    diags.push(Diagnostic::error(format!("`{key}` {why}"), Some(span)));
+                }
+            }
+        }
+        rows.push(Row { cells, start: start.unwrap_or(table_span(base, 0)) });
+    }
+    ok.then_some((columns, rows))
+}
+
+/// A JSON value as the text of a cell.
+fn json_cell(key: &str, raw: &str) -> Result<String, String> {
+    let value: serde_json::Value = serde_json::from_str(raw).map_err(|e| e.to_string())?;
+    match value {
+        serde_json::Value::Null => Ok(String::new()),
+        serde_json::Value::String(s) => Ok(s),
+        serde_json::Value::Bool(b) => Ok(b.to_string()),
+        serde_json::Value::Number(n) => Ok(n.to_string()),
+        serde_json::Value::Array(items) if key == ShotField::Media.name() => items
+            .into_iter()
+            .map(|item| match item {
+                serde_json::Value::String(s) if !s.contains('|') => Ok(s),
+                _ => Err("must list ref names (strings)".to_owned()),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(|names| names.join("|")),
+        _ => Err("must be a string, a number, true or false".to_owned()),
+    }
+}
+
+/// A JSON object's entries in written order, each value left as its raw text so that it can
+/// be located in the line.
+struct Entries<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Entries<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Entries<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<'a>, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    entries.push((key, map.next_value::<&'a RawValue>()?));
+                }
+                Ok(Entries(entries))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData)).map_err(de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_letters_count_like_a_spreadsheet() {
+        assert_eq!(column_letters(0), "A");
+        assert_eq!(column_letters(25), "Z");
+        assert_eq!(column_letters(26), "AA");
+        assert_eq!(column_letters(27), "AB");
+    }
+
+    #[test]
+    fn cells_are_typed_like_plain_yaml() {
+        assert_eq!(scalar("5"), Scalar::Int(5));
+        assert_eq!(scalar("TRUE"), Scalar::Bool(true));
+        assert_eq!(scalar("False"), Scalar::Bool(false));
+        assert_eq!(scalar("5.0"), Scalar::Str("5.0".into()));
+        assert_eq!(scalar("-3"), Scalar::Int(-3));
+    }
+}
