@@ -7,7 +7,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan,
+    SpanContents,
+};
 use serde_saphyr::{Location, Spanned};
 
 /// How bad a problem is: errors stop the command (exit 2), warnings do not.
@@ -265,7 +268,7 @@ impl Diagnostics {
             // The message is already on the line above; the snippet's own header stays empty.
             let report = Snippet {
                 message: String::new(),
-                src: d.span.map(|_| NamedSource::new(source_name, snippet_text(source, d.span))),
+                src: d.span.and_then(|span| Snippable::new(source_name, source, span)),
                 labels: d
                     .span
                     .map(|s| {
@@ -294,9 +297,56 @@ impl Diagnostics {
     }
 }
 
-/// The text miette shows a snippet of.
-fn snippet_text(source: &Source, _span: Option<Span>) -> String {
-    source.text.to_string()
+/// A file as miette reads it for a snippet, with columns counted in characters as on our
+/// `file:line:col` line (miette counts bytes: a Chinese prompt would put its caret's column
+/// elsewhere), and no snippet for a line too long to print (a 10 MB cell).
+#[derive(Debug)]
+struct Snippable {
+    name: String,
+    text: Arc<str>,
+}
+
+impl Snippable {
+    /// Lines longer than this are not shown: the `file:line:col` line says where.
+    const MAX_LINE: usize = 2000;
+
+    fn new(name: String, source: &Source, span: Span) -> Option<Snippable> {
+        let text = &source.text;
+        let offset = span.offset.min(text.len());
+        let start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
+        let end = text.get(offset..)?.find('\n').map_or(text.len(), |i| offset + i);
+        (end - start <= Self::MAX_LINE).then(|| Snippable { name, text: source.text.clone() })
+    }
+}
+
+impl SourceCode for Snippable {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let bytes = self.text.as_bytes();
+        let inner = bytes.read_span(span, before, after)?;
+        let (offset, len) = (inner.span().offset(), inner.span().len());
+        let (line, column, lines) = (inner.line(), inner.column(), inner.line_count());
+        drop(inner);
+        let column = if before == 0 {
+            let at = span.offset().min(self.text.len());
+            let line_start = self.text.get(..at).and_then(|s| s.rfind('\n')).map_or(0, |i| i + 1);
+            self.text.get(line_start..at).map_or(column, |s| s.chars().count())
+        } else {
+            column
+        };
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            &bytes[offset..offset + len],
+            (offset, len).into(),
+            line,
+            column,
+            lines,
+        )))
+    }
 }
 
 /// Paths print relative to the working directory when they can, with `/` separators.
@@ -313,7 +363,7 @@ pub fn display_path(path: &Path) -> String {
 struct Snippet {
     message: String,
     #[source_code]
-    src: Option<NamedSource<String>>,
+    src: Option<Snippable>,
     #[label(collection)]
     labels: Vec<LabeledSpan>,
     #[help]
