@@ -10,8 +10,8 @@ use crate::ledger::LedgerError;
 pub enum CliError {
     /// The manifest has problems, already printed with their locations; `summary` is the line
     /// that closes them.
-    #[error("{}", summary.as_deref().unwrap_or("the manifest has problems"))]
-    Manifest { summary: Option<String> },
+    #[error("{summary}")]
+    Manifest { summary: String },
     /// A flag's value that the library refuses.
     #[error("{message}")]
     Usage { message: String, hint: Option<&'static str> },
@@ -69,8 +69,7 @@ impl CliError {
     /// The text for stderr.
     pub fn render(&self) -> String {
         let mut out = match self {
-            CliError::Manifest { summary: None } => return String::new(),
-            CliError::Manifest { summary: Some(s) } => format!("{s}\n"),
+            CliError::Manifest { summary } => format!("{summary}\n"),
             other => format!("error: {other}\n"),
         };
         if let Some(hint) = self.hint() {

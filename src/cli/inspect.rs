@@ -13,10 +13,7 @@ use crate::views::{self, Plan, status};
 
 /// Loads and expands one manifest, printing its problems (and warnings) as they are found.
 pub fn load_and_expand(path: &Path, flags: &ExpandFlags) -> Result<(Loaded, Expansion), CliError> {
-    let loaded = manifest::load(path).map_err(|diags| {
-        print_diagnostics(&diags);
-        CliError::Manifest { summary: None }
-    })?;
+    let loaded = manifest::load(path).map_err(|diags| refused(path, &diags))?;
     match plan::expand(&loaded, &ExpandOptions { max_jobs: flags.max_jobs }) {
         Ok(mut expansion) => {
             flags
@@ -28,17 +25,20 @@ pub fn load_and_expand(path: &Path, flags: &ExpandFlags) -> Result<(Loaded, Expa
             }
             Ok((loaded, expansion))
         }
-        Err(diags) => {
-            print_diagnostics(&diags);
-            let n = diags.error_count() + diags.suppressed;
-            let summary = format!(
-                "{}: {n} problem{} found; nothing was sent",
-                manifest::diag::display_path(path),
-                if n == 1 { "" } else { "s" }
-            );
-            Err(CliError::Manifest { summary: Some(summary) })
-        }
+        Err(diags) => Err(refused(path, &diags)),
     }
+}
+
+/// Prints a manifest's problems; the error says how many, and that nothing was sent.
+fn refused(path: &Path, diags: &manifest::Diagnostics) -> CliError {
+    print_diagnostics(diags);
+    let n = diags.error_count() + diags.suppressed;
+    let summary = format!(
+        "{}: {n} problem{} found; nothing was sent",
+        manifest::diag::display_path(path),
+        if n == 1 { "" } else { "s" }
+    );
+    CliError::Manifest { summary }
 }
 
 /// `validate`: every manifest, every problem; exit 2 when any has one.

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_saphyr::Spanned;
 
@@ -153,11 +153,11 @@ pub(super) fn read(dir: &Path, from: &Spanned<String>, diags: &mut Diagnostics) 
     }
     let format = Format::of(&path);
     let before = diags.error_count();
-    let (columns, rows) = match format {
+    let Parsed { columns, rows, seen } = match format {
         Format::Delimited(delimiter) => delimited(&text, delimiter, diags)?,
         Format::JsonLines => json_lines(&text, diags)?,
     };
-    if rows.is_empty() {
+    if seen == 0 {
         diags.push(
             Diagnostic::error("the table has no shots", Some(columns.first().map_or(table_span(0, 0), |c| c.span)))
                 .label(if format == Format::JsonLines { "only empty lines" } else { "only a header" })
@@ -168,6 +168,15 @@ pub(super) fn read(dir: &Path, from: &Spanned<String>, diags: &mut Diagnostics) 
     (diags.error_count() == before).then_some((Table { source, columns }, shots))
 }
 
+/// A table split into columns and rows.
+struct Parsed {
+    columns: Vec<Column>,
+    /// The rows that can be read as shots.
+    rows: Vec<Row>,
+    /// Rows in the file with anything in them, read or not.
+    seen: usize,
+}
+
 /// A span in the table.
 fn table_span(offset: usize, len: usize) -> Span {
     Span { source: SourceId::Table, offset, len }
@@ -175,7 +184,7 @@ fn table_span(offset: usize, len: usize) -> Span {
 
 /// Splits CSV (or TSV) text into cells with csv-core, the csv crate's own parser, because it
 /// alone says where each field was in the file; then reads the header.
-fn delimited(text: &str, delimiter: u8, diags: &mut Diagnostics) -> Option<(Vec<Column>, Vec<Row>)> {
+fn delimited(text: &str, delimiter: u8, diags: &mut Diagnostics) -> Option<Parsed> {
     let records = records(text, delimiter, diags)?;
     let mut records = records.into_iter();
     let Some(header) = records.next() else {
@@ -191,12 +200,22 @@ fn delimited(text: &str, delimiter: u8, diags: &mut Diagnostics) -> Option<(Vec<
         let kind = column_kind(&name, cell.span, i, &columns, used, diags);
         columns.push(Column { name, span: cell.span, kind });
     }
+    if !columns.iter().any(|c| c.kind == ColumnKind::Field(ShotField::Id)) {
+        diags.push(
+            Diagnostic::error("the table has no `id` column", Some(columns[0].span))
+                .label("the header")
+                .hint("add an `id` column: every shot needs a unique id ([A-Za-z0-9._-]), used to name its files"),
+        );
+        return None;
+    }
     let mut rows = Vec::with_capacity(body.len());
+    let mut seen = 0;
     for cells in body {
         // A row of empty cells is what a spreadsheet writes for a formatted but empty line.
         if cells.iter().all(|c| c.value().is_none()) {
             continue;
         }
+        seen += 1;
         let start = cells[0].span;
         if cells.len() < width {
             let last = cells.last().map_or(start, |c| c.span);
@@ -223,7 +242,7 @@ fn delimited(text: &str, delimiter: u8, diags: &mut Diagnostics) -> Option<(Vec<
         }
         rows.push(Row { cells: cells.into_iter().take(width).enumerate().collect(), start });
     }
-    Some((columns, rows))
+    Some(Parsed { columns, rows, seen })
 }
 
 /// Every record of the text, each field with its span. A quote left open to the end of the
@@ -466,7 +485,7 @@ fn media(cell: &Cell) -> Vec<Spanned<MediaItem>> {
 
 /// Reads JSON Lines: each non-empty line one object of field → string, number, boolean or
 /// null (not set); `media` may also be a list of ref names.
-fn json_lines(text: &str, diags: &mut Diagnostics) -> Option<(Vec<Column>, Vec<Row>)> {
+fn json_lines(text: &str, diags: &mut Diagnostics) -> Option<Parsed> {
     let mut columns: Vec<Column> = Vec::new();
     let mut rows = Vec::new();
     let mut line_start = 0;
@@ -483,9 +502,12 @@ fn json_lines(text: &str, diags: &mut Diagnostics) -> Option<(Vec<Column>, Vec<R
             Err(e) => {
                 ok = false;
                 let col = e.column().saturating_sub(1).min(body.len());
+                // serde_json counts this line as line 1; the location is on the line above.
+                let why = e.to_string();
+                let why = why.rsplit_once(" at line ").map_or(why.as_str(), |(why, _)| why);
                 diags.push(
                     Diagnostic::error(
-                        format!("this line is not a JSON object of shot fields: {e}"),
+                        format!("this line is not a JSON object of shot fields: {why}"),
                         Some(table_span(base + col, 1)),
                     )
                     .hint(
@@ -529,7 +551,8 @@ fn json_lines(text: &str, diags: &mut Diagnostics) -> Option<(Vec<Column>, Vec<R
         }
         rows.push(Row { cells, start: start.unwrap_or(table_span(base, 0)) });
     }
-    ok.then_some((columns, rows))
+    let seen = rows.len();
+    ok.then_some(Parsed { columns, rows, seen })
 }
 
 /// A JSON value as the text of a cell.
@@ -572,7 +595,7 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Entries<'a> {
                 Ok(Entries(entries))
             }
         }
-        d.deserialize_map(V(std::marker::PhantomData)).map_err(de::Error::custom)
+        d.deserialize_map(V(std::marker::PhantomData))
     }
 }
 

@@ -83,7 +83,10 @@ pub(super) fn table_columns(loaded: &Loaded, diags: &mut Diagnostics) {
         }
         let fields = Field::ALL.into_iter().filter(|f| f.in_tables()).map(Field::name);
         let note = format!("start its name with `#` (`#{name}`) to keep it as a note");
-        match did_you_mean(name, fields.clone()) {
+        // A typo is one edit from a field (two for long names): `promt`, `sead`, `durration`;
+        // `mood` is a variable, not a misspelt `model`.
+        let typo_of = fields.clone().find(|f| strsim::osa_distance(name, f) <= if f.len() >= 7 { 2 } else { 1 });
+        match typo_of {
             Some(field) => diags.push(
                 Diagnostic::error(format!("unknown column `{name}`"), Some(column.span))
                     .label("not a shot field, and no prompt uses it")
