@@ -76,8 +76,13 @@ fn quoted(s: &str) -> String {
     serde_json::to_string(s).expect("json string")
 }
 
+/// The prompt of shot `i`: numbered, so that no two shots send the same request (refused).
+fn prompt(i: usize, s: &ShotSpec) -> String {
+    format!("{}, take {i}", s.prompt)
+}
+
 fn yaml_shot(i: usize, s: &ShotSpec) -> String {
-    let mut out = format!("  - id: s{i}\n    prompt: {}\n", quoted(&s.prompt));
+    let mut out = format!("  - id: s{i}\n    prompt: {}\n", quoted(&prompt(i, s)));
     if let Some(v) = s.size {
         out += &format!("    size: \"{v}\"\n");
     }
@@ -122,7 +127,7 @@ fn csv_table(first: usize, shots: &[ShotSpec], crlf: bool, bom: bool, reversed: 
             let cell = |c: &str| -> String {
                 match c {
                     "id" => format!("s{}", first + i),
-                    "prompt" => s.prompt.clone(),
+                    "prompt" => prompt(first + i, s),
                     "size" => s.size.unwrap_or("").to_owned(),
                     "duration" => s.duration.map(|v| v.to_string()).unwrap_or_default(),
                     "seed" => s.seed.map(|v| v.to_string()).unwrap_or_default(),
@@ -191,4 +196,69 @@ fn a_shot_moved_from_yaml_to_a_table_keeps_its_key() {
     let after = expand(&dir.path().join("after.yaml"));
     assert_eq!(before.jobs.len(), 1);
     assert_eq!(jobs(&before), jobs(&after));
+}
+
+/// Bytes a broken export could hold: quotes, delimiters, line ends, BOMs, bad UTF-8,
+/// multi-byte characters, JSON punctuation.
+fn table_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let pieces: Vec<&'static [u8]> = vec![
+        b"\"",
+        b",",
+        b"\t",
+        b"\r",
+        b"\n",
+        b"\r\n",
+        b"\xef\xbb\xbf",
+        b"\xff",
+        b"\xe5\x90",
+        "吉他".as_bytes(),
+        b"id",
+        b"prompt",
+        b"@man ",
+        b"{{mood}}",
+        b"|",
+        b"5",
+        b"TRUE",
+        b"{",
+        b"}",
+        b":",
+        b"[",
+        b"]",
+        b"a",
+        b" ",
+        b"#",
+    ];
+    prop::collection::vec(prop::sample::select(pieces), 0..40).prop_map(|p| p.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Whatever a table holds, reading it gives shots or located problems, never a panic.
+    #[test]
+    fn any_table_is_read_or_refused_without_a_panic(
+        bytes in table_bytes(),
+        ext in prop::sample::select(vec!["csv", "tsv", "jsonl"]),
+        header in prop::bool::ANY,
+    ) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let name = format!("shots.{ext}");
+        let table = if header { [b"id,prompt,duration\n".as_slice(), &bytes].concat() } else { bytes };
+        std::fs::write(dir.path().join(&name), table).expect("table");
+        std::fs::write(dir.path().join("m.yaml"), format!("{HEAD}shots_from: {name}\n")).expect("manifest");
+        match pixbatch::manifest::load(&dir.path().join("m.yaml")) {
+            Ok(loaded) => {
+                if let Err(diags) = pixbatch::plan::expand(&loaded, &ExpandOptions::default()) {
+                    prop_assert!(diags.has_errors());
+                    prop_assert!(diags.items.iter().all(|d| d.span.is_some()), "{}", diags.render(false));
+                    let _ = diags.render(false);
+                }
+            }
+            Err(diags) => {
+                prop_assert!(diags.has_errors());
+                prop_assert!(diags.items.iter().all(|d| d.span.is_some()), "{}", diags.render(false));
+                let _ = diags.render(false);
+            }
+        }
+    }
 }
