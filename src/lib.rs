@@ -1,6 +1,6 @@
 //! pixbatch: render a YAML manifest of PixVerse reference-to-video jobs on DashScope.
 //!
-//! [`manifest`] parses; [`plan`] validates and expands it into jobs; [`ledger`] records what
+//! [`manifest`] parses (the YAML and its `shots_from` table); [`plan`] validates and expands it into jobs; [`ledger`] records what
 //! happened to every job key and decides what a run does with it; [`views`] joins the two (plan
 //! and status tables, results files, JUnit); [`run`] drives the service. `plan` and `ledger`
 //! never import each other. The CLI only turns flags into options and prints results.
