@@ -136,3 +136,12 @@ fn an_unused_column_is_a_warning_and_a_typo_an_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_semicolon_export_is_read() {
+    // Excel writes `;` where the comma is the decimal mark (de-DE, fr-FR, …).
+    let dir = beside_manifest("shots.csv", b"id;prompt;seed\r\na;\"@man walks; then stops \";3\r\nb;@man runs ;4\r\n");
+    let out = pixbatch(dir.path()).args(["validate", "manifest.yaml"]).output().expect("ran");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "manifest.yaml: ok, 3 jobs\n");
+}

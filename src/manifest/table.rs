@@ -91,11 +91,20 @@ enum Format {
 }
 
 impl Format {
-    fn of(path: &Path) -> Format {
+    /// The format a file's name says; a `.csv` whose header has no comma but semicolons is
+    /// what Excel saves where the comma is the decimal mark, and is read with semicolons.
+    fn of(path: &Path, text: &str) -> Format {
         match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
             Some("jsonl" | "ndjson") => Format::JsonLines,
             Some("tsv" | "tab") => Format::Delimited(b'\t'),
-            _ => Format::Delimited(b','),
+            _ => {
+                let header = text.lines().next().unwrap_or("");
+                if !header.contains(',') && header.contains(';') {
+                    Format::Delimited(b';')
+                } else {
+                    Format::Delimited(b',')
+                }
+            }
         }
     }
 }
@@ -151,7 +160,7 @@ pub(super) fn read(dir: &Path, from: &Spanned<String>, diags: &mut Diagnostics) 
             ));
         return None;
     }
-    let format = Format::of(&path);
+    let format = Format::of(&path, &text);
     let before = diags.error_count();
     let Parsed { columns, rows, seen } = match format {
         Format::Delimited(delimiter) => delimited(&text, delimiter, diags)?,
