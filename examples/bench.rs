@@ -175,6 +175,10 @@ async fn main() {
         mixed().await;
         return;
     }
+    if has("tables") {
+        tables(if quick { 2_000 } else { 10_000 });
+        return;
+    }
     let n: usize = std::env::args().filter_map(|a| a.parse().ok()).next().unwrap_or(if quick { 20 } else { 60 });
     if !has("overhead") {
         let figures = slots(n, has("unlimited-queries")).await;
@@ -189,6 +193,47 @@ async fn main() {
             mixed().await;
         }
     }
+}
+
+/// Reading shots from a table against the same shots in YAML, in one run: `n` shots each with
+/// a prompt, a seed and a variable, loaded and expanded five times each, interleaved; the
+/// median of each and their ratio. The keys must agree.
+fn tables(n: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let head = "version: 1\ndefaults: {model: pixverse/pixverse-c1-r2v, size: \"1280*720\", duration: 5}\nrefs: {man: https://example.com/man.jpg}\n";
+    let mut yaml = format!("{head}shots:\n");
+    let mut csv = String::from("id,prompt,seed,mood\r\n");
+    for i in 0..n {
+        yaml += &format!(
+            "  - id: s{i}\n    prompt: \"@man walks, take {i}, {{{{mood}}}} \"\n    seed: {i}\n    vars: {{mood: calm}}\n"
+        );
+        csv += &format!("s{i},\"@man walks, take {i}, {{{{mood}}}} \",{i},calm\r\n");
+    }
+    std::fs::write(dir.path().join("yaml.yaml"), yaml).expect("yaml");
+    std::fs::write(dir.path().join("shots.csv"), csv).expect("csv");
+    std::fs::write(dir.path().join("table.yaml"), format!("{head}shots_from: shots.csv\n")).expect("table");
+    let time = |name: &str| {
+        let start = Instant::now();
+        let loaded = pixbatch::manifest::load(&dir.path().join(name)).expect("load");
+        let expansion = pixbatch::plan::expand(&loaded, &pixbatch::plan::ExpandOptions::default()).expect("expand");
+        (start.elapsed().as_secs_f64(), expansion.jobs.iter().map(|j| j.key.clone()).collect::<Vec<_>>())
+    };
+    let (mut from_yaml, mut from_table) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        let (y, yaml_keys) = time("yaml.yaml");
+        let (t, table_keys) = time("table.yaml");
+        assert!(yaml_keys == table_keys, "the table's keys differ from the YAML's");
+        from_yaml.push(y);
+        from_table.push(t);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (y, t) = (median(&mut from_yaml), median(&mut from_table));
+    println!("== tables: {n} shots, load + expand, median of 5");
+    println!("YAML  {y:.3} s");
+    println!("table {t:.3} s  ({:.2} x YAML), the same {n} keys", t / y);
 }
 
 /// A storyboard as people write one: shots of both models, every tier, durations across each
