@@ -46,12 +46,20 @@ pub struct Loaded {
     pub table: Option<Table>,
     /// The folder the manifest is in; relative paths start here.
     pub dir: PathBuf,
+    /// Problems of the table's rows, found while reading it; the rows were left out, and the
+    /// checks of [`crate::plan::expand`] report these with their own.
+    pub problems: Vec<Diagnostic>,
 }
 
 impl Loaded {
-    /// An empty sink for this manifest's problems, which knows its table.
+    /// A sink for this manifest's problems, which knows its table and holds the problems found
+    /// while reading it.
     pub fn diagnostics(&self) -> Diagnostics {
-        Diagnostics::with_table(self.source.clone(), self.table.as_ref().map(|t| t.source.clone()))
+        let mut diags = Diagnostics::with_table(self.source.clone(), self.table.as_ref().map(|t| t.source.clone()));
+        for problem in &self.problems {
+            diags.push(problem.clone());
+        }
+        diags
     }
 }
 
@@ -135,10 +143,10 @@ pub fn parse(path: &Path, text: String) -> Result<Loaded, Diagnostics> {
                     None
                 }
             };
-            if diags.has_errors() {
+            if table.is_none() && diags.has_errors() {
                 return Err(diags);
             }
-            Ok(Loaded { source, manifest, shots, table, dir })
+            Ok(Loaded { source, manifest, shots, table, dir, problems: diags.items })
         }
         Err(err) => {
             let mut diags = Diagnostics::new(source);

@@ -110,7 +110,9 @@ impl Format {
 }
 
 /// Reads the table `from` names (relative to `dir`) into shots. Problems go to `diags`; the
-/// table's text becomes `diags`'s second source as soon as it is read.
+/// table's text becomes `diags`'s second source as soon as it is read. `None` when the table
+/// cannot be read at all; a row with a problem is left out of the shots, and its problem
+/// waits in `diags` for the checks of the rest (every problem is shown at once).
 pub(super) fn read(dir: &Path, from: &Spanned<String>, diags: &mut Diagnostics) -> Option<(Table, Vec<Shot>)> {
     let at = Some(Span::at(from));
     if from.value.trim().is_empty() {
@@ -161,7 +163,6 @@ pub(super) fn read(dir: &Path, from: &Spanned<String>, diags: &mut Diagnostics) 
         return None;
     }
     let format = Format::of(&path, &text);
-    let before = diags.error_count();
     let Parsed { columns, rows, seen } = match format {
         Format::Delimited(delimiter) => delimited(&text, delimiter, diags)?,
         Format::JsonLines => json_lines(&text, diags)?,
@@ -174,7 +175,7 @@ pub(super) fn read(dir: &Path, from: &Spanned<String>, diags: &mut Diagnostics) 
         );
     }
     let shots: Vec<Shot> = rows.iter().filter_map(|row| shot(row, &columns, diags)).collect();
-    (diags.error_count() == before).then_some((Table { source, columns }, shots))
+    Some((Table { source, columns }, shots))
 }
 
 /// A table split into columns and rows.
