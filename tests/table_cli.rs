@@ -145,3 +145,27 @@ fn a_semicolon_export_is_read() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "manifest.yaml: ok, 3 jobs\n");
 }
+
+/// The keys of `pixbatch plan` for the manifest in `dir`.
+fn planned_keys(dir: &Path) -> Vec<String> {
+    let out = pixbatch(dir).args(["plan", "manifest.yaml", "--format", "json"]).output().expect("ran");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    plan["jobs"].as_array().expect("jobs").iter().map(|j| j["key"].as_str().expect("key").to_owned()).collect()
+}
+
+#[test]
+fn json_lines_give_the_keys_of_the_same_csv() {
+    let csv = beside_manifest(
+        "shots.csv",
+        b"id,prompt,seed,audio,media,mood\na,\"@man plays @guitar , {{mood}} \",7,TRUE,man|guitar,calm\nb,@man bows ,,,,\n",
+    );
+    let jsonl = beside_manifest(
+        "shots.jsonl",
+        "{\"id\": \"a\", \"prompt\": \"@man plays @guitar , {{mood}} \", \"seed\": 7, \"audio\": true, \"media\": [\"man\", \"guitar\"], \"mood\": \"calm\"}\n\n{\"id\": \"b\", \"prompt\": \"@man bows \", \"seed\": null}\n"
+            .as_bytes(),
+    );
+    let keys = planned_keys(csv.path());
+    assert_eq!(keys.len(), 3, "intro, a and b");
+    assert_eq!(keys, planned_keys(jsonl.path()));
+}
