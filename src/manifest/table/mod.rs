@@ -7,9 +7,10 @@
 
 use std::path::Path;
 
-use serde::de::{Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
 use serde_saphyr::Spanned;
+
+mod delimited;
+mod json_lines;
 
 use super::diag::{Diagnostic, Diagnostics, Source, SourceId, Span};
 use super::model::{MediaItem, Scalar, Shot, ShotField, SpannedMap};
@@ -65,9 +66,7 @@ impl Cell {
         };
         Cell { text, span: table_span(offset, raw.len()), text_at }
     }
-}
 
-impl Cell {
     /// The text, trimmed; `None` when the cell is empty ("not set").
     fn value(&self) -> Option<&str> {
         let t = self.text.trim();
@@ -164,8 +163,8 @@ pub(super) fn read(dir: &Path, from: &Spanned<String>, diags: &mut Diagnostics) 
     }
     let format = Format::of(&path, &text);
     let Parsed { columns, rows, seen } = match format {
-        Format::Delimited(delimiter) => delimited(&text, delimiter, diags)?,
-        Format::JsonLines => json_lines(&text, diags)?,
+        Format::Delimited(delimiter) => delimited::read(&text, delimiter, diags)?,
+        Format::JsonLines => json_lines::read(&text, diags)?,
     };
     if seen == 0 {
         diags.push(
@@ -190,125 +189,6 @@ struct Parsed {
 /// A span in the table.
 fn table_span(offset: usize, len: usize) -> Span {
     Span { source: SourceId::Table, offset, len }
-}
-
-/// Splits CSV (or TSV) text into cells with csv-core, the csv crate's own parser, because it
-/// alone says where each field was in the file; then reads the header.
-fn delimited(text: &str, delimiter: u8, diags: &mut Diagnostics) -> Option<Parsed> {
-    let records = records(text, delimiter, diags)?;
-    let mut records = records.into_iter();
-    let Some(header) = records.next() else {
-        diags.push(Diagnostic::error("the table is empty", Some(table_span(0, 0))));
-        return None;
-    };
-    let body: Vec<Vec<Cell>> = records.collect();
-    let width = header.len();
-    let mut columns = Vec::with_capacity(width);
-    for (i, cell) in header.into_iter().enumerate() {
-        let name = cell.text.trim().to_owned();
-        let used = body.iter().any(|r| r.get(i).is_some_and(|c| c.value().is_some()));
-        let kind = column_kind(&name, cell.span, i, &columns, used, diags);
-        columns.push(Column { name, span: cell.span, kind });
-    }
-    if !columns.iter().any(|c| c.kind == ColumnKind::Field(ShotField::Id)) {
-        diags.push(
-            Diagnostic::error("the table has no `id` column", Some(columns[0].span))
-                .label("the header")
-                .hint("add an `id` column: every shot needs a unique id ([A-Za-z0-9._-]), used to name its files"),
-        );
-        return None;
-    }
-    let mut rows = Vec::with_capacity(body.len());
-    let mut seen = 0;
-    for cells in body {
-        // A row of empty cells is what a spreadsheet writes for a formatted but empty line.
-        if cells.iter().all(|c| c.value().is_none()) {
-            continue;
-        }
-        seen += 1;
-        let start = cells[0].span;
-        if cells.len() < width {
-            let last = cells.last().map_or(start, |c| c.span);
-            diags.push(
-                Diagnostic::error(
-                    format!("this row has {} cells; the header names {width} columns", cells.len()),
-                    Some(table_span(last.offset + last.len, 0)),
-                )
-                .label("the row ends here")
-                .hint("a spreadsheet writes every column; a cell holding a comma or a line break must be quoted (\"a, b\")"),
-            );
-            continue;
-        }
-        if let Some(extra) = cells[width..].iter().find(|c| c.value().is_some()) {
-            diags.push(
-                Diagnostic::error(
-                    format!("this row has a cell past the last column (the header names {width})"),
-                    Some(extra.span),
-                )
-                .label("no column")
-                .hint("quote a cell that holds a comma (\"red, blue\"), or name the column in the header"),
-            );
-            continue;
-        }
-        rows.push(Row { cells: cells.into_iter().take(width).enumerate().collect(), start });
-    }
-    Some(Parsed { columns, rows, seen })
-}
-
-/// Every record of the text, each field with its span. A quote left open to the end of the
-/// file is an error (csv-core would read the rest of the file as one cell).
-fn records(text: &str, delimiter: u8, diags: &mut Diagnostics) -> Option<Vec<Vec<Cell>>> {
-    let bytes = text.as_bytes();
-    let mut reader = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
-    let mut out = vec![0u8; 64 * 1024];
-    let mut records = Vec::new();
-    let mut record: Vec<Cell> = Vec::new();
-    let mut pos = 0;
-    loop {
-        let mut start = pos;
-        if record.is_empty() {
-            // Line ends before a record (CRLF's `\n`, blank lines) are not part of its first cell.
-            while bytes.get(start).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
-                start += 1;
-            }
-        }
-        let mut field = Vec::new();
-        let record_end = loop {
-            let (result, read, written) = reader.read_field(&bytes[pos..], &mut out);
-            pos += read;
-            field.extend_from_slice(&out[..written]);
-            match result {
-                csv_core::ReadFieldResult::InputEmpty | csv_core::ReadFieldResult::OutputFull => {}
-                csv_core::ReadFieldResult::Field { record_end } => break Some(record_end),
-                csv_core::ReadFieldResult::End => break None,
-            }
-        };
-        let Some(record_end) = record_end else { break };
-        let mut end = pos.max(start);
-        if record_end {
-            for terminator in [b'\n', b'\r'] {
-                if end > start && bytes[end - 1] == terminator {
-                    end -= 1;
-                }
-            }
-        } else if end > start {
-            end -= 1; // the delimiter
-        }
-        let raw = &text[start..end];
-        if raw.starts_with('"') && raw.matches('"').count() % 2 == 1 && pos >= bytes.len() {
-            diags.push(
-                Diagnostic::error("this quoted cell is never closed", Some(table_span(start, 1)))
-                    .label("the quote opens here and runs to the end of the file")
-                    .hint("close the quote; inside a quoted cell, write a quote as two (\"\")"),
-            );
-            return None;
-        }
-        record.push(Cell::new(String::from_utf8_lossy(&field).into_owned(), raw, start));
-        if record_end {
-            records.push(std::mem::take(&mut record));
-        }
-    }
-    Some(records)
 }
 
 /// What the column named `name` sets; a problem with the name is reported at the header cell.
@@ -491,122 +371,6 @@ fn media(cell: &Cell) -> Vec<Spanned<MediaItem>> {
         offset += part.len() + 1;
     }
     out
-}
-
-/// Reads JSON Lines: each non-empty line one object of field → string, number, boolean or
-/// null (not set); `media` may also be a list of ref names.
-fn json_lines(text: &str, diags: &mut Diagnostics) -> Option<Parsed> {
-    let mut columns: Vec<Column> = Vec::new();
-    let mut rows = Vec::new();
-    let mut line_start = 0;
-    let mut ok = true;
-    for line in text.split_inclusive('\n') {
-        let base = line_start;
-        line_start += line.len();
-        let body = line.trim_end_matches(['\n', '\r']);
-        if body.trim().is_empty() {
-            continue;
-        }
-        let entries = match serde_json::from_str::<Entries<'_>>(body) {
-            Ok(Entries(entries)) => entries,
-            Err(e) => {
-                ok = false;
-                let col = e.column().saturating_sub(1).min(body.len());
-                // serde_json counts this line as line 1; the location is on the line above.
-                let why = e.to_string();
-                let why = why.rsplit_once(" at line ").map_or(why.as_str(), |(why, _)| why);
-                diags.push(
-                    Diagnostic::error(
-                        format!("this line is not a JSON object of shot fields: {why}"),
-                        Some(table_span(base + col, 1)),
-                    )
-                    .hint(
-                        "each line is one shot, e.g. {\"id\": \"intro\", \"prompt\": \"@man walks\", \"duration\": 5}",
-                    ),
-                );
-                continue;
-            }
-        };
-        let mut cells = Vec::with_capacity(entries.len());
-        let mut start = None;
-        for (key, raw) in entries {
-            let offset = base + (raw.get().as_ptr() as usize - body.as_ptr() as usize);
-            let span = table_span(offset, raw.get().len());
-            let key_span = body[..offset - base]
-                .rfind(&format!("\"{key}\""))
-                .map_or(span, |k| table_span(base + k, key.len() + 2));
-            start.get_or_insert(key_span);
-            let index = match columns.iter().position(|c| c.name == key) {
-                Some(i) => i,
-                None => {
-                    let kind = column_kind(&key, key_span, columns.len(), &[], true, diags);
-                    columns.push(Column { name: key.clone(), span: key_span, kind });
-                    columns.len() - 1
-                }
-            };
-            if cells.iter().any(|(i, _)| *i == index) {
-                ok = false;
-                diags.push(
-                    Diagnostic::error(format!("`{key}` is set twice on this line"), Some(key_span)).label("again"),
-                );
-                continue;
-            }
-            match json_cell(&key, raw.get()) {
-                Ok(text) => cells.push((index, Cell::new(text, raw.get(), offset))),
-                Err(why) => {
-                    ok = false;
-                    diags.push(Diagnostic::error(format!("`{key}` {why}"), Some(span)));
-                }
-            }
-        }
-        rows.push(Row { cells, start: start.unwrap_or(table_span(base, 0)) });
-    }
-    let seen = rows.len();
-    ok.then_some(Parsed { columns, rows, seen })
-}
-
-/// A JSON value as the text of a cell.
-fn json_cell(key: &str, raw: &str) -> Result<String, String> {
-    let value: serde_json::Value = serde_json::from_str(raw).map_err(|e| e.to_string())?;
-    match value {
-        serde_json::Value::Null => Ok(String::new()),
-        serde_json::Value::String(s) => Ok(s),
-        serde_json::Value::Bool(b) => Ok(b.to_string()),
-        serde_json::Value::Number(n) => Ok(n.to_string()),
-        serde_json::Value::Array(items) if key == ShotField::Media.name() => items
-            .into_iter()
-            .map(|item| match item {
-                serde_json::Value::String(s) if !s.contains('|') => Ok(s),
-                _ => Err("must list ref names (strings)".to_owned()),
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(|names| names.join("|")),
-        _ => Err("must be a string, a number, true or false".to_owned()),
-    }
-}
-
-/// A JSON object's entries in written order, each value left as its raw text so that it can
-/// be located in the line.
-struct Entries<'a>(Vec<(String, &'a RawValue)>);
-
-impl<'de: 'a, 'a> serde::Deserialize<'de> for Entries<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = Entries<'a>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<'a>, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    entries.push((key, map.next_value::<&'a RawValue>()?));
-                }
-                Ok(Entries(entries))
-            }
-        }
-        d.deserialize_map(V(std::marker::PhantomData))
-    }
 }
 
 #[cfg(test)]
