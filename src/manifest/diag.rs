@@ -381,3 +381,28 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_built_location_points_where_the_span_does() {
+        for span in [
+            Span { source: SourceId::Table, offset: 0, len: 0 },
+            Span { source: SourceId::Table, offset: 4_000_000, len: 17 },
+            Span::manifest(42, 3),
+        ] {
+            assert_eq!(Span::at(&span.spanned("cell")), span);
+        }
+    }
+
+    #[test]
+    fn problems_in_the_table_are_located_in_the_table() {
+        let manifest = Source { path: "m.yaml".into(), text: "version: 1\nshots_from: t.csv\n".into() };
+        let table = Source { path: "t.csv".into(), text: "id,prompt\na,\"@man 吉他\"\n".into() };
+        let diags = Diagnostics::with_table(manifest, Some(table));
+        assert_eq!(diags.locate(Span { source: SourceId::Table, offset: 12, len: 9 }), "t.csv:2:3");
+        assert_eq!(diags.locate(Span::manifest(11, 10)), "m.yaml:2:1");
+    }
+}
