@@ -163,16 +163,29 @@ impl Source {
         self.text.len()
     }
 
-    /// 1-based line and column (in characters) of a byte offset.
+    /// 1-based line and column (in characters) of a byte offset. Lines end as editors (and
+    /// YAML, and csv) end them: `\n`, `\r\n`, or a lone `\r` (classic Mac).
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let before = self.text.get(..offset).unwrap_or("");
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let col = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+        let line = before.matches(LINE_ENDS).count() - before.matches("\r\n").count() + 1;
+        let col = before.get(self.line_start(offset)..).map_or(0, |s| s.chars().count()) + 1;
         (line, col)
     }
+
+    /// Where the line holding `offset` starts.
+    fn line_start(&self, offset: usize) -> usize {
+        self.text.get(..offset).and_then(|s| s.rfind(LINE_ENDS)).map_or(0, |i| i + 1)
+    }
+
+    /// Where the line holding `offset` ends (before its line end).
+    fn line_end(&self, offset: usize) -> usize {
+        self.text.get(offset..).and_then(|s| s.find(LINE_ENDS)).map_or(self.text.len(), |i| offset + i)
+    }
 }
+
+/// The characters that end a line.
+const LINE_ENDS: [char; 2] = ['\n', '\r'];
 
 /// Every problem found in one manifest (and its table).
 #[derive(Debug, Clone)]
@@ -189,7 +202,7 @@ pub struct Diagnostics {
 impl Diagnostics {
     /// No problems yet.
     pub fn new(source: Source) -> Diagnostics {
-        Diagnostics { source, table: None, items: Vec::new(), suppressed: 0 }
+        Diagnostics::with_table(source, None)
     }
 
     /// No problems yet, in a manifest and the table it reads shots from.
@@ -303,7 +316,7 @@ impl Diagnostics {
 #[derive(Debug)]
 struct Snippable {
     name: String,
-    text: Arc<str>,
+    source: Source,
 }
 
 impl Snippable {
@@ -311,12 +324,28 @@ impl Snippable {
     const MAX_LINE: usize = 2000;
 
     fn new(name: String, source: &Source, span: Span) -> Option<Snippable> {
-        let text = &source.text;
-        let offset = span.offset.min(text.len());
-        let start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
-        let end = text.get(offset..)?.find('\n').map_or(text.len(), |i| offset + i);
-        (end - start <= Self::MAX_LINE).then(|| Snippable { name, text: source.text.clone() })
+        let offset = span.offset.min(source.text.len());
+        let long = source.line_end(offset) - source.line_start(offset) > Self::MAX_LINE;
+        (!long).then(|| Snippable {
+            name,
+            source: Source { path: source.path.clone(), text: lone_cr_as_lf(&source.text) },
+        })
     }
+}
+
+/// The text with each lone `\r` (classic Mac line ends) turned into `\n`, byte for byte so
+/// every offset still points right: miette draws lines split at `\n` only.
+fn lone_cr_as_lf(text: &Arc<str>) -> Arc<str> {
+    if !text.contains('\r') {
+        return text.clone();
+    }
+    let bytes = text.as_bytes();
+    let lone_cr = |i: usize| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n');
+    if !(0..bytes.len()).any(lone_cr) {
+        return text.clone();
+    }
+    let shown: Vec<u8> = (0..bytes.len()).map(|i| if lone_cr(i) { b'\n' } else { bytes[i] }).collect();
+    String::from_utf8(shown).map_or_else(|_| text.clone(), Arc::from)
 }
 
 impl SourceCode for Snippable {
@@ -326,18 +355,13 @@ impl SourceCode for Snippable {
         before: usize,
         after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let bytes = self.text.as_bytes();
+        let bytes = self.source.text.as_bytes();
         let inner = bytes.read_span(span, before, after)?;
         let (offset, len) = (inner.span().offset(), inner.span().len());
         let (line, column, lines) = (inner.line(), inner.column(), inner.line_count());
         drop(inner);
-        let column = if before == 0 {
-            let at = span.offset().min(self.text.len());
-            let line_start = self.text.get(..at).and_then(|s| s.rfind('\n')).map_or(0, |i| i + 1);
-            self.text.get(line_start..at).map_or(column, |s| s.chars().count())
-        } else {
-            column
-        };
+        // miette gives a column only for a span read without lines before it.
+        let column = if before == 0 { self.source.line_col(span.offset()).1 - 1 } else { column };
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.clone(),
             &bytes[offset..offset + len],

@@ -500,25 +500,39 @@ pub enum Region {
     ApSoutheast1,
 }
 
+impl Region {
+    /// Every region, for parsing its name.
+    pub const ALL: [Region; 2] = [Region::CnBeijing, Region::ApSoutheast1];
+
+    /// The region's name, as the manifest and `--region` write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Region::CnBeijing => "cn-beijing",
+            Region::ApSoutheast1 => "ap-southeast-1",
+        }
+    }
+}
+
 impl std::str::FromStr for Region {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Region, String> {
-        match text {
-            "cn-beijing" => Ok(Region::CnBeijing),
-            "ap-southeast-1" => Ok(Region::ApSoutheast1),
-            other => Err(format!("`{other}`: the region is `cn-beijing` or `ap-southeast-1`")),
-        }
+        named(&Region::ALL, Region::name, text, "region")
     }
 }
 
 impl fmt::Display for Region {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Region::CnBeijing => "cn-beijing",
-            Region::ApSoutheast1 => "ap-southeast-1",
-        })
+        f.write_str(self.name())
     }
+}
+
+/// The value of `all` called `text`, else an error listing the names.
+fn named<T: Copy>(all: &[T], name: fn(T) -> &'static str, text: &str, what: &str) -> Result<T, String> {
+    all.iter().copied().find(|v| name(*v) == text).ok_or_else(|| {
+        let names: Vec<String> = all.iter().map(|v| format!("`{}`", name(*v))).collect();
+        format!("`{text}`: the {what} is {}", names.join(" or "))
+    })
 }
 
 /// The order a run submits jobs in, within each model family.
@@ -532,24 +546,30 @@ pub enum Order {
     Manifest,
 }
 
+impl Order {
+    /// Every order, for parsing its name.
+    pub const ALL: [Order; 2] = [Order::LongestFirst, Order::Manifest];
+
+    /// The order's name, as the manifest and `--order` write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Order::LongestFirst => "longest-first",
+            Order::Manifest => "manifest",
+        }
+    }
+}
+
 impl std::str::FromStr for Order {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Order, String> {
-        match text {
-            "longest-first" => Ok(Order::LongestFirst),
-            "manifest" => Ok(Order::Manifest),
-            other => Err(format!("`{other}`: the order is `longest-first` or `manifest`")),
-        }
+        named(&Order::ALL, Order::name, text, "order")
     }
 }
 
 impl fmt::Display for Order {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Order::LongestFirst => "longest-first",
-            Order::Manifest => "manifest",
-        })
+        f.write_str(self.name())
     }
 }
 

@@ -152,7 +152,7 @@ pub(super) fn read(dir: &Path, from: &Spanned<String>, diags: &mut Diagnostics) 
             return None;
         }
     };
-    let source = Source { path: path.clone(), text: lines_for_editors(&text).into() };
+    let source = Source { path: path.clone(), text: text.as_str().into() };
     diags.table = Some(source.clone());
     if text.trim().is_empty() {
         diags
@@ -175,19 +175,6 @@ pub(super) fn read(dir: &Path, from: &Spanned<String>, diags: &mut Diagnostics) 
     }
     let shots: Vec<Shot> = rows.iter().filter_map(|row| shot(row, &columns, diags)).collect();
     Some((Table { source, columns }, shots))
-}
-
-/// The text as an editor shows its lines: a lone `\r` (classic Mac line ends, which csv-core
-/// reads as line ends too) becomes `\n`, byte for byte, so every offset still points right and
-/// problems are counted on the lines a person sees. Cells are read from the text as it is.
-fn lines_for_editors(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let lone_cr = |i: usize| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n');
-    if !(0..bytes.len()).any(lone_cr) {
-        return text.to_owned();
-    }
-    let shown: Vec<u8> = (0..bytes.len()).map(|i| if lone_cr(i) { b'\n' } else { bytes[i] }).collect();
-    String::from_utf8(shown).unwrap_or_else(|_| text.to_owned())
 }
 
 /// A table split into columns and rows.
