@@ -13,13 +13,12 @@ use common::{expand, run_with_failures};
 use fantoccini::{ClientBuilder, Locator};
 
 fn storyboard(dir: &Path) -> PathBuf {
-    let path = dir.join("storyboard.yaml");
-    std::fs::write(
-        &path,
-        "version: 1\nname: browser\noutput: out\ndefaults: {model: pixverse/pixverse-c1-r2v, size: \"640*360\", duration: 5}\nrefs: {man: https://example.com/man.jpg}\nshots:\n  - id: intro\n    prompt: \"@man walks in\"\n  - id: fight\n    prompt: \"@man fights\"\n    matrix: {seed: [1, 2], size: [\"640*360\", \"1024*576\"]}\n  - id: walk\n    prompt: \"@man walks home\"\n    matrix: {seed: [1, 2, 3]}\n",
+    common::small_manifest(
+        dir,
+        "storyboard.yaml",
+        Some("browser"),
+        "  - id: intro\n    prompt: \"@man walks in\"\n  - id: fight\n    prompt: \"@man fights\"\n    matrix: {seed: [1, 2], size: [\"640*360\", \"1024*576\"]}\n  - id: walk\n    prompt: \"@man walks home\"\n    matrix: {seed: [1, 2, 3]}\n",
     )
-    .expect("write");
-    path
 }
 
 /// chromedriver on a free port, killed when dropped.

@@ -9,13 +9,12 @@ use pixbatch::fake::{FakeConfig, FakeServer, Render};
 use pixbatch::run::{Order, RunOptions};
 
 fn storyboard(dir: &std::path::Path) -> std::path::PathBuf {
-    let path = dir.join("manifest.yaml");
-    std::fs::write(
-        &path,
-        "version: 1\noutput: out\ndefaults: {model: pixverse/pixverse-c1-r2v, size: \"640*360\", duration: 5}\nrefs: {man: https://example.com/man.jpg}\nshots:\n  - id: a\n    prompt: \"@man walks\"\n  - id: b\n    prompt: \"@man sits\"\n  - id: c\n    prompt: \"@man waves\"\n  - id: finale\n    prompt: \"@man flies over the city\"\n    size: \"1920*1080\"\n    duration: 15\n",
+    common::small_manifest(
+        dir,
+        "manifest.yaml",
+        None,
+        "  - id: a\n    prompt: \"@man walks\"\n  - id: b\n    prompt: \"@man sits\"\n  - id: c\n    prompt: \"@man waves\"\n  - id: finale\n    prompt: \"@man flies over the city\"\n    size: \"1920*1080\"\n    duration: 15\n",
     )
-    .expect("write");
-    path
 }
 
 async fn order_of_creates(order: Order) -> Vec<f64> {

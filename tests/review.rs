@@ -11,15 +11,14 @@ use pixbatch::fake::FakeServer;
 use sha2::Digest;
 
 fn storyboard(dir: &Path, fight_prompt: &str) -> std::path::PathBuf {
-    let path = dir.join("storyboard.yaml");
-    std::fs::write(
-        &path,
-        format!(
-            "version: 1\noutput: out\ndefaults: {{model: pixverse/pixverse-c1-r2v, size: \"640*360\", duration: 5}}\nrefs: {{man: https://example.com/man.jpg}}\nshots:\n  - id: intro\n    prompt: \"@man walks in\"\n  - id: fight\n    prompt: \"{fight_prompt}\"\n    matrix: {{seed: [1, 2]}}\n  - id: walk\n    prompt: \"@man walks home\"\n    matrix: {{seed: [1, 2]}}\n"
+    common::small_manifest(
+        dir,
+        "storyboard.yaml",
+        None,
+        &format!(
+            "  - id: intro\n    prompt: \"@man walks in\"\n  - id: fight\n    prompt: \"{fight_prompt}\"\n    matrix: {{seed: [1, 2]}}\n  - id: walk\n    prompt: \"@man walks home\"\n    matrix: {{seed: [1, 2]}}\n"
         ),
     )
-    .expect("write");
-    path
 }
 
 fn pixbatch(args: &[&str], manifest: &Path) -> (i32, String, String) {

@@ -12,15 +12,14 @@ use pixbatch::fake::FakeServer;
 const NASTY: &str = r#"@man says <script>alert('x')</script> & \"quotes\""#;
 
 fn storyboard(dir: &Path) -> std::path::PathBuf {
-    let path = dir.join("storyboard.yaml");
-    std::fs::write(
-        &path,
-        format!(
-            "version: 1\nname: sheet\noutput: out\ndefaults: {{model: pixverse/pixverse-c1-r2v, size: \"640*360\", duration: 5}}\nrefs: {{man: https://example.com/man.jpg}}\nshots:\n  - id: intro\n    prompt: \"{NASTY}\"\n  - id: fight\n    prompt: \"@man fights\"\n    matrix: {{seed: [1, 2], size: [\"640*360\", \"1024*576\"]}}\n  - id: walk\n    prompt: \"@man walks\"\n    matrix: {{seed: [1, 2, 3]}}\n"
+    common::small_manifest(
+        dir,
+        "storyboard.yaml",
+        Some("sheet"),
+        &format!(
+            "  - id: intro\n    prompt: \"{NASTY}\"\n  - id: fight\n    prompt: \"@man fights\"\n    matrix: {{seed: [1, 2], size: [\"640*360\", \"1024*576\"]}}\n  - id: walk\n    prompt: \"@man walks\"\n    matrix: {{seed: [1, 2, 3]}}\n"
         ),
     )
-    .expect("write");
-    path
 }
 
 /// A raw request, so that nothing normalises the path on the way.

@@ -51,6 +51,16 @@ pub fn fast_options() -> RunOptions {
     }
 }
 
+/// Writes `dir/file`: a manifest rendering into `out` with c1 at 640*360 for 5 s and the ref
+/// `man`, named `name` when given, whose `shots:` list is `shots` (YAML list items).
+pub fn small_manifest(dir: &Path, file: &str, name: Option<&str>, shots: &str) -> PathBuf {
+    let path = dir.join(file);
+    let name = name.map(|n| format!("name: {n}\n")).unwrap_or_default();
+    let head = "output: out\ndefaults: {model: pixverse/pixverse-c1-r2v, size: \"640*360\", duration: 5}\nrefs: {man: https://example.com/man.jpg}\n";
+    std::fs::write(&path, format!("version: 1\n{name}{head}shots:\n{shots}")).expect("write manifest");
+    path
+}
+
 pub fn expand(manifest: &Path) -> Expansion {
     let loaded = pixbatch::manifest::load(manifest).unwrap_or_else(|d| panic!("{}", d.render(false)));
     pixbatch::plan::expand(&loaded, &ExpandOptions::default()).unwrap_or_else(|d| panic!("{}", d.render(false)))
