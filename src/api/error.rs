@@ -16,6 +16,62 @@ pub enum ErrorClass {
     JobPermanent,
     /// No request will succeed: stop the whole run.
     RunFatal,
+    /// This account cannot use this model (not found, not activated, access denied for it):
+    /// no create for the model will succeed, other models' may.
+    ModelFatal,
+}
+
+/// How a request failed to get an answer, when it did. Only the last two kinds happen after
+/// the request was sent, so only they can have made a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// The host answered the connect with a refusal: nothing listens there.
+    Refused,
+    /// The host name did not resolve.
+    Dns,
+    /// The TLS handshake failed (certificate, protocol).
+    Tls,
+    /// No answer to the connect within the connect timeout.
+    ConnectTimeout,
+    /// Any other failure to connect (network or host unreachable, …).
+    Connect,
+    /// The connection broke after the request was sent.
+    Reset,
+    /// No answer within the request timeout after the request was sent.
+    Timeout,
+}
+
+impl Transport {
+    /// The request never left this machine: it cannot have had an effect.
+    pub fn before_sending(self) -> bool {
+        !matches!(self, Transport::Reset | Transport::Timeout)
+    }
+
+    /// The error code pixbatch records for it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Transport::Refused => "ConnectionRefused",
+            Transport::Dns => "DnsError",
+            Transport::Tls => "TlsError",
+            Transport::ConnectTimeout => "ConnectTimeout",
+            Transport::Connect => "ConnectError",
+            Transport::Reset => "ConnectionLost",
+            Transport::Timeout => "Timeout",
+        }
+    }
+
+    /// A few words for people ("connection refused").
+    pub fn describe(self) -> &'static str {
+        match self {
+            Transport::Refused => "connection refused",
+            Transport::Dns => "the host name does not resolve",
+            Transport::Tls => "the TLS handshake failed",
+            Transport::ConnectTimeout => "no answer to the connect",
+            Transport::Connect => "cannot connect",
+            Transport::Reset => "the connection broke after the request was sent",
+            Transport::Timeout => "no answer after the request was sent",
+        }
+    }
 }
 
 /// A failed DashScope call.
@@ -33,6 +89,8 @@ pub struct ApiError {
     /// The request may have reached the service and taken effect although no answer came back
     /// (a reset or timeout after sending). For a create call this means a task may exist.
     pub maybe_processed: bool,
+    /// The transport fault, when no answer came.
+    pub transport: Option<Transport>,
 }
 
 impl ApiError {
@@ -48,6 +106,16 @@ impl ApiError {
             request_id,
             retry_after: None,
             maybe_processed: false,
+            transport: None,
+        }
+    }
+
+    /// A request that got no answer: `kind` says why and whether it was sent (a create that
+    /// was sent may have made a task), `message` is the OS's or library's words.
+    pub fn no_answer(kind: Transport, message: String, mutating: bool) -> ApiError {
+        ApiError {
+            transport: Some(kind),
+            ..ApiError::transport(kind.code(), message, mutating && !kind.before_sending())
         }
     }
 
@@ -62,6 +130,7 @@ impl ApiError {
             request_id: None,
             retry_after: None,
             maybe_processed,
+            transport: None,
         }
     }
 
@@ -75,6 +144,7 @@ impl ApiError {
             request_id: None,
             retry_after: None,
             maybe_processed: false,
+            transport: None,
         }
     }
 
@@ -93,14 +163,24 @@ impl ApiError {
         self.class == ErrorClass::RunFatal
     }
 
+    /// Whether this model cannot be used by the account (its jobs fail, the run goes on).
+    pub fn is_model_fatal(&self) -> bool {
+        self.class == ErrorClass::ModelFatal
+    }
+
+    /// The endpoint could not be reached at all: the request never left this machine.
+    pub fn unreachable(&self) -> bool {
+        self.transport.is_some_and(Transport::before_sending)
+    }
+
     /// A 429: the service refused for rate or concurrency; nothing was created.
     pub fn is_throttled(&self) -> bool {
         self.status == Some(429) && self.class == ErrorClass::Transient
     }
 
-    /// What the user should do about a run-fatal error.
+    /// What the user should do about a run-fatal or model-fatal error.
     pub fn hint(&self) -> Option<&'static str> {
-        if self.class != ErrorClass::RunFatal {
+        if !matches!(self.class, ErrorClass::RunFatal | ErrorClass::ModelFatal) {
             return None;
         }
         Some(match (self.status, self.code.as_str()) {
@@ -113,9 +193,14 @@ impl ApiError {
             (_, c) if c.starts_with("AllocationQuota") || c == "Throttling.AllocationQuota" => {
                 "the account's quota for this model is used up (waiting does not help): buy or enable pay-as-you-go in the Model Studio console (or turn off \"free tier only\"), then rerun"
             }
-            (_, "ModelNotFound") => "check the model name, and that the model is activated for this account",
+            (_, c) if c.starts_with("Workspace.") => {
+                "the key cannot use this workspace: check DASHSCOPE_WORKSPACE_ID / --workspace and the key's permissions"
+            }
+            (_, "ModelNotFound") => {
+                "check the model name and the region, and that the model is activated for this account in the Model Studio console; or remove its shots (or `--only` the others)"
+            }
             (_, c) if c.contains("AccessDenied") || c.contains("Unpurchased") => {
-                "activate the PixVerse models for this account in the Model Studio console, or check the key's permissions"
+                "activate the model for this account in the Model Studio console (or check the key's permissions), then rerun: its jobs are still new"
             }
             _ => "fix the account or key, then rerun: finished jobs are kept",
         })
@@ -190,8 +275,12 @@ pub fn classify(status: u16, code: &str, message: &str) -> ErrorClass {
         429 => ErrorClass::Transient,
         401 => ErrorClass::RunFatal,
         403 if lower.contains("policy expired") => ErrorClass::Transient,
-        403 => ErrorClass::RunFatal,
-        404 if code == "ModelNotFound" => ErrorClass::RunFatal,
+        // The workspace as a whole, or a request no model accepts (our bug): nothing will pass.
+        403 if code.starts_with("Workspace.") || lower.contains("synchronous") => ErrorClass::RunFatal,
+        // Access is granted per model (`dashscope-api.md` §5.2): an account without this model
+        // may still use the others. A key without any permission fails each model once.
+        403 => ErrorClass::ModelFatal,
+        404 if code == "ModelNotFound" => ErrorClass::ModelFatal,
         408 => ErrorClass::Transient,
         500..=599 => ErrorClass::Transient,
         _ => ErrorClass::JobPermanent,
@@ -249,11 +338,13 @@ mod tests {
             (400, "InvalidURL", "Invalid URL provided in your request.", ErrorClass::JobPermanent),
             (401, "InvalidApiKey", "Invalid API-key provided.", ErrorClass::RunFatal),
             (401, "InvalidApiKey", "No API-key provided.", ErrorClass::RunFatal),
-            (403, "AccessDenied", "Access denied.", ErrorClass::RunFatal),
-            (403, "AccessDenied.Unpurchased", "", ErrorClass::RunFatal),
-            (403, "Model.AccessDenied", "", ErrorClass::RunFatal),
+            (403, "AccessDenied", "Access denied.", ErrorClass::ModelFatal),
+            (403, "AccessDenied.Unpurchased", "", ErrorClass::ModelFatal),
+            (403, "Model.AccessDenied", "", ErrorClass::ModelFatal),
             (403, "AccessDenied", "Invalid according to Policy: Policy expired.", ErrorClass::Transient),
-            (404, "ModelNotFound", "Model can not be found.", ErrorClass::RunFatal),
+            (403, "Workspace.AccessDenied", "Access denied.", ErrorClass::RunFatal),
+            (403, "AccessDenied", "current user api does not support synchronous calls.", ErrorClass::RunFatal),
+            (404, "ModelNotFound", "Model can not be found.", ErrorClass::ModelFatal),
         ];
         for (status, code, message, class) in cases {
             assert_eq!(classify(status, code, message), class, "{status} {code} {message}");

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
-pub use error::{ApiError, DownloadError, ErrorClass};
+pub use error::{ApiError, DownloadError, ErrorClass, Transport};
 pub use retry::{RetryPolicy, Retryable};
 pub use wire::{CreateResponse, ListResponse, ListedTask, TaskOutput, TaskResponse, TaskStatus, UploadPolicy, Usage};
 
@@ -474,18 +474,47 @@ async fn send(req: RequestBuilder, mutating: bool) -> Result<Response, ApiError>
             Ok(resp)
         }
         Err(e) => {
-            let never_sent = e.is_connect() || e.is_builder();
-            let code = if e.is_timeout() {
-                "Timeout"
-            } else if e.is_connect() {
-                "ConnectError"
-            } else {
-                "ConnectionLost"
-            };
+            let kind = transport_kind(&e);
             // reqwest's message names the URL, never headers, so the key cannot leak here.
-            tracing::debug!(code, error = %e, "dashscope request failed");
-            Err(ApiError::transport(code, without_url(&e), mutating && !never_sent))
+            tracing::debug!(code = kind.code(), error = %e, "dashscope request failed");
+            Err(ApiError::no_answer(kind, without_url(&e), mutating))
         }
+    }
+}
+
+/// What kind of transport fault a reqwest error is: its own flags, then its cause chain (the
+/// OS error of a connect, hyper's DNS failure, rustls' handshake words).
+pub fn transport_kind(e: &reqwest::Error) -> error::Transport {
+    use error::Transport;
+    let mut refused = false;
+    let mut dns = false;
+    let mut tls = false;
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            refused |= io.kind() == std::io::ErrorKind::ConnectionRefused;
+        }
+        let text = s.to_string().to_ascii_lowercase();
+        tls |= ["certificate", "tls", "handshake"].iter().any(|w| text.contains(w));
+        dns |= text.contains("dns error") || text.contains("failed to lookup address");
+        source = s.source();
+    }
+    if e.is_connect() || e.is_builder() {
+        if refused {
+            Transport::Refused
+        } else if dns {
+            Transport::Dns
+        } else if tls {
+            Transport::Tls
+        } else if e.is_timeout() {
+            Transport::ConnectTimeout
+        } else {
+            Transport::Connect
+        }
+    } else if e.is_timeout() {
+        Transport::Timeout
+    } else {
+        Transport::Reset
     }
 }
 

@@ -19,6 +19,10 @@ pub struct RetryPolicy {
     pub max_times: usize,
     /// Retry faults after which the request may have taken effect (safe for reads only).
     pub retry_maybe_processed: bool,
+    /// Retry a request that could not reach the endpoint at all (refused, DNS, TLS, connect
+    /// timeout). The run's calls to DashScope do not: the coordinator hears of it at once, says
+    /// so, and tries again on its own clock (see `run::reach`).
+    pub retry_unreachable: bool,
 }
 
 impl RetryPolicy {
@@ -29,6 +33,7 @@ impl RetryPolicy {
             max_delay: Duration::from_secs(20),
             max_times: 8,
             retry_maybe_processed: false,
+            retry_unreachable: false,
         }
     }
 
@@ -39,6 +44,7 @@ impl RetryPolicy {
             max_delay: Duration::from_secs(10),
             max_times: 6,
             retry_maybe_processed: true,
+            retry_unreachable: false,
         }
     }
 
@@ -49,12 +55,19 @@ impl RetryPolicy {
             max_delay: Duration::from_secs(15),
             max_times: 5,
             retry_maybe_processed: true,
+            retry_unreachable: true,
         }
     }
 
     /// No retries at all.
     pub fn none() -> RetryPolicy {
-        RetryPolicy { min_delay: Duration::ZERO, max_delay: Duration::ZERO, max_times: 0, retry_maybe_processed: false }
+        RetryPolicy {
+            min_delay: Duration::ZERO,
+            max_delay: Duration::ZERO,
+            max_times: 0,
+            retry_maybe_processed: false,
+            retry_unreachable: false,
+        }
     }
 
     /// A copy with every delay scaled (tests use tiny delays).
@@ -66,7 +79,9 @@ impl RetryPolicy {
 
     /// Whether this policy retries `err`.
     pub fn retries(&self, err: &ApiError) -> bool {
-        err.is_transient() && (self.retry_maybe_processed || !err.maybe_processed)
+        err.is_transient()
+            && (self.retry_maybe_processed || !err.maybe_processed)
+            && (self.retry_unreachable || !err.unreachable())
     }
 
     /// Runs `op` until it succeeds, fails for good, or the policy gives up. Only the service's

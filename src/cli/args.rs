@@ -251,6 +251,11 @@ pub struct RunArgs {
     /// run leaves it for the next; such a task is never written off or resubmitted.
     #[arg(long, default_value_t = Human(RUN.unknown_grace))]
     pub unknown_grace: Human,
+    /// How long an endpoint may stay unreachable (refused, DNS, TLS, connect timeout) before
+    /// the run stops waiting for it: its tasks are kept for the next run, nothing is written
+    /// off or resubmitted; exit 5 (a run whose own endpoint is down stops creating).
+    #[arg(long, default_value_t = Human(RUN.unreachable_grace))]
+    pub unreachable_grace: Human,
     /// Stop waiting for a task after this long (it is not resubmitted; a rerun polls it).
     #[arg(long, default_value_t = Human(RUN.task_timeout))]
     pub task_timeout: Human,

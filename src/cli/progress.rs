@@ -32,8 +32,9 @@ impl Bar {
 impl Reporter for Bar {
     fn update(&mut self, c: &Counts) {
         self.bar.set_position((c.done + c.skipped) as u64);
+        let unreachable = if c.unreachable > 0 { format!(" · {} unreachable", c.unreachable) } else { String::new() };
         self.bar.set_message(format!(
-            "done · {} running · {} queued · {} downloading · {} failed",
+            "done · {} running{unreachable} · {} queued · {} downloading · {} failed",
             c.running, c.queued, c.downloading, c.failed
         ));
     }
@@ -43,6 +44,7 @@ impl Reporter for Bar {
             Note::Failed { job, code, message } => self.bar.println(format!("failed  {job}: {code}: {message}")),
             Note::Reconciled { job, decision } => self.bar.println(format!("checked {job}: {decision}")),
             Note::Info { message } => self.bar.println(message),
+            Note::Warn { message } => self.bar.println(format!("WARN {message}")),
             Note::Submitted { .. } | Note::Done { .. } => {}
         }
     }
@@ -65,8 +67,10 @@ impl Reporter for Lines {
     fn update(&mut self, c: &Counts) {
         let due = self.last.is_none_or(|t| t.elapsed() >= Duration::from_secs(10));
         if due && *c != self.last_counts {
+            let unreachable =
+                if c.unreachable > 0 { format!(", {} unreachable", c.unreachable) } else { String::new() };
             tracing::info!(
-                "progress: {}/{} done ({} skipped), {} running, {} queued, {} downloading, {} failed",
+                "progress: {}/{} done ({} skipped), {} running{unreachable}, {} queued, {} downloading, {} failed",
                 c.done + c.skipped,
                 c.total,
                 c.skipped,
@@ -87,6 +91,7 @@ impl Reporter for Lines {
             Note::Failed { job, code, message } => tracing::warn!("failed {job}: {code}: {message}"),
             Note::Reconciled { job, decision } => tracing::info!("checked {job}: {decision}"),
             Note::Info { message } => tracing::info!("{message}"),
+            Note::Warn { message } => tracing::warn!("{message}"),
         }
     }
 }

@@ -76,6 +76,7 @@ fn options(args: &RunArgs, section: &crate::manifest::RunSection) -> Result<RunO
     options.retry_failed = args.retry_failed;
     options.overwrite = args.overwrite;
     options.unknown_grace = args.unknown_grace.0;
+    options.unreachable_grace = args.unreachable_grace.0;
     // Jobs in doubt are looked at again as often as a task is polled at the slowest.
     options.doubt_recheck = poll_max.min(options.doubt_recheck);
     options.submit_per_second = args.submit_rps;
@@ -157,7 +158,8 @@ fn watch_signals(token: tokio_util::sync::CancellationToken) {
 /// The exit code a summary means.
 pub fn exit_code(s: &RunSummary) -> i32 {
     match &s.stop {
-        Some(Stop::Fatal { .. }) => exit::FATAL_API,
+        Some(Stop::Fatal { .. } | Stop::ModelUnavailable { .. }) => exit::FATAL_API,
+        Some(Stop::Unreachable { .. }) => exit::UNREACHABLE,
         Some(Stop::Interrupted) => exit::INTERRUPTED,
         Some(Stop::Budget { .. }) => exit::BUDGET,
         Some(Stop::Disk { .. } | Stop::TooManyFailures { .. }) => exit::JOBS_FAILED,
@@ -187,17 +189,27 @@ fn print_summary(s: &RunSummary, output_dir: &Path, fake: bool) {
     for (code, n) in &s.failed_by_code {
         eprintln!("  failed: {n} × {code}");
     }
+    let left = left_over(s);
     match &s.stop {
         Some(Stop::Fatal { message, hint, .. }) => {
-            eprintln!("error: stopped: {message}");
+            eprintln!("error: stopped: {message}{left}");
             if let Some(h) = hint {
                 eprintln!("hint: {h}");
             }
         }
-        Some(Stop::Interrupted) => eprintln!(
-            "interrupted: {} tasks still on the service and {} jobs not started; run again to resume",
-            s.left_in_flight, s.not_started
-        ),
+        Some(Stop::ModelUnavailable { message, hint, jobs, .. }) => {
+            eprintln!("error: {message}: its {jobs} job(s) were not rendered; everything else finished{left}");
+            if let Some(h) = hint {
+                eprintln!("hint: {h}");
+            }
+        }
+        Some(Stop::Unreachable { endpoint, error, seconds }) => {
+            eprintln!("error: stopped: {endpoint} unreachable for {seconds} s ({error}){left}");
+            eprintln!(
+                "hint: check DASHSCOPE_BASE_URL, the network and any proxy or firewall, then run again: every job is kept, nothing was written off or resubmitted"
+            );
+        }
+        Some(Stop::Interrupted) => eprintln!("interrupted{left}; run again to resume"),
         Some(Stop::Disk { message }) => {
             eprintln!("error: {message}");
             eprintln!("hint: free space or fix permissions, then run again: the ledger is intact up to this point");
@@ -208,6 +220,18 @@ fn print_summary(s: &RunSummary, output_dir: &Path, fake: bool) {
         None => {}
     }
     eprintln!("results: {}", output_dir.join("results.csv").display());
+}
+
+/// What a stopped run leaves for the next one, in the words the summary and `--json` share:
+/// tasks on the service (those with an id), creates whose outcome the next run checks, and jobs
+/// not started.
+fn left_over(s: &RunSummary) -> String {
+    let mut parts = vec![format!("{} task(s) still on the service", s.left_in_flight)];
+    if s.creates_in_doubt > 0 {
+        parts.push(format!("{} create(s) with no answer (the next run asks the list API)", s.creates_in_doubt));
+    }
+    parts.push(format!("{} job(s) not started", s.not_started));
+    format!(": {}", parts.join(", "))
 }
 
 pub fn cancel(path: &Path, flags: &ExpandFlags) -> Result<i32, CliError> {

@@ -18,11 +18,12 @@ use super::events::{JobState, WorkerEvent};
 use super::lane::{Doubtful, SubmitJob};
 use super::pools::{Budget, FamilyPool, InAir, Worker};
 use super::predict::Predictor;
+use super::reach::Reach;
 use super::reconcile::InDoubt;
 use super::schedule::Schedule;
 use super::submit::submit_failed;
 use super::{Counts, Note, Reporter, RunOptions, RunOutcome, RunSummary, Stop};
-use crate::api::{ApiError, Client, DownloadError, ErrorClass, RetryPolicy, TaskStatus};
+use crate::api::{ApiError, Client, DownloadError, ErrorClass, RetryPolicy, TaskStatus, describe_endpoint};
 use crate::catalog::{Family, round_cents};
 use crate::ledger::{Entry, Event, Journal, Ledger};
 use crate::plan::Job;
@@ -83,6 +84,14 @@ pub(super) struct Coordinator<'a, 'r> {
     /// Tells the lanes to send no more create calls.
     pub(super) halt: CancellationToken,
     pub(super) over_budget: usize,
+    /// Which endpoints answer (the one owner of outages).
+    pub(super) reach: Reach,
+    /// Tasks left for the next run because their endpoint stayed unreachable.
+    pub(super) parked: usize,
+    /// The first endpoint given up on after `--unreachable-grace`, and why.
+    pub(super) abandoned: Option<(String, super::reach::Outage)>,
+    /// Models this account cannot use, with the first refusal: their jobs fail, the rest goes on.
+    pub(super) refused_models: BTreeMap<String, ApiError>,
     pub(super) reporter: &'r mut dyn Reporter,
 }
 
@@ -167,16 +176,144 @@ impl Coordinator<'_, '_> {
         }
     }
 
+    /// An error no create can get past (key, billing, quota): no more creates, but what is in
+    /// flight is still polled and downloaded (paid videos are not left on the service when
+    /// they can be fetched), unless an interrupt or a dead key says otherwise.
+    /// The account cannot use this job's model: said once, every job of that model fails in
+    /// this run (queued ones are never sent; they stay new in the ledger), the rest goes on,
+    /// and the run exits with the run-fatal code naming the model.
+    pub(super) fn refuse_model(&mut self, idx: usize, error: &ApiError) {
+        let model = self.jobs[idx].model.clone();
+        let first = !self.refused_models.contains_key(&model);
+        let mut idxs = vec![idx];
+        if first {
+            self.refused_models.insert(model.clone(), error.clone());
+            for queue in self.queues.values_mut() {
+                queue.retain(|&i| {
+                    let refused = self.jobs[i].model == model;
+                    if refused {
+                        idxs.push(i);
+                    }
+                    !refused
+                });
+            }
+            self.counts.queued -= idxs.len() - 1;
+            let hint = error.hint().unwrap_or_default();
+            self.reporter.note(&Note::Warn {
+                message: format!(
+                    "this account cannot use {model} ({error}): its jobs are not rendered in this run, everything else goes on; {hint}"
+                ),
+            });
+        }
+        for i in idxs {
+            self.states[i] = JobState::Failed;
+            self.counts.failed += 1;
+            *self.failed_by_code.entry(error.code.clone()).or_default() += 1;
+        }
+    }
+
     pub(super) fn fatal(&mut self, e: &ApiError) {
-        if self.stop.is_none() || matches!(self.stop, Some(Stop::Interrupted)) {
+        if self.stop.is_none() || matches!(self.stop, Some(Stop::Interrupted | Stop::Unreachable { .. })) {
+            let draining = self.stop.is_none();
             self.stop =
                 Some(Stop::Fatal { code: e.code.clone(), message: e.to_string(), hint: e.hint().map(str::to_owned) });
-            self.stop_deadline = Some(Instant::now() + self.options.stop_grace);
+            self.halt.cancel();
+            if draining {
+                let tasks = self.tasks_in_flight();
+                self.reporter.note(&Note::Warn {
+                    message: format!(
+                        "stopped creating tasks: {e}; waiting for the {tasks} task(s) already on the service (Ctrl-C stops now; the next run resumes them)"
+                    ),
+                });
+            }
+        }
+    }
+
+    /// Jobs with a task on the service that this run still polls.
+    pub(super) fn tasks_in_flight(&self) -> usize {
+        self.states.iter().filter(|s| matches!(s, JobState::Polling { .. })).count()
+    }
+
+    /// `endpoint` answered: an outage, if there was one, is over, and said so.
+    pub(super) fn reachable(&mut self, endpoint: &str) {
+        if let Some(outage) = self.reach.answered(endpoint) {
+            let secs = outage.since.elapsed().as_secs_f64();
+            self.reporter.note(&Note::Info {
+                message: format!("{} answers again (unreachable for {secs:.0} s)", describe_endpoint(endpoint)),
+            });
+        }
+    }
+
+    /// A call to `endpoint` could not reach it: the first such call warns at once.
+    pub(super) fn unreachable(&mut self, endpoint: &str, e: &ApiError, now: Instant) {
+        let grace = self.options.unreachable_grace;
+        if let Some(outage) = self.reach.failed(endpoint, e, now) {
+            self.reporter.note(&Note::Warn {
+                message: format!(
+                    "cannot reach {}: {}; trying again every few seconds; the run stops waiting for it after {} (--unreachable-grace); nothing is resubmitted",
+                    describe_endpoint(endpoint),
+                    outage.reason(),
+                    crate::duration::Human(grace)
+                ),
+            });
+        }
+    }
+
+    /// Endpoints unreachable for `--unreachable-grace`: their tasks are left for the next run
+    /// (kept with their ids, nothing written off); when it is this run's own endpoint, the run
+    /// stops creating and ends once the rest is polled.
+    pub(super) fn give_up_outages(&mut self, now: Instant) {
+        if !self.reach.any_down() {
+            return;
+        }
+        for (endpoint, outage) in self.reach.past_grace(self.options.unreachable_grace, now) {
+            let idxs: Vec<usize> = (0..self.jobs.len())
+                .filter(|&i| matches!(self.states[i], JobState::Polling { .. }) && self.endpoint_of(i) == endpoint)
+                .collect();
+            for &idx in &idxs {
+                self.release(idx);
+                self.states[idx] = JobState::Unreachable;
+            }
+            self.parked += idxs.len();
+            if self.abandoned.is_none() {
+                self.abandoned = Some((endpoint.clone(), outage.clone()));
+            }
+            let doubts: Vec<usize> =
+                self.doubts.iter().filter(|(_, d)| d.endpoint == endpoint).map(|(i, _)| *i).collect();
+            for idx in doubts {
+                // Its listing cannot be had: the next run looks (the ledger has it unanswered).
+                self.leave_undecided(idx);
+                self.release(idx);
+            }
+            let secs = now.saturating_duration_since(outage.since).as_secs();
+            self.reporter.note(&Note::Warn {
+                message: format!(
+                    "{} unreachable for {secs} s ({}): its {} task(s) are kept for the next run, not resubmitted",
+                    describe_endpoint(&endpoint),
+                    outage.reason(),
+                    idxs.len()
+                ),
+            });
+            let own = endpoint == self.endpoint;
+            if own && self.stop.is_none() {
+                self.halt.cancel();
+                self.stop =
+                    Some(Stop::Unreachable { endpoint: endpoint.clone(), error: outage.reason(), seconds: secs });
+            }
         }
     }
 
     pub(super) fn report(&mut self) {
-        let counts = self.counts.clone();
+        let mut counts = self.counts.clone();
+        if self.reach.any_down() {
+            // A task nobody can ask about is not shown as running.
+            let unreachable = (0..self.jobs.len())
+                .filter(|&i| matches!(self.states[i], JobState::Polling { .. }))
+                .filter(|&i| self.reach.is_down(&self.endpoint_of(i)))
+                .count();
+            counts.running = counts.running.saturating_sub(unreachable);
+            counts.unreachable = unreachable;
+        }
         self.reporter.update(&counts);
     }
 
@@ -211,6 +348,10 @@ impl Coordinator<'_, '_> {
                 self.record(idx, Event::Uploaded { content_hash, model, url });
             }
             WorkerEvent::Submitted { idx, task_id } => {
+                if self.reach.any_down() {
+                    let endpoint = self.endpoint.clone();
+                    self.reachable(&endpoint);
+                }
                 self.submissions += 1;
                 self.record(idx, Event::Submitted { task_id: task_id.clone() });
                 self.reporter.note(&Note::Submitted { job: self.jobs[idx].name(), task_id: task_id.clone() });
@@ -234,7 +375,22 @@ impl Coordinator<'_, '_> {
             }
             WorkerEvent::SubmitFailed { idx, error } => {
                 self.release(idx);
-                if error.is_run_fatal() {
+                let endpoint = self.endpoint.clone();
+                if error.unreachable() {
+                    // The create never left this machine: the job is simply new again.
+                    self.record(idx, submit_failed(&error, ErrorClass::Transient));
+                    self.requeue_front(idx);
+                    self.unreachable(&endpoint, &error, now);
+                    return;
+                }
+                if error.status.is_some() {
+                    self.reachable(&endpoint);
+                }
+                if error.is_model_fatal() {
+                    // Not this job's fault either: it stays new for a run after the model is activated.
+                    self.record(idx, submit_failed(&error, ErrorClass::Transient));
+                    self.refuse_model(idx, &error);
+                } else if error.is_run_fatal() {
                     // Not this job's fault: it stays new for the next run.
                     self.record(idx, submit_failed(&error, ErrorClass::Transient));
                     self.requeue_front(idx);
@@ -337,9 +493,14 @@ impl Coordinator<'_, '_> {
 
     pub(super) fn finished(&self) -> bool {
         if self.stop.is_some() {
-            // Creates and cancels in the air are waited for (their outcome goes in the ledger),
-            // up to the stop's grace.
-            return self.in_air.settled() || self.stop_deadline.is_some_and(|d| Instant::now() >= d);
+            return match self.stop_deadline {
+                // Creates and cancels in the air are waited for (their outcome goes in the
+                // ledger), up to the stop's grace.
+                Some(deadline) => self.in_air.settled() || Instant::now() >= deadline,
+                // A stop that drains: no new creates, what is on the service is polled and
+                // downloaded (jobs in doubt stay for the next run's listing).
+                None => self.in_air.is_empty() && self.polls.is_empty(),
+            };
         }
         self.in_air.is_empty()
             && self.polls.is_empty()
@@ -356,6 +517,7 @@ impl Coordinator<'_, '_> {
                 self.cancel_pending();
             }
             let now = Instant::now();
+            self.give_up_outages(now);
             self.dispatch_submits(now);
             let poll_wake = self.dispatch_polls(now);
             self.dispatch_probe(now);
@@ -372,7 +534,8 @@ impl Coordinator<'_, '_> {
             }
             let pause_wake = self.pools.values().filter_map(|s| s.paused_until).filter(|p| *p > now).min();
             let probe_wake = self.next_probe.filter(|_| !self.probing && !self.doubts.is_empty());
-            let wake = [poll_wake, pause_wake, self.stop_deadline, probe_wake].into_iter().flatten().min();
+            let reach_wake = self.reach.next_wake(self.options.unreachable_grace).filter(|w| *w > now);
+            let wake = [poll_wake, pause_wake, self.stop_deadline, probe_wake, reach_wake].into_iter().flatten().min();
             let sleep = async {
                 match wake {
                     Some(at) => tokio::time::sleep_until(at.into()).await,
@@ -389,13 +552,16 @@ impl Coordinator<'_, '_> {
                     }
                 }
                 () = sleep => {}
-                () = interrupt.cancelled(), if self.stop.is_none() => self.interrupted(),
+                () = interrupt.cancelled(), if self.stop_deadline.is_none() => self.interrupted(),
             }
         }
     }
 
     pub(super) fn interrupted(&mut self) {
-        self.stop = Some(Stop::Interrupted);
+        // A stop that was draining keeps its reason (and exit code); it just stops waiting.
+        if self.stop.is_none() {
+            self.stop = Some(Stop::Interrupted);
+        }
         self.stop_deadline = Some(Instant::now() + self.options.stop_grace);
         self.halt.cancel();
         self.reporter.note(&Note::Info {
@@ -472,12 +638,32 @@ impl Coordinator<'_, '_> {
                 self.stop = Some(Stop::Disk { message });
             }
         }
-        let left_in_flight = self
-            .states
-            .iter()
-            .filter(|s| matches!(s, JobState::Polling { .. } | JobState::Submitting | JobState::InDoubt))
-            .count();
+        // Only tasks with an id are on the service; a create whose answer is not known yet is
+        // counted apart (the next run asks the list API).
+        let left_in_flight =
+            self.states.iter().filter(|s| matches!(s, JobState::Polling { .. } | JobState::Unreachable)).count();
+        let creates_in_doubt =
+            self.states.iter().filter(|s| matches!(s, JobState::Submitting | JobState::InDoubt)).count();
         let not_started = self.states.iter().filter(|s| matches!(s, JobState::Queued | JobState::OverBudget)).count();
+        if self.stop.is_none()
+            && let Some((model, error)) = self.refused_models.iter().next()
+        {
+            let jobs = self.jobs.iter().filter(|j| self.refused_models.contains_key(&j.model)).count();
+            self.stop = Some(Stop::ModelUnavailable {
+                models: self.refused_models.keys().cloned().collect(),
+                code: error.code.clone(),
+                message: format!("this account cannot use {model}: {error}"),
+                hint: error.hint().map(str::to_owned),
+                jobs,
+            });
+        }
+        if self.stop.is_none()
+            && self.parked > 0
+            && let Some((endpoint, outage)) = self.abandoned.clone()
+        {
+            self.stop =
+                Some(Stop::Unreachable { endpoint, error: outage.reason(), seconds: outage.since.elapsed().as_secs() });
+        }
         if self.over_budget > 0 && self.stop.is_none() {
             self.stop = Some(Stop::Budget { skipped: self.over_budget });
         }
@@ -487,6 +673,7 @@ impl Coordinator<'_, '_> {
             failed_by_code: self.failed_by_code.clone(),
             not_started,
             left_in_flight,
+            creates_in_doubt,
             billed_seconds: self.billed_seconds,
             cost_cny: round_cents(self.budget.spent()),
             submissions: self.submissions,

@@ -22,7 +22,13 @@ pub(super) enum JobState {
         in_query: bool,
         /// When its endpoint first said UNKNOWN too soon for the task to have expired.
         unknown_since: Option<Instant>,
+        /// It holds a slot of its family. A task whose endpoint cannot be reached gives its
+        /// slot back once the service would have finished it (see `Coordinator::unhold`).
+        holds_slot: bool,
     },
+    /// Its task's endpoint stayed unreachable for `--unreachable-grace`: kept, with its task
+    /// id, for the next run.
+    Unreachable,
     /// Its create call may have made a task nobody recorded: neither resubmitted nor adopted
     /// until the evidence decides (see [`doubt`]).
     InDoubt,

@@ -46,6 +46,9 @@ pub(super) struct Lane {
     /// Content hash → `oss://` URL of files uploaded for this model in this run.
     pub(super) uploads: HashMap<String, String>,
     pub(super) doubtful: Doubtful,
+    /// The account cannot use this model (the service said so): no more creates are sent for
+    /// it, each job gets the same answer.
+    pub(super) refused: Option<ApiError>,
 }
 
 impl Lane {
@@ -123,9 +126,17 @@ impl Lane {
             // The run is stopping: this create was never sent, so nothing exists to find.
             return WorkerEvent::NotSent { idx };
         }
+        if let Some(error) = &self.refused {
+            return WorkerEvent::SubmitFailed { idx, error: error.clone() };
+        }
         let body = match self.with_uploads(job).await {
             Ok(body) => body,
-            Err(error) => return WorkerEvent::SubmitFailed { idx, error },
+            Err(error) => {
+                if error.is_model_fatal() {
+                    self.refused = Some(error.clone());
+                }
+                return WorkerEvent::SubmitFailed { idx, error };
+            }
         };
         if self.doubtful.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(&job.visible) {
             return WorkerEvent::Deferred { idx };
@@ -159,6 +170,9 @@ impl Lane {
                 if error.is_run_fatal() {
                     // Stop every lane now, before the coordinator even hears of it.
                     self.halt.cancel();
+                } else if error.is_model_fatal() {
+                    // Only this model: the other lanes go on.
+                    self.refused = Some(error.clone());
                 }
                 WorkerEvent::SubmitFailed { idx, error }
             }

@@ -28,6 +28,7 @@ mod poll;
 mod pools;
 pub mod predict;
 mod prepare;
+mod reach;
 pub mod reconcile;
 pub mod report;
 pub mod schedule;
@@ -129,6 +130,10 @@ pub async fn run(
         stop_deadline: None,
         halt: CancellationToken::new(),
         over_budget: 0,
+        reach: Default::default(),
+        parked: 0,
+        abandoned: None,
+        refused_models: BTreeMap::new(),
         reporter,
     };
     coord.prepare();

@@ -55,6 +55,12 @@ pub struct RunOptions {
     /// How long a task that its endpoint answers UNKNOWN for (too soon to be forgotten) is
     /// asked about again before this run stops waiting for it.
     pub unknown_grace: Duration,
+    /// How long an endpoint may stay unreachable before the run stops waiting for it (its
+    /// tasks are left for the next run; this run's own endpoint stops the creates).
+    pub unreachable_grace: Duration,
+    /// Added to a task's predicted render time (× 1.5) before a task whose endpoint cannot be
+    /// reached gives its slot back: the service has finished it by then.
+    pub unreachable_hold: Duration,
     /// Render jobs whose output file exists although the ledger does not know it (a deleted
     /// `.pixbatch`), replacing the file: it pays again.
     pub overwrite: bool,
@@ -83,6 +89,8 @@ impl Default for RunOptions {
             doubt_recheck: Duration::from_secs(5),
             clock_tolerance: Duration::from_secs(2),
             unknown_grace: Duration::from_secs(60),
+            unreachable_grace: Duration::from_secs(120),
+            unreachable_hold: Duration::from_secs(30),
             overwrite: false,
             order: Order::default(),
         }

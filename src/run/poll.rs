@@ -16,15 +16,22 @@ use crate::plan::estimate_cost;
 /// (an hour of margin for clocks) means it expired, sooner means it was never seen here.
 const FORGOTTEN_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_hours(23);
 
+/// A task that cannot be asked about holds its slot for this many times its predicted render
+/// time (plus `RunOptions::unreachable_hold`), counted from when it was created.
+const UNREACHABLE_HOLD_FACTOR: f64 = 1.5;
+
 impl Coordinator<'_, '_> {
     /// Sends the queries that are due, as the query budget allows; returns when to look again.
     pub(super) fn dispatch_polls(&mut self, now: Instant) -> Option<Instant> {
-        if matches!(self.stop, Some(Stop::Fatal { .. } | Stop::Disk { .. })) {
+        if matches!(self.stop, Some(Stop::Disk { .. })) {
             return None;
         }
         while let Some(&Reverse((due, idx))) = self.polls.peek() {
             if due > now {
                 return Some(due);
+            }
+            if self.reach.any_down() && self.held_by_outage(idx, now) {
+                continue;
             }
             if let Err(not_until) = self.query_limiter.check() {
                 let wait =
@@ -44,6 +51,64 @@ impl Coordinator<'_, '_> {
             });
         }
         None
+    }
+
+    /// A due poll of a task whose endpoint does not answer: unless it is the knock, it waits for
+    /// the next one (removed from the heap and pushed back; true). Meanwhile the task's timeout
+    /// still holds, and once the service would have finished it, it gives its slot back.
+    fn held_by_outage(&mut self, idx: usize, now: Instant) -> bool {
+        let endpoint = self.endpoint_of(idx);
+        if !self.reach.is_down(&endpoint) || !matches!(self.states[idx], JobState::Polling { .. }) {
+            return false;
+        }
+        if self.timed_out(idx, now) {
+            self.polls.pop();
+            return true;
+        }
+        self.unhold(idx, now);
+        if self.reach.may_call(&endpoint, now) {
+            return false;
+        }
+        self.polls.pop();
+        let next = self.reach.next_try(&endpoint).unwrap_or(now + self.options.poll.max_interval);
+        self.polls.push(Reverse((next.max(now + Duration::from_millis(1)), idx)));
+        true
+    }
+
+    /// A task that cannot be asked about stops holding its family's slot once the service would
+    /// have finished it: its predicted render time since it was created, with a margin. The
+    /// service's slots are the account's, and by then that task is no longer in one, so the
+    /// slot goes to a job that can be sent to an endpoint that answers.
+    pub(super) fn unhold(&mut self, idx: usize, now: Instant) {
+        let JobState::Polling { submitted, holds_slot: true, .. } = self.states[idx] else { return };
+        let job = &self.jobs[idx];
+        let created = self.ledger.records.get(&job.key).and_then(|r| r.submitted_at.or(r.intent_at));
+        let age = match created {
+            Some(t) => jiff::Timestamp::now().duration_since(t).as_secs_f64().max(0.0),
+            None => now.saturating_duration_since(submitted).as_secs_f64(),
+        };
+        let hold = self.predictor.predict(job) * UNREACHABLE_HOLD_FACTOR + self.options.unreachable_hold.as_secs_f64();
+        if age < hold {
+            return;
+        }
+        if let JobState::Polling { holds_slot, .. } = &mut self.states[idx] {
+            *holds_slot = false;
+        }
+        let family = job.family.clone();
+        self.pool(&family).give_back();
+    }
+
+    /// Gives up waiting for a task after `--task-timeout` (the next run polls it again); says
+    /// whether it did. Checked whether or not its queries are answered.
+    pub(super) fn timed_out(&mut self, idx: usize, now: Instant) -> bool {
+        let JobState::Polling { submitted, .. } = self.states[idx] else { return false };
+        if now.saturating_duration_since(submitted) <= self.options.task_timeout {
+            return false;
+        }
+        self.release(idx);
+        self.record(idx, Event::TimedOut);
+        self.fail(idx, "Timeout", "gave up waiting for the task; the next run polls it again (not resubmitted)");
+        true
     }
 
     /// Where a job's task lives: the endpoint that created it, whatever this run's is.
@@ -91,6 +156,7 @@ impl Coordinator<'_, '_> {
             status: TaskStatus::Pending,
             in_query: false,
             unknown_since: None,
+            holds_slot: true,
         };
         self.polls.push(Reverse((due, idx)));
     }
@@ -105,10 +171,18 @@ impl Coordinator<'_, '_> {
             return;
         };
         let family = self.jobs[idx].family.clone();
+        let endpoint_down = self.reach.any_down();
         let resp = match result {
-            Ok(r) => r,
-            Err(e) if e.is_run_fatal() => {
+            Ok(r) => {
+                if endpoint_down {
+                    let endpoint = self.endpoint_of(idx);
+                    self.reachable(&endpoint);
+                }
+                r
+            }
+            Err(e) if e.is_run_fatal() || e.is_model_fatal() => {
                 let endpoint = self.endpoint_of(idx);
+                self.reachable(&endpoint);
                 if endpoint == self.endpoint {
                     self.fatal(&e);
                 } else {
@@ -131,8 +205,20 @@ impl Coordinator<'_, '_> {
             }
             Err(e) => {
                 tracing::debug!(error = %e, job = %self.jobs[idx].name(), "query failed; trying later");
+                let endpoint = self.endpoint_of(idx);
+                let retry = if e.unreachable() {
+                    self.unreachable(&endpoint, &e, now);
+                    self.reach.next_try(&endpoint).unwrap_or(now + self.options.poll.max_interval)
+                } else {
+                    if e.status.is_some() {
+                        self.reachable(&endpoint);
+                    }
+                    now + self.options.poll.max_interval
+                };
                 self.set_polling(idx, started, status);
-                self.polls.push(Reverse((now + self.options.poll.max_interval, idx)));
+                if !self.timed_out(idx, now) {
+                    self.polls.push(Reverse((retry, idx)));
+                }
                 return;
             }
         };
@@ -240,17 +326,10 @@ impl Coordinator<'_, '_> {
                 {
                     started = submitted + Duration::from_secs_f64(queued.max(0.0));
                 }
-                if now.saturating_duration_since(submitted) > self.options.task_timeout {
-                    self.release(idx);
-                    self.record(idx, Event::TimedOut);
-                    self.fail(
-                        idx,
-                        "Timeout",
-                        "gave up waiting for the task; the next run polls it again (not resubmitted)",
-                    );
+                self.set_polling(idx, started, new_status);
+                if self.timed_out(idx, now) {
                     return;
                 }
-                self.set_polling(idx, started, new_status);
                 let expected = self.predictor.expected(&self.jobs[idx]);
                 self.polls.push(Reverse((self.schedule.next(&family, started, now, expected), idx)));
             }

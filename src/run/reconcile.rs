@@ -78,7 +78,7 @@ const CREATE_SPAN: jiff::SignedDuration = jiff::SignedDuration::from_secs(600);
 
 /// A job in doubt: where and when its create call may have made a task.
 pub(super) struct InDoubt {
-    endpoint: String,
+    pub(super) endpoint: String,
     from: jiff::Timestamp,
     to: jiff::Timestamp,
     since: Instant,

@@ -17,6 +17,8 @@ pub struct Counts {
     pub queued: usize,
     /// Submitted and not finished on the service.
     pub running: usize,
+    /// Submitted, but their endpoint cannot be reached: nobody knows how they are doing.
+    pub unreachable: usize,
     pub downloading: usize,
     pub failed: usize,
 }
@@ -45,6 +47,11 @@ pub enum Note {
     Info {
         message: String,
     },
+    /// Something the user must act on or know at once (an endpoint that cannot be reached, a
+    /// model the account cannot use).
+    Warn {
+        message: String,
+    },
 }
 
 /// Why a run stopped before everything was done.
@@ -53,8 +60,14 @@ pub enum Note {
 pub enum Stop {
     /// Ctrl-C or SIGTERM.
     Interrupted,
-    /// An API error that no request can get past (key, billing, model access).
+    /// An API error that no create can get past (key, billing, quota). What was on the service
+    /// was still polled and downloaded unless interrupted.
     Fatal { code: String, message: String, hint: Option<String> },
+    /// The account cannot use these models: their `jobs` were not rendered, everything else was.
+    ModelUnavailable { models: Vec<String>, code: String, message: String, hint: Option<String>, jobs: usize },
+    /// An endpoint stayed unreachable for `--unreachable-grace` (`error` says how). Its tasks
+    /// are kept for the next run; nothing was written off or resubmitted.
+    Unreachable { endpoint: String, error: String, seconds: u64 },
     /// The ledger could not be written.
     Disk { message: String },
     /// `--max-cost` would have been crossed.
@@ -71,8 +84,10 @@ pub struct RunSummary {
     pub failed_by_code: BTreeMap<String, usize>,
     /// Jobs not started because the run stopped (or the budget said no).
     pub not_started: usize,
-    /// Tasks still on the service when the run stopped (the next run resumes them).
+    /// Tasks (with an id) still on the service when the run stopped (the next run resumes them).
     pub left_in_flight: usize,
+    /// Creates whose outcome is not known (sent, no answer): the next run asks the list API.
+    pub creates_in_doubt: usize,
     /// Seconds of video billed in this run.
     pub billed_seconds: f64,
     /// CNY billed in this run, at each job's price (the catalog's, or the manifest's
@@ -111,7 +126,7 @@ pub struct Report {
     pub manifest: String,
     pub name: Option<String>,
     pub summary: RunSummary,
-    /// The process's exit code (0, 1, 3, 4 or 130).
+    /// The process's exit code (0, 1, 3, 4, 5 or 130).
     pub exit_code: i32,
     /// One row per job, as in results.json.
     pub jobs: Vec<crate::views::ResultRow>,

@@ -55,6 +55,7 @@ impl Coordinator<'_, '_> {
             halt: self.halt.clone(),
             uploads: self.ledger.live_uploads(model, jiff::Timestamp::now()),
             doubtful: self.doubtful.clone(),
+            refused: None,
         };
         tokio::spawn(lane.serve(rx));
         self.lanes.insert(model.to_owned(), tx.clone());
@@ -70,6 +71,16 @@ impl Coordinator<'_, '_> {
         if self.rearrange.is_some_and(|since| now.saturating_duration_since(since) >= REARRANGE_EVERY) {
             self.arrange_queues();
         }
+        // While this run's endpoint does not answer, one create at a time knocks.
+        let mut knocks = if self.reach.is_down(&self.endpoint) {
+            let endpoint = self.endpoint.clone();
+            if !self.queues.values().any(|q| !q.is_empty()) || !self.reach.may_call(&endpoint, now) {
+                return;
+            }
+            Some(1)
+        } else {
+            None
+        };
         let mut batch = Vec::new();
         let mut ahead = HashSet::new();
         let families: Vec<Family> = self.queues.keys().cloned().collect();
@@ -79,7 +90,7 @@ impl Coordinator<'_, '_> {
         for family in families {
             let mut held = Vec::new();
             loop {
-                if !self.pool(&family).has_room(now) {
+                if !self.pool(&family).has_room(now) || knocks == Some(0) {
                     break;
                 }
                 let Some(idx) = self.queues.get_mut(&family).and_then(VecDeque::pop_front) else { break };
@@ -125,6 +136,9 @@ impl Coordinator<'_, '_> {
                 self.counts.queued -= 1;
                 self.counts.running += 1;
                 batch.push(idx);
+                if let Some(n) = &mut knocks {
+                    *n -= 1;
+                }
             }
             let queue = self.queues.entry(family).or_default();
             for idx in held.into_iter().rev() {
@@ -191,8 +205,11 @@ impl Coordinator<'_, '_> {
 
     pub(super) fn release(&mut self, idx: usize) {
         self.budget.release(idx);
-        let family = self.jobs[idx].family.clone();
-        self.pool(&family).give_back();
+        // A task whose endpoint could not be reached may have given its slot back already.
+        if !matches!(self.states[idx], JobState::Polling { holds_slot: false, .. }) {
+            let family = self.jobs[idx].family.clone();
+            self.pool(&family).give_back();
+        }
         self.counts.running = self.counts.running.saturating_sub(1);
     }
 }
