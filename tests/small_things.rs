@@ -56,6 +56,22 @@ async fn the_closing_hint_offers_retry_failed_only_for_what_it_resubmits() {
         "{stderr}"
     );
 
+    // A task its endpoint does not know yet (TaskNotFound): kept, asked again, never resubmitted.
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = small_manifest(dir.path(), "m.yaml", None, "  - id: intro\n    prompt: \"@man walks in\"\n");
+    in_flight_at(&manifest, &fake.base_url(), "a-task-this-fake-never-made");
+    let (code, stderr) = run_to_end(&fake, &manifest, &["--unknown-grace", "100ms"]).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("1 × TaskNotFound"), "{stderr}");
+    assert_eq!(
+        hints(&stderr),
+        [
+            "hint: see results.csv",
+            "hint: 1 job kept, not resubmitted (TaskNotFound): the next run asks for the task again; a task lives at the endpoint that created it",
+        ],
+        "{stderr}"
+    );
+
     // A task given up on (Timeout) is polled again by the next run, never resubmitted.
     let dir = tempfile::tempdir().expect("tmp");
     let manifest = small_manifest(dir.path(), "m.yaml", None, "  - id: intro\n    prompt: \"@man walks in\"\n");
@@ -73,6 +89,30 @@ async fn the_closing_hint_offers_retry_failed_only_for_what_it_resubmits() {
         ],
         "{stderr}"
     );
+}
+
+/// A ledger in which the manifest's first job has task `task_id` at `endpoint`, just created.
+fn in_flight_at(manifest: &Path, endpoint: &str, task_id: &str) {
+    use pixbatch::ledger::{Entry, Event, JobMeta, Journal, Ledger};
+    let expansion = expand(manifest);
+    let job = &expansion.jobs[0];
+    std::fs::create_dir_all(expansion.output_dir.join(".pixbatch")).expect("mkdir");
+    let mut journal = Journal::open(&Ledger::journal_path(&expansion.output_dir)).expect("journal");
+    let meta = JobMeta {
+        shot: job.shot.clone(),
+        variant: job.variant.clone(),
+        model: job.model.clone(),
+        size: job.size.clone(),
+        duration: job.duration,
+        audio: job.audio,
+        seed: job.seed,
+        output: job.output.display().to_string(),
+    };
+    let intent = Event::Intent { attempt: 1, meta, endpoint: Some(endpoint.to_owned()), run: None };
+    for event in [intent, Event::Submitted { task_id: task_id.to_owned() }] {
+        journal.append(&Entry { at: jiff::Timestamp::now(), key: job.key.clone(), event }).expect("append");
+    }
+    journal.commit().expect("commit");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
