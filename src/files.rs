@@ -25,6 +25,13 @@ pub fn set_readable(file: &std::fs::File) -> std::io::Result<()> {
     file.set_permissions(std::fs::Permissions::from_mode(0o644))
 }
 
+/// Removes those of `folders` that are empty, in the order given (deepest first, so a parent
+/// emptied by its children goes too); returns how many. Never a file, nor a folder holding one.
+pub fn remove_empty_folders(folders: impl IntoIterator<Item = PathBuf>) -> usize {
+    // `remove_dir` removes only an empty folder: a file in one keeps it, whoever put it there.
+    folders.into_iter().filter(|f| std::fs::remove_dir(f).is_ok()).count()
+}
+
 /// Removes the temporary files (`TEMP_PREFIX*`) a killed run left in `folders`: partial
 /// downloads and atomic writes. Call it only with the ledger's lock held, so that no other
 /// pixbatch is writing them. Returns how many were removed.

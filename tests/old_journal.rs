@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use pixbatch::ledger::{FileCheck, Ledger, decide, journal};
+use pixbatch::ledger::{Asked, FileCheck, Ledger, decide, journal};
 
 const FIXTURE: &str = "tests/fixtures/journal-2026-12-02.jsonl";
 
@@ -31,8 +31,8 @@ fn an_old_journal_replays_to_the_same_records_and_decisions() {
     let now: jiff::Timestamp = "2026-12-03T00:00:00Z".parse().expect("time");
     let mut out = String::new();
     for r in records {
-        let decision = decide(Some(r), false, now, |_| FileCheck::Verified);
-        let retry = decide(Some(r), true, now, |_| FileCheck::Missing);
+        let decision = decide(Some(r), Asked::default(), now, |_| FileCheck::Verified);
+        let retry = decide(Some(r), Asked { retry_failed: true, overwrite: false }, now, |_| FileCheck::Missing);
         out.push_str(&format!("decision {decision:?} (retry-failed, file gone: {retry:?})\n"));
         out.push_str(&serde_json::to_string_pretty(r).expect("record serializes"));
         out.push('\n');

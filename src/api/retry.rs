@@ -11,6 +11,22 @@ use backon::{ExponentialBuilder, Retryable as _};
 
 use super::ApiError;
 
+/// The 429 codes that name a request rate (`dashscope-api.md` §5.2: "Requests rate limit
+/// exceeded", "You exceeded your current requests list", "Request rate increased too
+/// quickly"): the create came too soon, and waiting a moment lets it through. The service's
+/// refusal of a task past its running ones has no documented code (§6, §12.1: most likely it
+/// queues); the other 429s (plain `Throttling` "Requests throttling triggered", the transient
+/// `Throttling.AllocationQuota`) name no rate, so on a create sent ahead of the family's slots
+/// they are read as that refusal.
+const RATE_CODES: [&str; 3] = ["Throttling.RateQuota", "LimitRequests", "Throttling.BurstRate"];
+
+impl ApiError {
+    /// A 429 that names a request rate: retry it later; it says nothing about running tasks.
+    pub fn is_rate_limit(&self) -> bool {
+        self.is_throttled() && RATE_CODES.contains(&self.code.as_str())
+    }
+}
+
 /// How to retry one kind of call.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {

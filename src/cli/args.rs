@@ -70,6 +70,7 @@ pub enum Command {
     Status {
         /// Manifest file.
         manifest: PathBuf,
+        /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
         #[command(flatten)]
@@ -345,6 +346,7 @@ pub struct FakeServerArgs {
     /// Probability that an answer is delayed by --slow-delay.
     #[arg(long, default_value_t = FAKE.faults.slow)]
     pub slow: f64,
+    /// How late a slowed answer comes (see --slow), e.g. 2s or 500ms.
     #[arg(long, default_value_t = Human(crate::fake::config::SLOW_DELAY))]
     pub slow_delay: Human,
     /// Tasks per second that other clients of the account create (they take slots and show in

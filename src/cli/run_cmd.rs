@@ -27,7 +27,7 @@ pub fn run(args: &RunArgs) -> Result<i32, CliError> {
         let interrupt = tokio_util::sync::CancellationToken::new();
         watch_signals(interrupt.clone());
         let input = RunInput { expansion: &expansion, name: loaded.manifest.name.as_deref() };
-        let RunOutcome { summary, ledger } = if terminal && !args.json {
+        let RunOutcome { summary, ledger, results_written } = if terminal && !args.json {
             let mut bar = Bar::new(expansion.jobs.len());
             let r = crate::run::run(input, client, &options, &mut bar, interrupt).await;
             bar.finish();
@@ -36,7 +36,15 @@ pub fn run(args: &RunArgs) -> Result<i32, CliError> {
             crate::run::run(input, client, &options, &mut Lines::new(), interrupt).await
         }
         .map_err(|crate::run::RunError::Ledger(e)| CliError::Ledger(e))?;
-        print_summary(&summary, &expansion.output_dir, args.fake);
+        let next = if summary.stop.is_none() && summary.counts.failed > 0 {
+            crate::views::next::next_steps(&expansion.jobs, &ledger, &expansion.output_dir)
+        } else {
+            Vec::new()
+        };
+        print_summary(&summary, args.fake, &next);
+        if results_written {
+            eprintln!("results: {}", expansion.output_dir.join("results.csv").display());
+        }
         // The rows of the reports: the ledger as the run left it.
         let rows = if args.junit.is_some() || args.json {
             let mut rows = results::rows(&expansion.jobs, &expansion.unselected, &ledger);
@@ -168,7 +176,8 @@ pub fn exit_code(s: &RunSummary) -> i32 {
     }
 }
 
-fn print_summary(s: &RunSummary, output_dir: &Path, fake: bool) {
+/// The end of a run on stderr; `next` says what the next run does with the failed jobs.
+fn print_summary(s: &RunSummary, fake: bool, next: &[String]) {
     let c = &s.counts;
     // Against the fake nothing is billed: say what the service would have charged.
     let spend = if fake {
@@ -216,10 +225,17 @@ fn print_summary(s: &RunSummary, output_dir: &Path, fake: bool) {
         }
         Some(Stop::Budget { skipped }) => eprintln!("budget: {skipped} jobs not submitted (skipped: budget)"),
         Some(Stop::TooManyFailures { failed }) => eprintln!("stopped after {failed} failures"),
-        None if c.failed > 0 => eprintln!("hint: see results.csv; `pixbatch run --retry-failed` resubmits failed jobs"),
+        None if c.failed > 0 => print_next_steps(next),
         None => {}
     }
-    eprintln!("results: {}", output_dir.join("results.csv").display());
+}
+
+/// The closing hint: each kind of failure with what brings it back.
+fn print_next_steps(next: &[String]) {
+    eprintln!("hint: see results.csv");
+    for line in next {
+        eprintln!("hint: {line}");
+    }
 }
 
 /// What a stopped run leaves for the next one, in the words the summary and `--json` share:

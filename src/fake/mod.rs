@@ -333,9 +333,9 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
             axum::Json(json!({"request_id": request_id, "output": {"task_status": "PENDING", "task_id": task_id}}))
                 .into_response()
         }
-        Created::Throttled(message) => {
+        Created::Throttled(code, message) => {
             sim.stats.throttled += 1;
-            error(&mut sim, StatusCode::TOO_MANY_REQUESTS, "Throttling.RateQuota", message)
+            error(&mut sim, StatusCode::TOO_MANY_REQUESTS, code, message)
         }
     }
 }

@@ -149,9 +149,22 @@ struct FamilyState {
 
 /// What a create call did.
 pub enum Created {
-    Task { task_id: String, request_id: String },
-    Throttled(&'static str),
+    Task {
+        task_id: String,
+        request_id: String,
+    },
+    /// A 429: its code and message.
+    Throttled(&'static str, &'static str),
 }
+
+/// A create past the model's submit rate (`dashscope-api.md` §5.2).
+pub const RATE_LIMITED: (&str, &str) =
+    ("Throttling.RateQuota", "Requests rate limit exceeded, please try again later.");
+/// A create past the family's running tasks, with `overflow`. The service documents no code
+/// for it (§6, §12.1); this is the plain 429 that names no rate, which is how the runner tells
+/// it from a rate limit.
+pub const TOO_MANY_RUNNING: (&str, &str) =
+    ("Throttling", "Too many running tasks for this model family, please try again later.");
 
 /// The simulation.
 pub struct Sim {
@@ -327,11 +340,11 @@ impl Sim {
             .admit(self.config.submit_rps, now)
             .is_err()
         {
-            return Created::Throttled("Requests rate limit exceeded, please try again later.");
+            return Created::Throttled(RATE_LIMITED.0, RATE_LIMITED.1);
         }
         let in_flight = self.families.get(&family).map_or(0, |fs| (fs.queue.len() + fs.running.len()) as u32);
         if self.config.overflow && in_flight >= limit {
-            return Created::Throttled("Too many running tasks for this model family, please try again later.");
+            return Created::Throttled(TOO_MANY_RUNNING.0, TOO_MANY_RUNNING.1);
         }
         let (id, request_id) = self.insert(body, now, Owner::Api);
         self.stats.submissions += 1;

@@ -162,9 +162,6 @@ impl Journal {
                 ));
             }
         }
-        for r in &repairs {
-            tracing::warn!("{r}");
-        }
         Ok(Journal {
             path: path.to_path_buf(),
             file,

@@ -336,6 +336,16 @@ impl Ledger {
             .collect()
     }
 
+    /// Every path (relative to the output folder) the ledger knows a file at, whichever job:
+    /// anything else at a job's path is not ours.
+    pub fn known_paths(&self) -> HashSet<PathBuf> {
+        self.records
+            .values()
+            .flat_map(|r| r.path.iter().chain(std::iter::once(&r.meta.output)))
+            .map(PathBuf::from)
+            .collect()
+    }
+
     /// Records whose key is none of `keys` (the manifest's jobs).
     pub fn orphans<'a, 'k>(&'a self, keys: impl IntoIterator<Item = &'k JobKey>) -> Vec<&'a Record> {
         let keys: HashSet<&JobKey> = keys.into_iter().collect();
@@ -366,6 +376,10 @@ pub enum Decision {
     /// Tasks that may be its own cannot be told apart from others'; only `--retry-failed`
     /// renders it again (paying again, knowingly).
     Ambiguous,
+    /// A file is at its path that the ledger did not write: none was recorded (was
+    /// `.pixbatch` deleted?), or the recorded one was edited since. The file is kept and the job
+    /// not rendered; only `--overwrite` renders (or downloads) it again.
+    Exists,
 }
 
 impl Decision {
@@ -380,6 +394,7 @@ impl Decision {
             Decision::Failed => "failed",
             Decision::Lost => "lost",
             Decision::Ambiguous => "ambiguous",
+            Decision::Exists => "exists",
         }
     }
 }
@@ -387,12 +402,24 @@ impl Decision {
 /// How long a result URL is trusted after the task finished (`dashscope-api.md` §3.2).
 pub const URL_LIFETIME: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 
-/// How a recorded output file compares with the ledger.
+/// How the file at a job's path compares with the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileCheck {
+    /// The bytes the ledger recorded.
     Verified,
+    /// No file, or one the ledger knows (another job's video, a renamed shot's).
     Missing,
+    /// A file the ledger did not write: edited since it was recorded, or never recorded.
     Changed,
+}
+
+/// What a run is asked to do beyond the ledger's say.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Asked {
+    /// `--retry-failed`: render failed, lost and ambiguous jobs again.
+    pub retry_failed: bool,
+    /// `--overwrite`: replace a file at a job's path that the ledger did not write.
+    pub overwrite: bool,
 }
 
 /// Re-hashes a recorded output file.
@@ -409,14 +436,30 @@ pub fn verify_file(output_dir: &Path, record: &Record) -> FileCheck {
     if hex::encode(hasher.finalize()) == *sha { FileCheck::Verified } else { FileCheck::Changed }
 }
 
-/// Decides what to do with a job from its record; `check` verifies a downloaded file.
+/// The file at a job's path (`output`, relative to `output_dir`) against its record, for
+/// [`decide`]. Without a record, a file there that the ledger knows under no job (`known`,
+/// see [`Ledger::known_paths`]) is [`FileCheck::Changed`]: not ours.
+pub fn check_output(output_dir: &Path, output: &Path, record: Option<&Record>, known: &HashSet<PathBuf>) -> FileCheck {
+    match record {
+        Some(r) => verify_file(output_dir, r),
+        None if !known.contains(output) && output_dir.join(output).exists() => FileCheck::Changed,
+        None => FileCheck::Missing,
+    }
+}
+
+/// Decides what to do with a job from its record; `check` looks at the file at its path (see
+/// [`check_output`]), only when the decision depends on it.
 pub fn decide(
     record: Option<&Record>,
-    retry_failed: bool,
+    asked: Asked,
     now: jiff::Timestamp,
-    check: impl FnOnce(&Record) -> FileCheck,
+    check: impl FnOnce(Option<&Record>) -> FileCheck,
 ) -> Decision {
-    let Some(r) = record else { return Decision::New };
+    let retry_failed = asked.retry_failed;
+    let Some(r) = record else {
+        // Rendering it would pay again and replace a file someone else put there.
+        return if !asked.overwrite && check(None) == FileCheck::Changed { Decision::Exists } else { Decision::New };
+    };
     let url_alive =
         |r: &Record| r.video_url.is_some() && r.finished_at.is_some_and(|f| now.duration_since(f) < URL_LIFETIME);
     match r.phase {
@@ -431,8 +474,10 @@ pub fn decide(
                 Decision::Lost
             }
         }
-        Phase::Downloaded => match check(r) {
+        Phase::Downloaded => match check(Some(r)) {
             FileCheck::Verified => Decision::Done,
+            // Edited since it was downloaded: the user's bytes now, kept like an unknown file.
+            FileCheck::Changed if !asked.overwrite => Decision::Exists,
             FileCheck::Missing | FileCheck::Changed if url_alive(r) => Decision::Download,
             FileCheck::Missing | FileCheck::Changed => {
                 if retry_failed {

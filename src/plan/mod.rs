@@ -28,7 +28,10 @@ pub fn parse_shard(text: &str) -> Result<(u32, u32), String> {
         k.trim().parse().map_err(|_| format!("`{text}`: K is not a number"))?,
         n.trim().parse().map_err(|_| format!("`{text}`: N is not a number"))?,
     );
-    if n == 0 || k == 0 || k > n {
+    if n == 0 {
+        return Err(format!("`{text}`: N must be at least 1 (the number of shards)"));
+    }
+    if k == 0 || k > n {
         return Err(format!("`{text}`: K must be between 1 and N"));
     }
     Ok((k, n))

@@ -30,7 +30,7 @@ pub enum Mode<'a> {
 /// A take's state as the sheet shows it.
 fn state_of(record: Option<&Record>, now: jiff::Timestamp) -> (&'static str, String) {
     // The file is not re-hashed here: a 10 000-job sheet must be quick; `status` re-hashes.
-    match decide(record, false, now, |_| crate::ledger::FileCheck::Verified) {
+    match decide(record, crate::ledger::Asked::default(), now, |_| crate::ledger::FileCheck::Verified) {
         Decision::Done => ("done", "done".into()),
         Decision::Failed | Decision::Ambiguous | Decision::Lost => {
             let r = record;
@@ -40,6 +40,8 @@ fn state_of(record: Option<&Record>, now: jiff::Timestamp) -> (&'static str, Str
         }
         Decision::Resume | Decision::Reconcile | Decision::Download => ("running", "running".into()),
         Decision::New => ("new", "not yet rendered".into()),
+        // Not reached without re-hashing, but named: a file the ledger did not write is kept.
+        Decision::Exists => ("failed", "kept: the file there is not the one the ledger recorded".into()),
     }
 }
 

@@ -18,7 +18,15 @@ pub struct CancelReport {
 
 /// Cancels every in-flight task of `jobs` that the service still has PENDING, recording each.
 pub async fn cancel_pending(output_dir: &Path, jobs: &[Job], client: &Client) -> Result<CancelReport, LedgerError> {
+    // Before any run there is nothing to cancel, and no ledger folder to make.
+    if !crate::ledger::Ledger::journal_path(output_dir).exists() {
+        return Ok(CancelReport::default());
+    }
     let Opened { lock: _lock, mut journal, ledger } = open_locked(output_dir)?;
+    // The journal says what it mended once, here: `Journal::open` leaves it to its caller.
+    for repair in &journal.repairs {
+        tracing::warn!("ledger repaired: {repair}");
+    }
     let path = journal.path().to_path_buf();
     let io = |e| LedgerError::io(&path, e);
     let mut report = CancelReport::default();

@@ -631,7 +631,8 @@ impl Coordinator<'_, '_> {
         // results.csv lists every job of the manifest, this run's first.
         let mut rows = results::rows(self.jobs.iter().chain(others), std::iter::empty(), &self.ledger);
         crate::review::picks::mark(&mut rows, picks);
-        if let Err(e) = results::write(&self.output_dir, name, &rows) {
+        let written = results::write(&self.output_dir, name, &rows);
+        if let Err(e) = &written {
             let message = format!("cannot write results.csv/results.json in {}: {e}", self.output_dir.display());
             self.reporter.note(&Note::Info { message: message.clone() });
             if self.stop.is_none() {
@@ -681,6 +682,6 @@ impl Coordinator<'_, '_> {
             wall_seconds: started.elapsed().as_secs_f64(),
             stop: self.stop.clone(),
         };
-        RunOutcome { summary, ledger: self.ledger }
+        RunOutcome { summary, ledger: self.ledger, results_written: written.is_ok() }
     }
 }

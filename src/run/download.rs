@@ -1,6 +1,7 @@
 //! Downloads: a video goes to a temporary file beside its final path, is checked, and is
 //! renamed into place; and the temporary files a killed run left.
 
+use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use tokio::sync::Semaphore;
@@ -52,5 +53,31 @@ pub(super) fn leftover_folders<'a>(output_dir: &Path, jobs: impl Iterator<Item =
         jobs.filter_map(|j| output_dir.join(&j.output).parent().map(Path::to_path_buf)).collect();
     folders.push(output_dir.to_path_buf());
     folders.push(output_dir.join(ledger::LEDGER_DIR));
+    folders
+}
+
+/// The folders the ledger once put a video in that no job of the manifest uses now (a renamed
+/// shot's), each with its parents below the output folder, deepest first: the candidates
+/// [`files::remove_empty_folders`] removes when empty. Paths that would leave the output
+/// folder (absolute, or with `..`) are never candidates.
+pub(super) fn unused_folders<'a>(
+    output_dir: &Path,
+    ledger: &ledger::Ledger,
+    jobs: impl Iterator<Item = &'a Job>,
+) -> Vec<PathBuf> {
+    let inside = |p: &Path| p.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+    let folders_of = |file: &Path| -> Vec<PathBuf> {
+        file.ancestors().skip(1).filter(|d| !d.as_os_str().is_empty()).map(Path::to_path_buf).collect()
+    };
+    let used: HashSet<PathBuf> = jobs.flat_map(|j| folders_of(&j.output)).collect();
+    let mut folders: BTreeSet<PathBuf> = BTreeSet::new();
+    for r in ledger.records.values() {
+        for file in r.path.iter().chain(std::iter::once(&r.meta.output)).map(Path::new).filter(|p| inside(p)) {
+            folders.extend(folders_of(file).into_iter().filter(|d| !used.contains(d)));
+        }
+    }
+    let mut folders: Vec<PathBuf> = folders.into_iter().map(|d| output_dir.join(d)).collect();
+    // Deepest first: a parent is empty only once its children are gone.
+    folders.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
     folders
 }

@@ -143,9 +143,10 @@ impl Lane {
         }
         let result = if job.ahead {
             // One plain try: a refusal here says the service does not queue past its slots,
-            // and retrying it would only spend the submit rate.
+            // and retrying it would only spend the submit rate. A 429 that names a request
+            // rate says nothing about slots: it is retried like any create.
             match self.create_once(&body).await {
-                Err(CreateError::Api(error)) if error.is_throttled() => {
+                Err(CreateError::Api(error)) if error.is_throttled() && !error.is_rate_limit() => {
                     return WorkerEvent::AheadRefused { idx, error };
                 }
                 Err(CreateError::Api(error)) if error.is_transient() && !error.maybe_processed => {

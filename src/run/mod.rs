@@ -51,7 +51,7 @@ use crate::api::Client;
 use crate::files;
 use crate::ledger;
 use coordinator::Coordinator;
-use download::leftover_folders;
+use download::{leftover_folders, unused_folders};
 use events::JobState;
 use lane::Doubtful;
 use pools::Budget;
@@ -144,6 +144,12 @@ pub async fn run(
         crate::review::Picks::default()
     });
     let outcome = coord.finish(&input.expansion.unselected, input.name, started, &picks);
+    // A renamed shot's video moved to its new folder; its old folder, if empty, goes too.
+    let unused = unused_folders(output_dir, &outcome.ledger, jobs.iter().chain(&input.expansion.unselected));
+    let removed = files::remove_empty_folders(unused);
+    if removed > 0 {
+        reporter.note(&Note::Info { message: format!("removed {removed} empty folder(s) that no job uses any more") });
+    }
     // The contact sheet beside results.csv; a failure to write it costs nothing already paid.
     if let Err(e) = crate::review::sheet::write(input.expansion, &outcome.ledger, &picks, input.name) {
         reporter.note(&Note::Info { message: format!("cannot write review.html in {}: {e}", output_dir.display()) });

@@ -133,6 +133,8 @@ pub struct RunInput<'a> {
 pub struct RunOutcome {
     pub summary: RunSummary,
     pub ledger: Ledger,
+    /// Whether `results.csv` and `results.json` were written (a full disk may refuse them).
+    pub results_written: bool,
 }
 
 /// Why a run could not start or finish its bookkeeping.

@@ -1,8 +1,5 @@
 //! Before the loop: what to do with every selected job, decided against the ledger.
 
-use std::collections::HashSet;
-use std::path::PathBuf;
-
 use super::Note;
 use super::coordinator::Coordinator;
 use super::events::JobState;
@@ -14,21 +11,17 @@ impl Coordinator<'_, '_> {
     pub(super) fn prepare(&mut self) {
         let now = jiff::Timestamp::now();
         // Files the ledger knows, whichever job: anything else at a job's path is not ours.
-        let known_files: HashSet<PathBuf> = self
-            .ledger
-            .records
-            .values()
-            .flat_map(|r| r.path.iter().chain(std::iter::once(&r.meta.output)))
-            .map(PathBuf::from)
-            .collect();
-        let mut unknown_files = 0;
+        let known_files = self.ledger.known_paths();
+        let asked = ledger::Asked { retry_failed: self.options.retry_failed, overwrite: self.options.overwrite };
+        let (mut unknown_files, mut changed_files) = (0, 0);
         let mut reconcile = Vec::new();
         for idx in 0..self.jobs.len() {
             let job = &self.jobs[idx];
             let record = self.ledger.records.get(&job.key).cloned();
             let record = record.as_ref();
-            let decision =
-                ledger::decide(record, self.options.retry_failed, now, |r| ledger::verify_file(&self.output_dir, r));
+            let decision = ledger::decide(record, asked, now, |r| {
+                ledger::check_output(&self.output_dir, &job.output, r, &known_files)
+            });
             let (code, message) = record
                 .map(|r| (r.error_code.clone().unwrap_or_default(), r.error_message.clone().unwrap_or_default()))
                 .unwrap_or_default();
@@ -41,18 +34,24 @@ impl Coordinator<'_, '_> {
                     self.states[idx] = JobState::Skipped;
                     self.counts.skipped += 1;
                 }
-                Decision::New
-                    if record.is_none()
-                        && !self.options.overwrite
-                        && !known_files.contains(&job.output)
-                        && self.output_dir.join(&job.output).exists() =>
-                {
+                Decision::Exists if record.is_none() => {
                     unknown_files += 1;
                     self.fail(
                         idx,
                         "OutputExists",
                         &format!(
                             "{} exists but the ledger does not know it (was .pixbatch deleted?): not rendered again, which would pay again and replace it; move it away, or pass --overwrite",
+                            job.output.display()
+                        ),
+                    );
+                }
+                Decision::Exists => {
+                    changed_files += 1;
+                    self.fail(
+                        idx,
+                        "OutputChanged",
+                        &format!(
+                            "{} is not the video the ledger recorded (edited since?): kept, not replaced; move it away, or pass --overwrite",
                             job.output.display()
                         ),
                     );
@@ -86,6 +85,13 @@ impl Coordinator<'_, '_> {
             self.reporter.note(&Note::Info {
                 message: format!(
                     "{unknown_files} output file(s) exist that the ledger does not know (was .pixbatch deleted?); they are kept and those jobs not rendered: --overwrite renders them again"
+                ),
+            });
+        }
+        if changed_files > 0 {
+            self.reporter.note(&Note::Info {
+                message: format!(
+                    "{changed_files} output file(s) changed since they were downloaded; they are kept: --overwrite replaces them"
                 ),
             });
         }

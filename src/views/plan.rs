@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::results::{RowState, decisions};
 use crate::catalog::round_cents;
-use crate::ledger::{Decision, Ledger};
+use crate::ledger::{Asked, Decision, Ledger};
 use crate::plan::{Expansion, Job, estimate_cost};
 
 /// The `format` of `plan --format json`; bump on any incompatible change.
@@ -36,7 +36,8 @@ pub struct PlanRow {
     pub media_count: usize,
     pub output: String,
     pub estimated_cost_cny: Option<f64>,
-    /// What a run would do: new, resume, reconcile, download, done, failed, lost, ambiguous.
+    /// What a run would do: new, resume, reconcile, download, done, failed, lost, ambiguous,
+    /// exists.
     pub state: Decision,
 }
 
@@ -110,7 +111,7 @@ pub struct Plan<'a> {
 impl<'a> Plan<'a> {
     /// The plan of an expansion against the ledger in its output folder (if any).
     pub fn new(manifest: &'a Path, name: Option<&'a str>, expansion: &'a Expansion, ledger: &Ledger) -> Plan<'a> {
-        let states = decisions(&expansion.jobs, ledger, &expansion.output_dir, false);
+        let states = decisions(&expansion.jobs, ledger, &expansion.output_dir, Asked::default());
         let orphans = ledger
             .orphans(expansion.jobs.iter().chain(&expansion.unselected).map(|j| &j.key))
             .into_iter()
@@ -226,9 +227,19 @@ impl<'a> Plan<'a> {
         }
         let s = self.summary();
         let states: Vec<String> = s.by_state.iter().map(|(k, v)| format!("{v} {k}")).collect();
-        let _ = write!(out, "\n{} jobs ({})", s.jobs, states.join(", "));
+        let _ = write!(out, "\n{} jobs", s.jobs);
+        // A shard or `--only` may select nothing: no states to list.
+        if !states.is_empty() {
+            let _ = write!(out, " ({})", states.join(", "));
+        }
         if !self.orphans.is_empty() {
             let _ = write!(out, "; {} jobs in the ledger left the manifest (orphaned)", self.orphans.len());
+        }
+        if let Some(n) = s.by_state.get(Decision::Exists.as_str()) {
+            let _ = write!(
+                out,
+                "\n{n} jobs have a file at their path that the ledger did not write (exists): a run keeps it and renders nothing; `run --overwrite` renders them again"
+            );
         }
         let _ = write!(
             out,

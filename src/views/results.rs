@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::catalog::{self, round_cents};
 use crate::files::write_atomic;
 use crate::key::JobKey;
-use crate::ledger::{Decision, Ledger, Phase, Record, decide, verify_file};
+use crate::ledger::{Asked, Decision, Ledger, Phase, Record, check_output, decide};
 use crate::plan::Job;
 
 /// The `format` of `results.json`.
@@ -243,9 +243,12 @@ pub fn write(output_dir: &Path, manifest_name: Option<&str>, rows: &[ResultRow])
     write_atomic(&output_dir.join(RESULTS_JSON), &to_json(&doc)?)
 }
 
-/// What a run would do with every job (re-hashing downloaded files), shared by `plan` and
-/// `status`.
-pub fn decisions(jobs: &[Job], ledger: &Ledger, output_dir: &Path, retry_failed: bool) -> Vec<Decision> {
+/// What a run would do with every job (re-hashing downloaded files, looking for files the
+/// ledger does not know), shared by `plan` and `status`.
+pub fn decisions(jobs: &[Job], ledger: &Ledger, output_dir: &Path, asked: Asked) -> Vec<Decision> {
     let now = jiff::Timestamp::now();
-    jobs.iter().map(|j| decide(ledger.records.get(&j.key), retry_failed, now, |r| verify_file(output_dir, r))).collect()
+    let known = ledger.known_paths();
+    jobs.iter()
+        .map(|j| decide(ledger.records.get(&j.key), asked, now, |r| check_output(output_dir, &j.output, r, &known)))
+        .collect()
 }

@@ -2,7 +2,7 @@
 //! are re-hashed, so a deleted video shows), then the ledger's jobs that left the manifest.
 //!
 //! Its `state` is one vocabulary, [`StatusState`]: a run's [`Decision`] for a manifest job
-//! (`new`, `resume`, `reconcile`, `download`, `done`, `failed`, `lost`, `ambiguous`), or
+//! (`new`, `resume`, `reconcile`, `download`, `done`, `failed`, `lost`, `ambiguous`, `exists`), or
 //! `orphaned`. It differs on purpose from `results.json`'s [`super::RowState`], which says
 //! where the ledger left a job, not what happens next.
 
@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use serde::{Serialize, Serializer};
 
 use super::results::{self, RESULTS_FORMAT, ResultRow, ResultsDoc, RowState};
-use crate::ledger::{Decision, Ledger};
+use crate::ledger::{Asked, Decision, Ledger};
 use crate::plan::Expansion;
 
 /// A job's state as `status` shows it.
@@ -40,7 +40,7 @@ impl Serialize for StatusState {
 
 /// The rows of `status`: the selected jobs, then the orphans.
 pub fn rows(expansion: &Expansion, ledger: &Ledger) -> Vec<ResultRow<StatusState>> {
-    let decisions = results::decisions(&expansion.jobs, ledger, &expansion.output_dir, false);
+    let decisions = results::decisions(&expansion.jobs, ledger, &expansion.output_dir, Asked::default());
     let mut decisions = decisions.into_iter();
     results::rows(&expansion.jobs, &expansion.unselected, ledger)
         .into_iter()
@@ -68,6 +68,9 @@ pub fn to_table(rows: &[ResultRow<StatusState>]) -> String {
         *counts.entry(state).or_default() += 1;
         let name = if r.variant.is_empty() { r.shot.clone() } else { format!("{}[{}]", r.shot, r.variant) };
         let detail = match (&r.error_code, &r.task_id) {
+            _ if r.state == StatusState::Run(Decision::Exists) => {
+                "kept: a file the ledger did not write is there; `run --overwrite` renders it again".to_owned()
+            }
             (Some(code), _) if r.state != StatusState::Run(Decision::Done) => {
                 format!("{code}: {}", r.error_message.clone().unwrap_or_default())
             }
