@@ -146,7 +146,16 @@ impl Lane {
             self.submit.run(|| self.create_once(&body)).await
         };
         match result {
-            Ok(resp) => WorkerEvent::Submitted { idx, task_id: resp.output.task_id },
+            Ok(resp) => {
+                let answered_at = jiff::Timestamp::now();
+                let sent_at = self
+                    .sent_at
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take()
+                    .unwrap_or(answered_at);
+                WorkerEvent::Submitted { idx, task_id: resp.output.task_id, sent_at, answered_at }
+            }
             Err(CreateError::Halted) => WorkerEvent::NotSent { idx },
             Err(CreateError::Api(error)) if error.maybe_processed => {
                 tracing::debug!(%error, model = %self.model, "create got no answer; a task may exist");

@@ -11,7 +11,7 @@ use std::time::Instant;
 use governor::DefaultDirectRateLimiter;
 
 use super::coordinator::Coordinator;
-use super::doubt::{self, Candidate, Doubt, Outcome, Visible};
+use super::doubt::{self, Answered, Candidate, Doubt, Offset, Outcome, Visible};
 use super::events::{JobState, WorkerEvent, expect_of, visible_of};
 use super::pools::Worker;
 use super::{Note, Stop};
@@ -30,8 +30,19 @@ pub struct Group {
 /// How far past a window the list call looks (its filter has one-second steps).
 const MARGIN: jiff::SignedDuration = jiff::SignedDuration::from_secs(2);
 
-/// The tasks of `group` that no ledger record claims (`known`), with the details of those that
-/// have finished unless `detailed` already has them.
+/// What one look at the list API found.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// The tasks no ledger record claims.
+    pub candidates: Vec<Candidate>,
+    /// The tasks a ledger record claims, with when the service says each was created (what
+    /// teaches the offset between the clocks, [`Offset::learn`]).
+    pub known: Vec<(String, i64)>,
+}
+
+/// The tasks of `group`: those that no ledger record claims (`known`) as candidates, with the
+/// details of those that have finished unless `detailed` already has them, and when the known
+/// ones were created.
 pub async fn probe(
     client: &Client,
     group: &Group,
@@ -39,7 +50,7 @@ pub async fn probe(
     detailed: &HashSet<String>,
     policy: &RetryPolicy,
     limiter: &Arc<DefaultDirectRateLimiter>,
-) -> Result<Vec<Candidate>, ApiError> {
+) -> Result<Listing, ApiError> {
     let query = ListQuery {
         start_time: group.from.checked_sub(MARGIN).ok(),
         end_time: group.to.checked_add(MARGIN).ok(),
@@ -48,8 +59,12 @@ pub async fn probe(
     };
     limiter.until_ready().await;
     let listed = client.list_all_tasks(&query, policy).await?;
-    let mut out = Vec::new();
-    for task in listed.into_iter().filter(|t| !known.contains(&t.task_id)) {
+    let mut out = Listing::default();
+    for task in listed {
+        if known.contains(&task.task_id) {
+            out.known.extend(task.gmt_create.map(|at| (task.task_id.clone(), at)));
+            continue;
+        }
         let mut candidate = Candidate {
             task_id: task.task_id.clone(),
             endpoint: group.endpoint.clone(),
@@ -66,7 +81,7 @@ pub async fn probe(
             candidate.orig_prompt = details.output.orig_prompt;
             candidate.usage = details.usage;
         }
-        out.push(candidate);
+        out.candidates.push(candidate);
     }
     Ok(out)
 }
@@ -76,11 +91,19 @@ pub async fn probe(
 /// reconciled over).
 const CREATE_SPAN: jiff::SignedDuration = jiff::SignedDuration::from_secs(600);
 
+/// How far apart in time answered creates teach the offset for a doubt: samples near it in
+/// time, so that drift between the clocks over a long run does not add up.
+const NEAR: i64 = 60_000;
+
 /// A job in doubt: where and when its create call may have made a task.
 pub(super) struct InDoubt {
     endpoint: String,
+    /// When its create call can have been in the air, in our clock.
     from: jiff::Timestamp,
     to: jiff::Timestamp,
+    /// Its call was this run's: creates answered around it teach the offset between the clocks
+    /// (an earlier run's may be hours old, our clock stepped since: the fixed tolerance).
+    learn: bool,
     since: Instant,
     /// From when a listing can show its task (a task made a moment ago may not be listed
     /// yet): a listing fetched before then says nothing about it.
@@ -140,16 +163,24 @@ impl Coordinator<'_, '_> {
         let family = self.jobs[idx].family.clone();
         self.pool(&family).take();
         self.counts.running += 1;
-        self.add_doubt(idx, endpoint, from, to);
+        self.add_doubt(idx, endpoint, (from, to), false);
     }
 
-    pub(super) fn add_doubt(&mut self, idx: usize, endpoint: String, from: jiff::Timestamp, to: jiff::Timestamp) {
+    /// `when`: from when to when its create call can have been in the air, in our clock;
+    /// `learn`: the call was this run's.
+    pub(super) fn add_doubt(
+        &mut self,
+        idx: usize,
+        endpoint: String,
+        when: (jiff::Timestamp, jiff::Timestamp),
+        learn: bool,
+    ) {
         self.states[idx] = JobState::InDoubt;
-        let tol = jiff::SignedDuration::try_from(self.options.clock_tolerance).unwrap_or_default();
         let doubt = InDoubt {
             endpoint,
-            from: from.checked_sub(tol).unwrap_or(from),
-            to: to.checked_add(tol).unwrap_or(to),
+            from: when.0,
+            to: when.1,
+            learn,
             since: Instant::now(),
             ready: Instant::now() + self.options.reconcile_settle,
             said: None,
@@ -160,6 +191,31 @@ impl Coordinator<'_, '_> {
         // A task made a moment ago may not be listed yet.
         let first = Instant::now() + self.options.reconcile_settle;
         self.next_probe = Some(self.next_probe.map_or(first, |n| n.min(first)));
+    }
+
+    /// The offset between the service's clock and ours around `at_ms` (our clock): learnt from
+    /// this run's answered creates near it, or else the fixed tolerance.
+    fn offset_near(&self, at_ms: i64) -> Offset {
+        let slack = i64::try_from(self.options.learnt_clock_slack.as_millis()).unwrap_or(i64::MAX);
+        let near = self.clock_samples.values().filter(|s| (s.answered_ms - at_ms).abs() <= NEAR);
+        Offset::learn(near, slack).unwrap_or_else(|| self.assumed_offset())
+    }
+
+    fn assumed_offset(&self) -> Offset {
+        Offset::assumed(i64::try_from(self.options.clock_tolerance.as_millis()).unwrap_or(i64::MAX))
+    }
+
+    /// When the doubt's task can have been created, in the service's clock (ms).
+    fn window_of(&self, d: &InDoubt) -> (i64, i64) {
+        let (from, to) = (d.from.as_millisecond(), d.to.as_millisecond());
+        let offset = if d.learn { self.offset_near(from) } else { self.assumed_offset() };
+        offset.window(from, to)
+    }
+
+    /// A create of this run was answered: when it was sent and answered, for the offset between
+    /// the clocks once the list API shows when its task was made.
+    pub(super) fn answered(&mut self, task_id: String, sent: jiff::Timestamp, answered: jiff::Timestamp) {
+        self.answered_at.insert(task_id, (sent.as_millisecond(), answered.as_millisecond()));
     }
 
     /// This run stops watching a doubt it could not decide. Its twins stay held back for the
@@ -194,19 +250,29 @@ impl Coordinator<'_, '_> {
         let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
         for (idx, d) in self.doubts.iter().filter(|(_, d)| d.ready <= now) {
             let model = self.jobs[*idx].model.clone();
+            let (from_ms, to_ms) = self.window_of(d);
+            let ts = |ms: i64| jiff::Timestamp::from_millisecond(ms).unwrap_or(d.from);
+            let (from, to) = (ts(from_ms), ts(to_ms));
             let g = groups.entry((d.endpoint.clone(), model.clone())).or_insert_with(|| Group {
                 endpoint: d.endpoint.clone(),
                 model,
-                from: d.from,
-                to: d.to,
+                from,
+                to,
             });
-            g.from = g.from.min(d.from);
-            g.to = g.to.max(d.to);
+            g.from = g.from.min(from);
+            g.to = g.to.max(to);
         }
         let mut work = Vec::new();
+        self.listed.clear();
         for ((endpoint, _), group) in groups {
             match self.client_at(&endpoint) {
-                Ok(client) => work.push((client, group)),
+                Ok(client) => {
+                    self.listed.insert(
+                        (endpoint, group.model.clone()),
+                        (group.from.as_millisecond(), group.to.as_millisecond()),
+                    );
+                    work.push((client, group));
+                }
                 Err(e) => {
                     let idxs: Vec<usize> =
                         self.doubts.iter().filter(|(_, d)| d.endpoint == endpoint).map(|(i, _)| *i).collect();
@@ -234,10 +300,13 @@ impl Coordinator<'_, '_> {
         self.probe_sent = now;
         self.in_air.start(Worker::Probe);
         tokio::spawn(async move {
-            let mut all = Vec::new();
+            let mut all = Listing::default();
             for (client, group) in &work {
                 match probe(client, group, &known, &detailed, &policy, &limiter).await {
-                    Ok(found) => all.extend(found),
+                    Ok(found) => {
+                        all.candidates.extend(found.candidates);
+                        all.known.extend(found.known);
+                    }
                     Err(e) => {
                         let _ = tx.send(WorkerEvent::Probed { result: Err(e) });
                         return;
@@ -249,7 +318,7 @@ impl Coordinator<'_, '_> {
     }
 
     /// Weighs what the list API showed and decides every job in doubt it can.
-    pub(super) fn probed(&mut self, result: Result<Vec<Candidate>, ApiError>, now: Instant) {
+    pub(super) fn probed(&mut self, result: Result<Listing, ApiError>, now: Instant) {
         let listed = match result {
             Ok(listed) => listed,
             Err(e) if e.is_run_fatal() => {
@@ -265,8 +334,13 @@ impl Coordinator<'_, '_> {
                 return;
             }
         };
+        for (task_id, created_ms) in listed.known {
+            if let Some(&(sent_ms, answered_ms)) = self.answered_at.get(&task_id) {
+                self.clock_samples.insert(task_id, Answered { sent_ms, answered_ms, created_ms });
+            }
+        }
         let mut candidates: Vec<Candidate> = Vec::new();
-        for c in listed {
+        for c in listed.candidates {
             let c = match self.evidence.get(&c.task_id) {
                 Some(known) => known.clone(),
                 None => c,
@@ -280,29 +354,35 @@ impl Coordinator<'_, '_> {
                 candidates.push(c);
             }
         }
-        let ms = |t: jiff::Timestamp| t.as_millisecond();
         let sent = self.probe_sent;
-        let doubts: Vec<Doubt> = self
-            .doubts
-            .iter()
-            .filter(|(_, d)| d.ready <= sent)
-            .map(|(idx, d)| Doubt {
+        let mut doubts: Vec<Doubt> = Vec::new();
+        let mut uncovered = false;
+        for (idx, d) in self.doubts.iter().filter(|(_, d)| d.ready <= sent) {
+            let (from_ms, to_ms) = self.window_of(d);
+            // What was learnt since the listing was asked for may have moved the window past
+            // what it covered (a service clock seconds off ours): look again at once.
+            let listed = self.listed.get(&(d.endpoint.clone(), self.jobs[*idx].model.clone()));
+            if !listed.is_some_and(|&(lo, hi)| lo <= from_ms && to_ms <= hi) {
+                uncovered = true;
+                continue;
+            }
+            doubts.push(Doubt {
                 idx: *idx,
                 endpoint: d.endpoint.clone(),
-                from_ms: ms(d.from),
-                to_ms: ms(d.to),
+                from_ms,
+                to_ms,
                 expect: expect_of(&self.jobs[*idx]),
-            })
-            .collect();
+            });
+        }
         // Creates of ours still in the air may have made tasks not yet recorded.
-        let tol = jiff::SignedDuration::try_from(self.options.clock_tolerance).unwrap_or_default();
         let mut busy: HashMap<(String, String), i64> = HashMap::new();
         for (idx, state) in self.states.iter().enumerate() {
             if !matches!(state, JobState::Submitting) {
                 continue;
             }
             let Some(at) = self.ledger.records.get(&self.jobs[idx].key).and_then(|r| r.intent_at) else { continue };
-            let at = ms(at.checked_sub(tol).unwrap_or(at));
+            let at = at.as_millisecond();
+            let at = self.offset_near(at).window(at, at).0;
             let slot = busy.entry((self.endpoint.clone(), self.jobs[idx].model.clone())).or_insert(at);
             *slot = (*slot).min(at);
         }
@@ -349,6 +429,9 @@ impl Coordinator<'_, '_> {
         }
         self.expire_doubts(now, "its candidates did not finish");
         self.schedule_probe(now);
+        if uncovered {
+            self.next_probe = Some(now);
+        }
     }
 
     /// The next look at the jobs in doubt: after `doubt_recheck`, or sooner for a doubt that
