@@ -35,6 +35,8 @@ pub(super) struct Coordinator<'a, 'r> {
     pub(super) doubtful: Doubtful,
     /// A doubt was decided since the last commit (its twins wait for that commit).
     pub(super) decided: bool,
+    /// When the earliest twin held back behind a doubt may go (see [`Coordinator::twin_gates`]).
+    pub(super) twin_wake: Option<Instant>,
     /// Visible requests of doubts this run left undecided: never sent again in this run.
     pub(super) held_for_run: HashSet<Visible>,
     /// When this run started (written with every intent).
@@ -380,7 +382,8 @@ impl Coordinator<'_, '_> {
             }
             let pause_wake = self.pools.values().filter_map(|s| s.paused_until).filter(|p| *p > now).min();
             let probe_wake = self.next_probe.filter(|_| !self.probing && !self.doubts.is_empty());
-            let wake = [poll_wake, pause_wake, self.stop_deadline, probe_wake].into_iter().flatten().min();
+            let wake =
+                [poll_wake, pause_wake, self.stop_deadline, probe_wake, self.twin_wake].into_iter().flatten().min();
             let sleep = async {
                 match wake {
                     Some(at) => tokio::time::sleep_until(at.into()).await,

@@ -12,8 +12,11 @@
 //! Seed, watermark and the reference images show in no answer. Two finished tasks that match a
 //! job equally (two sweeps that differ only in seed, created in the same moment) can never be
 //! told apart: the job is then *ambiguous* and held — not resubmitted, which could pay for it
-//! twice, and not adopted, which could save a video whose request differs. Our own creates never
-//! make such a pair: while a job is in doubt, no create with the same visible request is sent.
+//! twice, and not adopted, which could save a video whose request differs. Our own creates are
+//! told apart by their windows: while a job is in doubt, a create with the same visible request
+//! (a twin: the next seed of its sweep) is sent no sooner than [`twin_gap`] after the doubt's
+//! call can have been in the air, which keeps their windows apart with the clocks' tolerance on
+//! both ends, in this run and in the next.
 //!
 //! Our clock and the service's disagree, by an offset nobody publishes. Before any create is
 //! answered a window allows a fixed tolerance either way; once some are, their tasks' listed
@@ -102,6 +105,15 @@ pub struct Doubt {
     pub expect: Expect,
 }
 
+/// How long after a doubt's create call can have been in the air a twin's create may go: the
+/// doubt's window reaches `tolerance` past its end and the twin's starts `tolerance` before its
+/// sending, so twice that and a margin keep them apart even when the offset between the clocks
+/// is only assumed (an earlier run's doubt, or nothing answered yet).
+pub fn twin_gap(tolerance: std::time::Duration) -> jiff::SignedDuration {
+    jiff::SignedDuration::try_from(tolerance * 2 + std::time::Duration::from_millis(500))
+        .unwrap_or(jiff::SignedDuration::MAX)
+}
+
 /// An intent of an earlier run whose create may have made a task nobody recorded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unrecorded {
@@ -114,6 +126,8 @@ pub struct Unrecorded {
     pub at: jiff::Timestamp,
     /// Its create was sent and got no answer (the window is recorded): in doubt whatever else.
     pub answered: bool,
+    /// For an `answered` one: until when its create call can have been in the air.
+    pub until: Option<jiff::Timestamp>,
 }
 
 /// What the service shows back of a request (model, prompt modulo its rewrite, size,
@@ -130,31 +144,35 @@ impl Expect {
 /// Which intents of earlier runs may have made a task. One whose unanswered create is
 /// recorded is in doubt. Of one run's intents with no outcome at all, for one model at one
 /// endpoint, only the earliest can have been sent (the create in the air when the run died:
-/// every later one was waiting for its outcome to be recorded), and not even that one if a
-/// create with the same visible request was still in doubt in that run (it was held back).
-/// Returns (in doubt, never sent). Intents of older ledgers, which do not say their run, are
-/// all in doubt.
-pub fn in_the_air(intents: Vec<Unrecorded>) -> (Vec<usize>, Vec<usize>) {
+/// every later one was waiting for its outcome to be recorded), and if a create with the same
+/// visible request was still in doubt in that run, not before [`twin_gap`] (`gap`) past that
+/// doubt's window. Returns (in doubt, each with the moment its create cannot have been sent
+/// before, if any; never sent). Intents of older ledgers, which do not say their run, are all
+/// in doubt.
+pub fn in_the_air(
+    intents: Vec<Unrecorded>,
+    gap: jiff::SignedDuration,
+) -> (Vec<(usize, Option<jiff::Timestamp>)>, Vec<usize>) {
     let (settled, mut open): (Vec<Unrecorded>, Vec<Unrecorded>) =
         intents.into_iter().partition(|u| u.answered || u.run.is_none());
-    let mut doubt: Vec<usize> = settled.iter().map(|u| u.idx).collect();
+    let mut doubt: Vec<(usize, Option<jiff::Timestamp>)> = settled.iter().map(|u| (u.idx, None)).collect();
     let mut never = Vec::new();
     open.sort_by(|a, b| {
         (&a.run, &a.endpoint, &a.expect.model, a.at).cmp(&(&b.run, &b.endpoint, &b.expect.model, b.at))
     });
     for group in open.chunk_by(|a, b| a.run == b.run && a.endpoint == b.endpoint && a.expect.model == b.expect.model) {
         let first = &group[0];
-        let held_back = settled.iter().any(|w| {
-            w.answered
-                && w.run == first.run
-                && w.endpoint == first.endpoint
-                && w.expect.visible() == first.expect.visible()
-        });
-        if held_back {
-            never.push(first.idx);
-        } else {
-            doubt.push(first.idx);
-        }
+        let not_before = settled
+            .iter()
+            .filter(|w| {
+                w.answered
+                    && w.run == first.run
+                    && w.endpoint == first.endpoint
+                    && w.expect.visible() == first.expect.visible()
+            })
+            .map(|w| w.until.unwrap_or(w.at).checked_add(gap).unwrap_or(jiff::Timestamp::MAX))
+            .max();
+        doubt.push((first.idx, not_before));
         never.extend(group[1..].iter().map(|u| u.idx));
     }
     (doubt, never)
@@ -467,6 +485,7 @@ mod tests {
             expect: Expect { model: model.into(), ..expect("@man walks home") },
             at: t(at),
             answered: false,
+            until: None,
         };
         let c56 = "pixverse/pixverse-v5.6-r2v";
         let intents = vec![
@@ -481,7 +500,8 @@ mod tests {
             u(6, C1, 10, None),
             u(7, C1, 11, None),
         ];
-        let (mut doubt, mut never) = in_the_air(intents);
+        let (doubt, mut never) = in_the_air(intents, twin_gap(std::time::Duration::from_secs(2)));
+        let mut doubt: Vec<usize> = doubt.into_iter().map(|(i, _)| i).collect();
         doubt.sort_unstable();
         never.sort_unstable();
         assert_eq!(doubt, [1, 4, 5, 6, 7]);
@@ -489,7 +509,7 @@ mod tests {
     }
 
     #[test]
-    fn a_create_held_back_behind_a_twin_in_doubt_was_never_sent() {
+    fn a_twin_of_a_doubt_was_sent_no_sooner_than_the_gap_after_it() {
         let t = |s: i64| jiff::Timestamp::from_second(s).expect("ts");
         let u = |idx, prompt: &str, at, answered| Unrecorded {
             idx,
@@ -498,15 +518,38 @@ mod tests {
             expect: expect(prompt),
             at: t(at),
             answered,
+            until: answered.then(|| t(at + 1)),
         };
-        // Seed 1's create got no answer (recorded); seed 2, the same visible request, was
-        // held back, and the run died before that was recorded.
-        let (doubt, never) = in_the_air(vec![u(0, "@man walks home", 101, true), u(1, "@man walks home", 102, false)]);
-        assert_eq!((doubt, never), (vec![0], vec![1]));
-        // Another prompt is not held back: it may have been in the air.
-        let (mut doubt, never) = in_the_air(vec![u(0, "@man walks home", 101, true), u(1, "@man runs", 102, false)]);
+        let gap = twin_gap(std::time::Duration::from_secs(2));
+        // Seed 1's create got no answer (recorded, in the air until 102); seed 2, the same
+        // visible request, had no outcome when the run died: it may have gone out, but not
+        // before the gap after 102, so its window cannot reach back to seed 1's task.
+        let (mut doubt, never) =
+            in_the_air(vec![u(0, "@man walks home", 101, true), u(1, "@man walks home", 102, false)], gap);
         doubt.sort_unstable();
-        assert_eq!((doubt, never), (vec![0, 1], vec![]));
+        assert_eq!((doubt, never), (vec![(0, None), (1, t(102).checked_add(gap).ok())], vec![]));
+        // Another prompt waits for nothing: it may have been in the air at once.
+        let (mut doubt, never) =
+            in_the_air(vec![u(0, "@man walks home", 101, true), u(1, "@man runs", 102, false)], gap);
+        doubt.sort_unstable();
+        assert_eq!((doubt, never), (vec![(0, None), (1, None)], vec![]));
+    }
+
+    #[test]
+    fn twins_sent_the_gap_apart_are_told_apart_by_their_windows() {
+        // Seed 1's call (20 000 to 20 050) and seed 2's, sent the gap after it, both unanswered,
+        // with only the assumed tolerance: each window holds its own task alone.
+        let tol = std::time::Duration::from_secs(2);
+        let gap = twin_gap(tol).as_millis() as i64;
+        let assumed = Offset::assumed(2_000);
+        let (a0, a1) = assumed.window(20_000, 20_050);
+        let (b0, b1) = assumed.window(20_050 + gap, 20_100 + gap);
+        let d = [doubt(0, "@man walks home", a0, a1), doubt(1, "@man walks home", b0, b1)];
+        let c =
+            [done("a", 20_050, "man walks home", "1280*720"), done("b", 20_050 + gap, "man walks home", "1280*720")];
+        let out: HashMap<usize, Outcome> = resolve(&d, &c, &none()).into_iter().collect();
+        assert!(matches!(&out[&0], Outcome::Adopt { task_id, .. } if task_id == "a"), "{out:?}");
+        assert!(matches!(&out[&1], Outcome::Adopt { task_id, .. } if task_id == "b"), "{out:?}");
     }
 
     fn answered(sent_ms: i64, rtt: i64, ahead: i64) -> Answered {

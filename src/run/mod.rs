@@ -91,6 +91,7 @@ pub async fn run(
         acks: Vec::new(),
         doubtful: Doubtful::default(),
         decided: false,
+        twin_wake: None,
         held_for_run: HashSet::new(),
         run_started: jiff::Timestamp::now(),
         endpoint: endpoint.clone(),

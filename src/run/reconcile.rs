@@ -128,15 +128,18 @@ impl Coordinator<'_, '_> {
                 expect: expect_of(&self.jobs[idx]),
                 at: r.intent_at.unwrap_or(now),
                 answered: r.create_window.is_some(),
+                until: r.create_window.map(|(_, to)| to),
             });
         }
-        let (doubts, never_sent) = doubt::in_the_air(unrecorded);
-        for idx in doubts {
+        let (doubts, mut never_sent) = doubt::in_the_air(unrecorded, doubt::twin_gap(self.options.clock_tolerance));
+        for (idx, not_before) in doubts {
             let record = self.ledger.records.get(&self.jobs[idx].key).cloned();
-            self.doubt_from_ledger(idx, record.as_ref(), now);
+            if !self.doubt_from_ledger(idx, record.as_ref(), now, not_before) {
+                never_sent.push(idx);
+            }
         }
         for idx in never_sent {
-            let decision = "never sent: when its run stopped, the create before it in its model's order had no recorded outcome yet (creates wait for that), or a create with the same visible request was in doubt; submitting again".to_owned();
+            let decision = "never sent: when its run stopped, the create before it in its model's order had no recorded outcome yet (creates wait for that), or a create with the same visible request was in doubt and the run stopped before its twins could go; submitting again".to_owned();
             self.reporter.note(&Note::Reconciled { job: self.jobs[idx].name(), decision: decision.clone() });
             self.record(idx, Event::Reconciled { task_id: None, decision });
             self.enqueue_back(idx);
@@ -144,8 +147,16 @@ impl Coordinator<'_, '_> {
     }
 
     /// A job whose intent of an earlier run has no answer: in doubt, holding its slot, with the
-    /// window its create call can have made a task in.
-    pub(super) fn doubt_from_ledger(&mut self, idx: usize, record: Option<&ledger::Record>, now: jiff::Timestamp) {
+    /// window its create call can have made a task in, which starts no sooner than `not_before`
+    /// (a twin's create waited for a doubt). False when that window is empty: the run ended
+    /// before the create could go out.
+    pub(super) fn doubt_from_ledger(
+        &mut self,
+        idx: usize,
+        record: Option<&ledger::Record>,
+        now: jiff::Timestamp,
+        not_before: Option<jiff::Timestamp>,
+    ) -> bool {
         let endpoint = record.and_then(|r| r.endpoint.clone()).unwrap_or_else(|| self.endpoint.clone());
         let intent_at = record.and_then(|r| r.intent_at).unwrap_or(now);
         let run = record.and_then(|r| r.run);
@@ -157,13 +168,19 @@ impl Coordinator<'_, '_> {
                 let next_run = run
                     .and_then(|r| self.ledger.runs.range(r..).find(|s| **s > r).copied())
                     .unwrap_or(self.run_started);
-                (intent_at, intent_at.checked_add(CREATE_SPAN).unwrap_or(intent_at).min(next_run.max(intent_at)))
+                let from = not_before.map_or(intent_at, |n| n.max(intent_at));
+                let to = intent_at.checked_add(CREATE_SPAN).unwrap_or(intent_at).min(next_run.max(intent_at));
+                if from > to {
+                    return false;
+                }
+                (from, to)
             }
         };
         let family = self.jobs[idx].family.clone();
         self.pool(&family).take();
         self.counts.running += 1;
         self.add_doubt(idx, endpoint, (from, to), false);
+        true
     }
 
     /// `when`: from when to when its create call can have been in the air, in our clock;
@@ -186,8 +203,10 @@ impl Coordinator<'_, '_> {
             said: None,
         };
         self.doubts.insert(idx, doubt);
-        // Held back at once; let go only once the decision is durable (see `commit`).
-        self.doubtful.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(visible_of(&self.jobs[idx]));
+        // Its twins are held back at once: until the gap past its window, or until its decision
+        // is durable (see `commit`).
+        let gates = self.twin_gates();
+        *self.doubtful.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = gates;
         // A task made a moment ago may not be listed yet.
         let first = Instant::now() + self.options.reconcile_settle;
         self.next_probe = Some(self.next_probe.map_or(first, |n| n.min(first)));
@@ -220,7 +239,7 @@ impl Coordinator<'_, '_> {
 
     /// This run stops watching a doubt it could not decide. Its twins stay held back for the
     /// rest of the run (they fail as `Unresolved`): the ledger still says the doubt is open, and
-    /// the next run's [`doubt::in_the_air`] counts on twins of an open doubt never being sent.
+    /// the next run decides it before any of them is paid for.
     pub(super) fn leave_undecided(&mut self, idx: usize) {
         self.held_for_run.insert(visible_of(&self.jobs[idx]));
         self.doubts.remove(&idx);
@@ -233,9 +252,25 @@ impl Coordinator<'_, '_> {
     }
 
     pub(super) fn sync_doubtful(&mut self) {
-        let mut set: HashSet<Visible> = self.doubts.keys().map(|i| visible_of(&self.jobs[*i])).collect();
-        set.extend(self.held_for_run.iter().cloned());
-        *self.doubtful.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = set;
+        let gates = self.twin_gates();
+        *self.doubtful.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = gates;
+    }
+
+    /// Per visible request held back: from when a create of it may be sent (our clock; `None`:
+    /// not in this run). A twin of a job in doubt goes the [`doubt::twin_gap`] after the doubt's
+    /// call can last have been in the air: their windows cannot then hold each other's task.
+    pub(super) fn twin_gates(&self) -> HashMap<Visible, Option<jiff::Timestamp>> {
+        let gap = doubt::twin_gap(self.options.clock_tolerance);
+        let mut gates: HashMap<Visible, Option<jiff::Timestamp>> = HashMap::new();
+        for (idx, d) in &self.doubts {
+            let at = d.to.checked_add(gap).unwrap_or(jiff::Timestamp::MAX);
+            let gate = gates.entry(visible_of(&self.jobs[*idx])).or_insert(Some(at));
+            *gate = gate.map(|g| g.max(at));
+        }
+        for visible in &self.held_for_run {
+            gates.insert(visible.clone(), None);
+        }
+        gates
     }
 
     /// Asks the list API about the jobs in doubt, when it is time: one worker, one list call per
