@@ -469,12 +469,22 @@ impl Coordinator<'_, '_> {
         }
     }
 
-    /// The next look at the jobs in doubt: after `doubt_recheck`, or sooner for a doubt that
-    /// becomes ready for its first look.
+    /// The next look at the jobs in doubt: after `doubt_recheck` at the latest; sooner for a
+    /// doubt that becomes ready for its first look, or whose own task, if its call made one,
+    /// may be finishing: it is looked at when a poll of that task would be due.
     pub(super) fn schedule_probe(&mut self, now: Instant) {
         let first_look = self.doubts.values().map(|d| d.ready).filter(|r| *r > now).min();
+        let own_task = self
+            .doubts
+            .iter()
+            .filter(|(_, d)| d.ready <= now)
+            .map(|(idx, d)| {
+                let job = &self.jobs[*idx];
+                self.schedule.next(&job.family, d.since, now, self.predictor.expected(job))
+            })
+            .min();
         let again = now + self.options.doubt_recheck;
-        self.next_probe = Some(first_look.map_or(again, |r| r.min(again)));
+        self.next_probe = [first_look, own_task, Some(again)].into_iter().flatten().min();
     }
 
     /// Doubts older than the task timeout stop holding this run; the next run looks again.
