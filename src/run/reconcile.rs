@@ -25,6 +25,10 @@ pub struct Group {
     pub model: String,
     pub from: jiff::Timestamp,
     pub to: jiff::Timestamp,
+    /// A wider span listed, of every model, only to find this run's answered creates when a doubt
+    /// has none near it yet to learn the offset between the clocks from (the offset is the
+    /// service's, whatever the model): its other tasks are no candidates.
+    pub learn: Option<(jiff::Timestamp, jiff::Timestamp)>,
 }
 
 /// How far past a window the list call looks (its filter has one-second steps).
@@ -51,18 +55,27 @@ pub async fn probe(
     policy: &RetryPolicy,
     limiter: &Arc<DefaultDirectRateLimiter>,
 ) -> Result<Listing, ApiError> {
-    let query = ListQuery {
-        start_time: group.from.checked_sub(MARGIN).ok(),
-        end_time: group.to.checked_add(MARGIN).ok(),
-        model_name: Some(group.model.clone()),
-        ..ListQuery::default()
+    let (from, to) = (group.from.checked_sub(MARGIN).ok(), group.to.checked_add(MARGIN).ok());
+    let (start, end) = match group.learn {
+        Some((a, b)) => (from.map(|f| f.min(a)), to.map(|t| t.max(b))),
+        None => (from, to),
     };
+    let model_name = group.learn.is_none().then(|| group.model.clone());
+    let query = ListQuery { start_time: start, end_time: end, model_name, ..ListQuery::default() };
     limiter.until_ready().await;
     let listed = client.list_all_tasks(&query, policy).await?;
     let mut out = Listing::default();
+    let window = |ms: i64| from.is_none_or(|f| ms >= f.as_millisecond()) && to.is_none_or(|t| ms <= t.as_millisecond());
     for task in listed {
         if known.contains(&task.task_id) {
             out.known.extend(task.gmt_create.map(|at| (task.task_id.clone(), at)));
+            continue;
+        }
+        if group.learn.is_some()
+            && (task.gmt_create.is_some_and(|at| !window(at))
+                || task.model_name.as_deref().is_some_and(|m| m != group.model))
+        {
+            // Listed only for the clocks: another model, or outside every window of the group.
             continue;
         }
         let mut candidate = Candidate {
@@ -215,9 +228,12 @@ impl Coordinator<'_, '_> {
     /// The offset between the service's clock and ours around `at_ms` (our clock): learnt from
     /// this run's answered creates near it, or else the fixed tolerance.
     fn offset_near(&self, at_ms: i64) -> Offset {
+        self.learnt_near(at_ms).unwrap_or_else(|| self.assumed_offset())
+    }
+
+    fn learnt_near(&self, at_ms: i64) -> Option<Offset> {
         let slack = i64::try_from(self.options.learnt_clock_slack.as_millis()).unwrap_or(i64::MAX);
-        let near = self.clock_samples.values().filter(|s| (s.answered_ms - at_ms).abs() <= NEAR);
-        Offset::learn(near, slack).unwrap_or_else(|| self.assumed_offset())
+        Offset::learn(self.clock_samples.values().filter(|s| (s.answered_ms - at_ms).abs() <= NEAR), slack)
     }
 
     fn assumed_offset(&self) -> Offset {
@@ -288,14 +304,21 @@ impl Coordinator<'_, '_> {
             let (from_ms, to_ms) = self.window_of(d);
             let ts = |ms: i64| jiff::Timestamp::from_millisecond(ms).unwrap_or(d.from);
             let (from, to) = (ts(from_ms), ts(to_ms));
+            // Nothing learnt near it yet: list this run's creates around it too.
+            let learn = (d.learn && self.learnt_near(d.from.as_millisecond()).is_none())
+                .then(|| (ts(from_ms - NEAR), ts(to_ms + NEAR)));
             let g = groups.entry((d.endpoint.clone(), model.clone())).or_insert_with(|| Group {
                 endpoint: d.endpoint.clone(),
                 model,
                 from,
                 to,
+                learn,
             });
             g.from = g.from.min(from);
             g.to = g.to.max(to);
+            if let Some((a, b)) = learn {
+                g.learn = Some(g.learn.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
+            }
         }
         let mut work = Vec::new();
         self.listed.clear();
