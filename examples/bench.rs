@@ -740,9 +740,13 @@ async fn doubt(seeds: Vec<u64>, per_shot: usize) {
             wrong_task,
         };
         let held = &f.notes.held;
-        let mean_held = held.iter().sum::<f64>() / held.len().max(1) as f64;
+        let mean_held = if held.is_empty() {
+            "-".to_owned()
+        } else {
+            format!("{:.2}s", held.iter().sum::<f64>() / held.len() as f64)
+        };
         println!(
-            "  {seed:>4} {:>7.2}s {:>7.2}s {:>7.2}s {:>8.3} {:>8.3} {:>5} {:>17} {:>8.2}s {:>6} {:>6} {:>7}",
+            "  {seed:>4} {:>7.2}s {:>7.2}s {:>7.2}s {:>8.3} {:>8.3} {:>5} {:>17} {:>9} {:>6} {:>6} {:>7}",
             f.lpt,
             f.clean,
             f.lossy,
