@@ -1,8 +1,9 @@
 //! Jobs in doubt, from the coordinator's side: they come from the ledger (a killed run's
 //! intents) or from a create that got no answer, hold their slot, are looked at with the list
-//! API ([`probe`]: one list call per endpoint and model over the window of its doubts, and one
-//! query per candidate that has finished since the last look) and are decided on evidence
-//! ([`super::doubt`]).
+//! API ([`probe`]: one list call per endpoint and model over the window of its doubts — over a
+//! minute around them and every model while no answered create near them has taught the offset
+//! between the clocks — and one query per candidate that has finished since the last look) and
+//! are decided on evidence ([`super::doubt`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
