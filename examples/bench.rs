@@ -19,6 +19,12 @@
 //!    from the fake's actual task times, and pixbatch's makespan in both orders.
 //! 5. Plan at scale: `pixbatch plan --format json` on 10 000- and 100 000-job matrices, each in
 //!    a fresh process (this program run again as `plan-child`): time and peak RSS.
+//! 7. Jobs in doubt on a shared account (`doubt [quick] [seed=S]...`): two runs at once (two
+//!    manifests, two ledgers) on one fake account, each a seed sweep per family, 10 % of create
+//!    answers lost. Per seed of the fake: the makespan against the longest-first bound of both
+//!    runs' tasks per family and against the same two runs with no answer lost (measured in the
+//!    same process), duplicate creates and adoptions of a task made for another request (both
+//!    must be 0), and how long doubts held their sweeps.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -173,6 +179,11 @@ async fn main() {
     let quick = has("quick");
     if has("mixed") {
         mixed().await;
+        return;
+    }
+    if has("doubt") {
+        let seeds: Vec<u64> = std::env::args().filter_map(|a| a.strip_prefix("seed=")?.parse().ok()).collect();
+        doubt(if seeds.is_empty() { vec![1, 2, 3] } else { seeds }, if quick { 6 } else { 10 }).await;
         return;
     }
     if has("tables") {
@@ -572,4 +583,190 @@ async fn baseline(n: usize, world: World) -> Option<SdkFigures> {
         queries_per_task: stats.queries as f64 / n as f64,
         throttled: stats.throttled,
     })
+}
+
+/// Counts what runs said about their jobs in doubt, and for how long each was in doubt.
+#[derive(Default)]
+struct DoubtNotes {
+    since: std::collections::HashMap<String, Instant>,
+    held: Vec<f64>,
+    adopted: usize,
+    nothing_made: usize,
+    ambiguous: usize,
+}
+
+impl pixbatch::run::Reporter for DoubtNotes {
+    fn update(&mut self, _: &pixbatch::run::Counts) {}
+    fn note(&mut self, note: &pixbatch::run::Note) {
+        let pixbatch::run::Note::Reconciled { job, decision } = note else { return };
+        if decision.starts_with("its create call got no answer") {
+            self.since.insert(job.clone(), Instant::now());
+            return;
+        }
+        if decision.starts_with("in doubt until") {
+            return;
+        }
+        if decision.starts_with("adopted") {
+            self.adopted += 1;
+        } else if decision.starts_with("no task") {
+            self.nothing_made += 1;
+        } else {
+            self.ambiguous += 1;
+        }
+        if let Some(t) = self.since.remove(job) {
+            self.held.push(t.elapsed().as_secs_f64());
+        }
+    }
+}
+
+/// What part 7 measured for one seed of the fake.
+struct DoubtFigures {
+    lpt: f64,
+    clean: f64,
+    lossy: f64,
+    lost: u64,
+    notes: DoubtNotes,
+    done: usize,
+    jobs: usize,
+    duplicates: u64,
+    paid_twice: u64,
+    wrong_task: usize,
+}
+
+/// Part 7: two runs sharing an account, 10 % of create answers lost, seed sweeps.
+async fn doubt(seeds: Vec<u64>, per_shot: usize) {
+    let render = pixbatch::fake::Render {
+        base: Duration::from_secs(4),
+        noise: 0.25,
+        family_factor: [("c1".to_owned(), 1.0), ("v5.6".to_owned(), 1.0)].into(),
+        ..pixbatch::fake::Render::default()
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let sweep = (0..per_shot).map(|s| s.to_string()).collect::<Vec<_>>().join(",");
+    let write = |name: &str, c1: &str, v56: &str| {
+        let text = format!(
+            "version: 1\noutput: {name}\ndefaults: {{size: \"1280*720\", duration: 5}}\nrefs: {{man: https://example.com/m.jpg}}\nshots:\n  - id: a\n    model: pixverse/pixverse-c1-r2v\n    prompt: \"{c1}\"\n    matrix: {{seed: [{sweep}]}}\n  - id: b\n    model: pixverse/pixverse-v5.6-r2v\n    prompt: \"{v56}\"\n    matrix: {{seed: [{sweep}]}}\n"
+        );
+        let path = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&path, text).expect("write manifest");
+        pixbatch::plan::expand(&pixbatch::manifest::load(&path).expect("manifest"), &ExpandOptions::default())
+            .expect("expand")
+    };
+    let runs =
+        [write("a", "@man fights", "@man walks home"), write("b", "@man fights in the rain", "@man walks to work")];
+    let jobs = runs.iter().map(|e| e.jobs.len()).sum::<usize>();
+    println!(
+        "jobs in doubt: two runs at once on one account (two manifests, two ledgers), each a sweep of {per_shot} seeds per family, {jobs} jobs; tasks 3-5 s (c1) and 3-5 s (v5.6), 5 slots per family shared, DashScope's limits, default run options"
+    );
+    println!(
+        "  {:>4} {:>8} {:>8} {:>8} {:>8} {:>8} {:>5} {:>17} {:>9} {:>6} {:>6} {:>7}",
+        "seed",
+        "LPT",
+        "no loss",
+        "10% lost",
+        "/LPT",
+        "/no loss",
+        "lost",
+        "adopt/none/ambig",
+        "held s",
+        "done",
+        "dup",
+        "wrong"
+    );
+    let mut all = Vec::new();
+    for seed in seeds {
+        let config = FakeConfig { render: Some(render.clone()), seed, ..FakeConfig::default() };
+        let lpt = ["c1", "v5.6"]
+            .iter()
+            .map(|f| {
+                let times: Vec<f64> = runs
+                    .iter()
+                    .flat_map(|e| &e.jobs)
+                    .filter(|j| j.family.name() == *f)
+                    .map(|j| render.run_time(seed, &j.request_body()).as_secs_f64())
+                    .collect();
+                lpt_makespan(&times, 5)
+            })
+            .fold(0.0, f64::max);
+        let once = async |lost: f64| {
+            let faults = pixbatch::fake::Faults { lost_create_answer: lost, ..Default::default() };
+            let fake = FakeServer::start(FakeConfig { faults, ..config.clone() }).await.expect("fake");
+            for e in &runs {
+                let _ = std::fs::remove_dir_all(&e.output_dir);
+            }
+            let options = RunOptions::default();
+            let one = async |e: &pixbatch::plan::Expansion| {
+                let client = Client::new(ApiConfig::new(&fake.base_url(), ApiKey::new("sk-test")).expect("cfg"))
+                    .expect("client");
+                let mut notes = DoubtNotes::default();
+                let input = RunInput { expansion: e, name: None };
+                let out =
+                    pixbatch::run::run(input, client, &options, &mut notes, Default::default()).await.expect("run");
+                (out, notes)
+            };
+            let t = Instant::now();
+            let ((a, notes_a), (b, notes_b)) = tokio::join!(one(&runs[0]), one(&runs[1]));
+            let wall = t.elapsed().as_secs_f64();
+            let mut notes = notes_a;
+            notes.held.extend(notes_b.held);
+            notes.adopted += notes_b.adopted;
+            notes.nothing_made += notes_b.nothing_made;
+            notes.ambiguous += notes_b.ambiguous;
+            // A task in a ledger made for any other request than its job's: another run's task.
+            let mut wrong_task = 0;
+            for (e, out) in runs.iter().zip([&a, &b]) {
+                for job in &e.jobs {
+                    let Some(task) = out.ledger.records.get(&job.key).and_then(|r| r.task_id.clone()) else { continue };
+                    if fake.task_body(&task).is_none_or(|(body, _)| body != job.request_body()) {
+                        wrong_task += 1;
+                    }
+                }
+            }
+            let stats = fake.stats();
+            (wall, a.summary.counts.done + b.summary.counts.done, stats, notes, wrong_task)
+        };
+        let (clean, ..) = once(0.0).await;
+        let (lossy, done, stats, notes, wrong_task) = once(0.1).await;
+        let f = DoubtFigures {
+            lpt,
+            clean,
+            lossy,
+            lost: stats.dropped,
+            notes,
+            done,
+            jobs,
+            duplicates: stats.duplicate_submissions,
+            paid_twice: stats.bodies_paid_twice,
+            wrong_task,
+        };
+        let held = &f.notes.held;
+        let mean_held = if held.is_empty() {
+            "-".to_owned()
+        } else {
+            format!("{:.2}s", held.iter().sum::<f64>() / held.len() as f64)
+        };
+        println!(
+            "  {seed:>4} {:>7.2}s {:>7.2}s {:>7.2}s {:>8.3} {:>8.3} {:>5} {:>17} {:>9} {:>6} {:>6} {:>7}",
+            f.lpt,
+            f.clean,
+            f.lossy,
+            f.lossy / f.lpt,
+            f.lossy / f.clean,
+            f.lost,
+            format!("{}/{}/{}", f.notes.adopted, f.notes.nothing_made, f.notes.ambiguous),
+            mean_held,
+            format!("{}/{}", f.done, f.jobs),
+            f.duplicates + f.paid_twice,
+            f.wrong_task
+        );
+        all.push(f);
+    }
+    let ratios: Vec<f64> = all.iter().map(|f| f.lossy / f.lpt).collect();
+    let clean: Vec<f64> = all.iter().map(|f| f.clean / f.lpt).collect();
+    let range = |v: &[f64]| (v.iter().copied().fold(f64::INFINITY, f64::min), v.iter().copied().fold(0.0, f64::max));
+    let ((lo, hi), (clo, chi)) = (range(&ratios), range(&clean));
+    println!("  10% lost / LPT {lo:.2}-{hi:.2} (no loss / LPT {clo:.2}-{chi:.2})");
+    println!("  (LPT: both runs' tasks per family, longest first on 5 slots, from the fake's render times;");
+    println!("   held s: mean seconds from a lost answer to its doubt's decision; dup: duplicate creates");
+    println!("   plus requests paid twice; wrong: ledger tasks made for another request than the job's)");
 }

@@ -513,3 +513,36 @@ async fn a_doubt_left_undecided_keeps_its_twins_unsent_until_the_next_run_decide
     assert_eq!(assert_own_videos(&manifest, &[&fake]), 3);
     assert_eq!(fake.stats().bodies_paid_twice, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_clock_seconds_ahead_of_ours_is_learnt_and_nothing_is_paid_twice() {
+    // The service's clock is 5 s ahead of ours: a window of ±2 s around a call that got no
+    // answer would miss its task and pay for the job again. The run's answered creates show
+    // the offset, and the window follows it.
+    for seed in 1..=3 {
+        let dir = tempfile::tempdir().expect("tmp");
+        let shots: String = ["c1-r2v", "v5.6-r2v"]
+            .iter()
+            .flat_map(|model| {
+                (1..=3).map(move |i| {
+                    format!("  - {{id: s{i}-{model}, model: pixverse/pixverse-{model}, prompt: \"@man scene {i}\", matrix: {{seed: [1, 2, 3]}}}}\n")
+                })
+            })
+            .collect();
+        let manifest = small_manifest(dir.path(), "m.yaml", None, &shots);
+        let fake = FakeServer::start(FakeConfig {
+            seed,
+            clock_ahead: jiff::SignedDuration::from_secs(5),
+            faults: Faults { lost_create_answer: 0.2, ..Faults::default() },
+            ..fast_fake()
+        })
+        .await
+        .expect("fake");
+        let s = run(&manifest, &fake, &fast_options()).await;
+        assert_eq!((s.counts.done, s.counts.failed), (18, 0), "seed {seed}: {s:?}");
+        assert_eq!(assert_own_videos(&manifest, &[&fake]), 18);
+        let stats = fake.stats();
+        assert_eq!((stats.bodies_paid_twice, stats.duplicate_submissions), (0, 0), "seed {seed}: {stats:?}");
+        assert!(stats.dropped > 0, "the test exercised nothing: {stats:?}");
+    }
+}

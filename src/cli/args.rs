@@ -397,6 +397,7 @@ impl FakeServerArgs {
             url_ttl: self.url_ttl.map(Duration::from),
             echo_auth: self.echo_auth,
             refuse_creates: None,
+            clock_ahead: jiff::SignedDuration::ZERO,
         }
     }
 }

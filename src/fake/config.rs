@@ -185,6 +185,9 @@ pub struct FakeConfig {
     pub echo_auth: bool,
     /// Answer every create call with this error instead of making a task.
     pub refuse_creates: Option<Refusal>,
+    /// How far the service's clock is ahead of the machine's (negative: behind): every time it
+    /// shows or filters on (`submit_time`, the list API's `gmt_create` and window) is off by this.
+    pub clock_ahead: jiff::SignedDuration,
 }
 
 impl Default for FakeConfig {
@@ -204,6 +207,7 @@ impl Default for FakeConfig {
             url_ttl: None,
             echo_auth: false,
             refuse_creates: None,
+            clock_ahead: jiff::SignedDuration::ZERO,
         }
     }
 }

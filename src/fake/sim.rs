@@ -198,6 +198,8 @@ pub struct Sim {
 impl Sim {
     /// A fresh world.
     pub fn new(config: FakeConfig) -> Sim {
+        let now = jiff::Timestamp::now();
+        let epoch_wall = now.checked_add(config.clock_ahead).unwrap_or(now);
         Sim {
             rng: SmallRng::seed_from_u64(config.seed),
             run_times: BTreeMap::new(),
@@ -211,7 +213,7 @@ impl Sim {
             uploads: HashSet::new(),
             stats: Stats::default(),
             epoch: Instant::now(),
-            epoch_wall: jiff::Timestamp::now(),
+            epoch_wall,
             next_neighbour: None,
             recent: VecDeque::new(),
             urls_expired_at: None,

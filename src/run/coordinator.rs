@@ -12,7 +12,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::cancel::{self, Cancel};
-use super::doubt::{Candidate, Visible};
+use super::doubt::{Answered, Candidate, Visible};
 use super::download::download;
 use super::events::{JobState, WorkerEvent};
 use super::lane::{Doubtful, SubmitJob};
@@ -36,6 +36,8 @@ pub(super) struct Coordinator<'a, 'r> {
     pub(super) doubtful: Doubtful,
     /// A doubt was decided since the last commit (its twins wait for that commit).
     pub(super) decided: bool,
+    /// When the earliest twin held back behind a doubt may go (see [`Coordinator::twin_gates`]).
+    pub(super) twin_wake: Option<Instant>,
     /// Visible requests of doubts this run left undecided: never sent again in this run.
     pub(super) held_for_run: HashSet<Visible>,
     /// When this run started (written with every intent).
@@ -51,6 +53,13 @@ pub(super) struct Coordinator<'a, 'r> {
     /// When the listing in progress was asked for: it decides only the doubts ready by then.
     pub(super) probe_sent: Instant,
     pub(super) next_probe: Option<Instant>,
+    /// What the listing in progress covers, per (endpoint, model): ms, the service's clock.
+    pub(super) listed: HashMap<(String, String), (i64, i64)>,
+    /// This run's answered creates by task id: when sent and answered (ms, our clock).
+    pub(super) answered_at: HashMap<String, (i64, i64)>,
+    /// Those whose task the list API has shown: what the offset between the clocks is learnt
+    /// from.
+    pub(super) clock_samples: HashMap<String, Answered>,
     pub(super) jobs: &'a [Job],
     pub(super) output_dir: PathBuf,
     pub(super) client: Client,
@@ -347,12 +356,13 @@ impl Coordinator<'_, '_> {
             WorkerEvent::Uploaded { idx, content_hash, model, url } => {
                 self.record(idx, Event::Uploaded { content_hash, model, url });
             }
-            WorkerEvent::Submitted { idx, task_id } => {
+            WorkerEvent::Submitted { idx, task_id, sent_at, answered_at } => {
                 if self.reach.any_down() {
                     let endpoint = self.endpoint.clone();
                     self.reachable(&endpoint);
                 }
                 self.submissions += 1;
+                self.answered(task_id.clone(), sent_at, answered_at);
                 self.record(idx, Event::Submitted { task_id: task_id.clone() });
                 self.reporter.note(&Note::Submitted { job: self.jobs[idx].name(), task_id: task_id.clone() });
                 self.poll_later(idx, task_id, now);
@@ -437,7 +447,7 @@ impl Coordinator<'_, '_> {
                         "its create call got no answer ({error}); asking the list API whether it made a task"
                     ),
                 });
-                self.add_doubt(idx, self.endpoint.clone(), sent_at, failed_at);
+                self.add_doubt(idx, self.endpoint.clone(), (sent_at, failed_at), true);
             }
             WorkerEvent::Probed { result } => {
                 self.probing = false;
@@ -535,7 +545,10 @@ impl Coordinator<'_, '_> {
             let pause_wake = self.pools.values().filter_map(|s| s.paused_until).filter(|p| *p > now).min();
             let probe_wake = self.next_probe.filter(|_| !self.probing && !self.doubts.is_empty());
             let reach_wake = self.reach.next_wake(self.options.unreachable_grace).filter(|w| *w > now);
-            let wake = [poll_wake, pause_wake, self.stop_deadline, probe_wake, reach_wake].into_iter().flatten().min();
+            let wake = [poll_wake, pause_wake, self.stop_deadline, probe_wake, self.twin_wake, reach_wake]
+                .into_iter()
+                .flatten()
+                .min();
             let sleep = async {
                 match wake {
                     Some(at) => tokio::time::sleep_until(at.into()).await,

@@ -12,8 +12,19 @@
 //! Seed, watermark and the reference images show in no answer. Two finished tasks that match a
 //! job equally (two sweeps that differ only in seed, created in the same moment) can never be
 //! told apart: the job is then *ambiguous* and held — not resubmitted, which could pay for it
-//! twice, and not adopted, which could save a video whose request differs. Our own creates never
-//! make such a pair: while a job is in doubt, no create with the same visible request is sent.
+//! twice, and not adopted, which could save a video whose request differs. Our own creates are
+//! told apart by their windows: while a job is in doubt, a create with the same visible request
+//! (a twin: the next seed of its sweep) is sent no sooner than [`twin_gap`] after the doubt's
+//! call can have been in the air, which keeps their windows apart with the clocks' tolerance on
+//! both ends, in this run and in the next.
+//!
+//! Our clock and the service's disagree, by an offset nobody publishes. Before any create is
+//! answered a window allows a fixed tolerance either way; once some are, their tasks' listed
+//! creation times bound the offset ([`Offset::learn`]): each was made between its call's sending
+//! and its answer. A window from a learnt offset is a few hundred milliseconds wide instead of
+//! seconds, so fewer tasks of other clients (another run's PENDING ones) are candidates that must
+//! finish before a doubt is decided, and a service clock seconds off ours is followed instead of
+//! missed.
 //!
 //! A killed run leaves intents with no outcome. A model's creates go out one at a time, each
 //! only once the outcome of the one before is in the journal, so of one run's unrecorded intents
@@ -25,6 +36,53 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::api::{TaskStatus, Usage};
+
+/// One create call that was answered, as both clocks saw it: sent at `sent_ms` and answered at
+/// `answered_ms` by ours, its task created at `created_ms` by the service's (the list API's
+/// `gmt_create`, the very field candidates are judged on), all in ms since the epoch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Answered {
+    pub sent_ms: i64,
+    pub answered_ms: i64,
+    pub created_ms: i64,
+}
+
+/// How far the service's clock is ahead of ours (ms; negative when behind): somewhere in
+/// `[lo_ms, hi_ms]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Offset {
+    pub lo_ms: i64,
+    pub hi_ms: i64,
+}
+
+impl Offset {
+    /// Before any answered create says otherwise: the clocks agree within `tolerance_ms`.
+    pub fn assumed(tolerance_ms: i64) -> Offset {
+        Offset { lo_ms: -tolerance_ms, hi_ms: tolerance_ms }
+    }
+
+    /// The offset that answered creates prove. A task is made between its call's sending and its
+    /// answer, so the offset lies in `[created − answered, created − sent]` for every one of
+    /// them, and so in their intersection (one more ms each way for the rounding to ms), widened
+    /// by `slack_ms` for what one offset does not capture (the service's machines disagreeing a
+    /// little, drift between the samples). `None` with no sample, or when the samples disagree
+    /// beyond rounding (a clock stepped): then nothing is learnt.
+    pub fn learn<'a>(samples: impl IntoIterator<Item = &'a Answered>, slack_ms: i64) -> Option<Offset> {
+        let mut bounds: Option<(i64, i64)> = None;
+        for s in samples {
+            let (lo, hi) = (s.created_ms - s.answered_ms - 1, s.created_ms - s.sent_ms + 1);
+            bounds = Some(bounds.map_or((lo, hi), |(l, h)| (l.max(lo), h.min(hi))));
+        }
+        let (lo, hi) = bounds?;
+        (lo <= hi).then_some(Offset { lo_ms: lo - slack_ms, hi_ms: hi + slack_ms })
+    }
+
+    /// When a create call sent at `sent_ms` and given up at `failed_ms` (our clock) can have made
+    /// its task, in the service's clock.
+    pub fn window(&self, sent_ms: i64, failed_ms: i64) -> (i64, i64) {
+        (sent_ms + self.lo_ms, failed_ms + self.hi_ms)
+    }
+}
 
 /// What a job's create call sent that the service can show back.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +105,15 @@ pub struct Doubt {
     pub expect: Expect,
 }
 
+/// How long after a doubt's create call can have been in the air a twin's create may go: the
+/// doubt's window reaches `tolerance` past its end and the twin's starts `tolerance` before its
+/// sending, so twice that and a margin keep them apart even when the offset between the clocks
+/// is only assumed (an earlier run's doubt, or nothing answered yet).
+pub fn twin_gap(tolerance: std::time::Duration) -> jiff::SignedDuration {
+    jiff::SignedDuration::try_from(tolerance * 2 + std::time::Duration::from_millis(500))
+        .unwrap_or(jiff::SignedDuration::MAX)
+}
+
 /// An intent of an earlier run whose create may have made a task nobody recorded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unrecorded {
@@ -59,6 +126,8 @@ pub struct Unrecorded {
     pub at: jiff::Timestamp,
     /// Its create was sent and got no answer (the window is recorded): in doubt whatever else.
     pub answered: bool,
+    /// For an `answered` one: until when its create call can have been in the air.
+    pub until: Option<jiff::Timestamp>,
 }
 
 /// What the service shows back of a request (model, prompt modulo its rewrite, size,
@@ -75,31 +144,35 @@ impl Expect {
 /// Which intents of earlier runs may have made a task. One whose unanswered create is
 /// recorded is in doubt. Of one run's intents with no outcome at all, for one model at one
 /// endpoint, only the earliest can have been sent (the create in the air when the run died:
-/// every later one was waiting for its outcome to be recorded), and not even that one if a
-/// create with the same visible request was still in doubt in that run (it was held back).
-/// Returns (in doubt, never sent). Intents of older ledgers, which do not say their run, are
-/// all in doubt.
-pub fn in_the_air(intents: Vec<Unrecorded>) -> (Vec<usize>, Vec<usize>) {
+/// every later one was waiting for its outcome to be recorded), and if a create with the same
+/// visible request was still in doubt in that run, not before [`twin_gap`] (`gap`) past that
+/// doubt's window. Returns (in doubt, each with the moment its create cannot have been sent
+/// before, if any; never sent). Intents of older ledgers, which do not say their run, are all
+/// in doubt.
+pub fn in_the_air(
+    intents: Vec<Unrecorded>,
+    gap: jiff::SignedDuration,
+) -> (Vec<(usize, Option<jiff::Timestamp>)>, Vec<usize>) {
     let (settled, mut open): (Vec<Unrecorded>, Vec<Unrecorded>) =
         intents.into_iter().partition(|u| u.answered || u.run.is_none());
-    let mut doubt: Vec<usize> = settled.iter().map(|u| u.idx).collect();
+    let mut doubt: Vec<(usize, Option<jiff::Timestamp>)> = settled.iter().map(|u| (u.idx, None)).collect();
     let mut never = Vec::new();
     open.sort_by(|a, b| {
         (&a.run, &a.endpoint, &a.expect.model, a.at).cmp(&(&b.run, &b.endpoint, &b.expect.model, b.at))
     });
     for group in open.chunk_by(|a, b| a.run == b.run && a.endpoint == b.endpoint && a.expect.model == b.expect.model) {
         let first = &group[0];
-        let held_back = settled.iter().any(|w| {
-            w.answered
-                && w.run == first.run
-                && w.endpoint == first.endpoint
-                && w.expect.visible() == first.expect.visible()
-        });
-        if held_back {
-            never.push(first.idx);
-        } else {
-            doubt.push(first.idx);
-        }
+        let not_before = settled
+            .iter()
+            .filter(|w| {
+                w.answered
+                    && w.run == first.run
+                    && w.endpoint == first.endpoint
+                    && w.expect.visible() == first.expect.visible()
+            })
+            .map(|w| w.until.unwrap_or(w.at).checked_add(gap).unwrap_or(jiff::Timestamp::MAX))
+            .max();
+        doubt.push((first.idx, not_before));
         never.extend(group[1..].iter().map(|u| u.idx));
     }
     (doubt, never)
@@ -412,6 +485,7 @@ mod tests {
             expect: Expect { model: model.into(), ..expect("@man walks home") },
             at: t(at),
             answered: false,
+            until: None,
         };
         let c56 = "pixverse/pixverse-v5.6-r2v";
         let intents = vec![
@@ -426,7 +500,8 @@ mod tests {
             u(6, C1, 10, None),
             u(7, C1, 11, None),
         ];
-        let (mut doubt, mut never) = in_the_air(intents);
+        let (doubt, mut never) = in_the_air(intents, twin_gap(std::time::Duration::from_secs(2)));
+        let mut doubt: Vec<usize> = doubt.into_iter().map(|(i, _)| i).collect();
         doubt.sort_unstable();
         never.sort_unstable();
         assert_eq!(doubt, [1, 4, 5, 6, 7]);
@@ -434,7 +509,7 @@ mod tests {
     }
 
     #[test]
-    fn a_create_held_back_behind_a_twin_in_doubt_was_never_sent() {
+    fn a_twin_of_a_doubt_was_sent_no_sooner_than_the_gap_after_it() {
         let t = |s: i64| jiff::Timestamp::from_second(s).expect("ts");
         let u = |idx, prompt: &str, at, answered| Unrecorded {
             idx,
@@ -443,15 +518,118 @@ mod tests {
             expect: expect(prompt),
             at: t(at),
             answered,
+            until: answered.then(|| t(at + 1)),
         };
-        // Seed 1's create got no answer (recorded); seed 2, the same visible request, was
-        // held back, and the run died before that was recorded.
-        let (doubt, never) = in_the_air(vec![u(0, "@man walks home", 101, true), u(1, "@man walks home", 102, false)]);
-        assert_eq!((doubt, never), (vec![0], vec![1]));
-        // Another prompt is not held back: it may have been in the air.
-        let (mut doubt, never) = in_the_air(vec![u(0, "@man walks home", 101, true), u(1, "@man runs", 102, false)]);
+        let gap = twin_gap(std::time::Duration::from_secs(2));
+        // Seed 1's create got no answer (recorded, in the air until 102); seed 2, the same
+        // visible request, had no outcome when the run died: it may have gone out, but not
+        // before the gap after 102, so its window cannot reach back to seed 1's task.
+        let (mut doubt, never) =
+            in_the_air(vec![u(0, "@man walks home", 101, true), u(1, "@man walks home", 102, false)], gap);
         doubt.sort_unstable();
-        assert_eq!((doubt, never), (vec![0, 1], vec![]));
+        assert_eq!((doubt, never), (vec![(0, None), (1, t(102).checked_add(gap).ok())], vec![]));
+        // Another prompt waits for nothing: it may have been in the air at once.
+        let (mut doubt, never) =
+            in_the_air(vec![u(0, "@man walks home", 101, true), u(1, "@man runs", 102, false)], gap);
+        doubt.sort_unstable();
+        assert_eq!((doubt, never), (vec![(0, None), (1, None)], vec![]));
+    }
+
+    #[test]
+    fn twins_sent_the_gap_apart_are_told_apart_by_their_windows() {
+        // Seed 1's call (20 000 to 20 050) and seed 2's, sent the gap after it, both unanswered,
+        // with only the assumed tolerance: each window holds its own task alone.
+        let tol = std::time::Duration::from_secs(2);
+        let gap = twin_gap(tol).as_millis() as i64;
+        let assumed = Offset::assumed(2_000);
+        let (a0, a1) = assumed.window(20_000, 20_050);
+        let (b0, b1) = assumed.window(20_050 + gap, 20_100 + gap);
+        let d = [doubt(0, "@man walks home", a0, a1), doubt(1, "@man walks home", b0, b1)];
+        let c =
+            [done("a", 20_050, "man walks home", "1280*720"), done("b", 20_050 + gap, "man walks home", "1280*720")];
+        let out: HashMap<usize, Outcome> = resolve(&d, &c, &none()).into_iter().collect();
+        assert!(matches!(&out[&0], Outcome::Adopt { task_id, .. } if task_id == "a"), "{out:?}");
+        assert!(matches!(&out[&1], Outcome::Adopt { task_id, .. } if task_id == "b"), "{out:?}");
+    }
+
+    fn answered(sent_ms: i64, rtt: i64, ahead: i64) -> Answered {
+        // The service made the task halfway through the call, its clock `ahead` of ours.
+        Answered { sent_ms, answered_ms: sent_ms + rtt, created_ms: sent_ms + rtt / 2 + ahead }
+    }
+
+    #[test]
+    fn answered_creates_bound_the_services_clock() {
+        let samples = [answered(10_000, 40, 5_000), answered(10_300, 8, 5_000), answered(10_600, 30, 5_000)];
+        let offset = Offset::learn(&samples, 100).expect("learnt");
+        assert!(offset.lo_ms <= 5_000 && 5_000 <= offset.hi_ms, "{offset:?}");
+        // The tightest sample (8 ms) and the slack decide the width.
+        assert!(offset.hi_ms - offset.lo_ms <= 2 * 100 + 8 + 2, "{offset:?}");
+        assert_eq!(Offset::learn(&[], 100), None, "nothing answered, nothing learnt");
+    }
+
+    #[test]
+    fn samples_that_disagree_teach_nothing() {
+        // Our clock stepped by a second between two answered creates.
+        let samples = [answered(10_000, 10, 0), answered(20_000, 10, 1_000)];
+        assert_eq!(Offset::learn(&samples, 100), None);
+    }
+
+    #[test]
+    fn a_learnt_window_always_holds_the_task() {
+        // Whatever the offset and the round trips, the task of an unanswered call made between
+        // its sending and its giving up lies in the window learnt from answered calls.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: i64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as i64
+        };
+        for _ in 0..2_000 {
+            let ahead = next(20_000) - 10_000;
+            let samples: Vec<Answered> = (0..1 + next(5))
+                .map(|i| {
+                    let (sent, rtt) = (1_000_000 + i * 200, 1 + next(300));
+                    let made = sent + next(rtt + 1);
+                    Answered { sent_ms: sent, answered_ms: sent + rtt, created_ms: made + ahead }
+                })
+                .collect();
+            let offset = Offset::learn(&samples, 0).expect("consistent");
+            let (sent, wait) = (1_000_000 + next(2_000), next(30_000));
+            let made = sent + next(wait + 1) + ahead;
+            let (from, to) = offset.window(sent, sent + wait);
+            assert!(from <= made && made <= to, "{offset:?} {from}..{to} misses {made}");
+        }
+    }
+
+    #[test]
+    fn a_service_clock_seconds_ahead_is_followed_not_missed() {
+        // The service's clock is 3 s ahead of ours. The task of the unanswered call (sent at
+        // 20 000, given up at 20 050, ours) is listed as made at 23 020.
+        let ours = done("t1", 23_020, "man walks home", "1280*720");
+        let assumed = Offset::assumed(2_000).window(20_000, 20_050);
+        let d = [doubt(0, "@man walks home", assumed.0, assumed.1)];
+        assert!(
+            matches!(resolve(&d, std::slice::from_ref(&ours), &none())[0].1, Outcome::NothingMade { .. }),
+            "the fixed tolerance misses it"
+        );
+        let offset = Offset::learn(&[answered(19_500, 20, 3_000), answered(20_200, 20, 3_000)], 250).expect("learnt");
+        let (from, to) = offset.window(20_000, 20_050);
+        let out = resolve(&[doubt(0, "@man walks home", from, to)], &[ours], &none());
+        assert!(matches!(&out[0].1, Outcome::Adopt { task_id, .. } if task_id == "t1"), "{out:?}");
+    }
+
+    #[test]
+    fn a_learnt_window_leaves_out_a_task_made_a_second_later() {
+        // Another run's task, still PENDING, made 1 s after our unanswered call; ours is done.
+        let c = [done("ours", 20_010, "man walks home", "1280*720"), running("theirs", 21_000)];
+        let assumed = Offset::assumed(2_000).window(20_000, 20_020);
+        let out = resolve(&[doubt(0, "@man walks home", assumed.0, assumed.1)], &c, &none());
+        assert!(matches!(out[0].1, Outcome::Wait { .. }), "the fixed tolerance waits for theirs: {out:?}");
+        let offset = Offset::learn(&[answered(19_800, 10, 0), answered(20_300, 10, 0)], 250).expect("learnt");
+        let (from, to) = offset.window(20_000, 20_020);
+        let out = resolve(&[doubt(0, "@man walks home", from, to)], &c, &none());
+        assert!(matches!(&out[0].1, Outcome::Adopt { task_id, .. } if task_id == "ours"), "{out:?}");
     }
 
     #[test]

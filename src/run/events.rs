@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::doubt::{Candidate, Expect, Visible};
+use super::doubt::{Expect, Visible};
 use super::pools::Worker;
 use crate::api::{ApiError, DownloadError, Downloaded, TaskResponse, TaskStatus};
 use crate::plan::Job;
@@ -59,6 +59,9 @@ pub(super) enum WorkerEvent {
     Submitted {
         idx: usize,
         task_id: String,
+        /// When the create call that made it was sent, and when its answer came (our clock).
+        sent_at: jiff::Timestamp,
+        answered_at: jiff::Timestamp,
     },
     /// A task sent past a full family was refused (429): the service does not queue.
     AheadRefused {
@@ -86,7 +89,7 @@ pub(super) enum WorkerEvent {
     },
     /// What the list API (and queries of finished candidates) showed for the jobs in doubt.
     Probed {
-        result: Result<Vec<Candidate>, ApiError>,
+        result: Result<super::reconcile::Listing, ApiError>,
     },
     /// A cancel worker's outcome (a stopping run cancels what has not started).
     Canceled {

@@ -1,7 +1,7 @@
 //! One lane per model: it creates that model's tasks one at a time, within the model's
 //! submit rate, and sends the next only once the outcome of the one before is in the journal.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -24,10 +24,11 @@ pub(super) struct SubmitJob {
     pub(super) visible: Visible,
 }
 
-/// The visible requests of the jobs in doubt. While one is in doubt no create with the same
-/// visible request is sent (the lanes check it right before sending; the coordinator holds
-/// such jobs back), so two of our own creates are never in doubt over one task.
-pub(super) type Doubtful = Arc<std::sync::Mutex<HashSet<Visible>>>;
+/// The visible requests of the jobs in doubt, each with the moment from which a create with the
+/// same visible request may be sent (`None`: not in this run). Until then none is (the lanes
+/// check it right before sending; the coordinator holds such jobs back), so that two of our
+/// own creates are told apart by their windows (see [`super::doubt::twin_gap`]).
+pub(super) type Doubtful = Arc<std::sync::Mutex<HashMap<Visible, Option<jiff::Timestamp>>>>;
 
 /// Creates the tasks of one model, one at a time, within the model's submit rate. A create
 /// that gets no answer is handed back as unanswered, with the moments it was sent and given up:
@@ -138,7 +139,8 @@ impl Lane {
                 return WorkerEvent::SubmitFailed { idx, error };
             }
         };
-        if self.doubtful.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(&job.visible) {
+        let gate = self.doubtful.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&job.visible).copied();
+        if gate.is_some_and(|g| g.is_none_or(|at| jiff::Timestamp::now() < at)) {
             return WorkerEvent::Deferred { idx };
         }
         let result = if job.ahead {
@@ -158,7 +160,16 @@ impl Lane {
             self.submit.run(|| self.create_once(&body)).await
         };
         match result {
-            Ok(resp) => WorkerEvent::Submitted { idx, task_id: resp.output.task_id },
+            Ok(resp) => {
+                let answered_at = jiff::Timestamp::now();
+                let sent_at = self
+                    .sent_at
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take()
+                    .unwrap_or(answered_at);
+                WorkerEvent::Submitted { idx, task_id: resp.output.task_id, sent_at, answered_at }
+            }
             Err(CreateError::Halted) => WorkerEvent::NotSent { idx },
             Err(CreateError::Api(error)) if error.maybe_processed => {
                 tracing::debug!(%error, model = %self.model, "create got no answer; a task may exist");

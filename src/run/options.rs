@@ -50,8 +50,12 @@ pub struct RunOptions {
     /// How often the list API is asked again about jobs in doubt whose candidates have not
     /// finished.
     pub doubt_recheck: Duration,
-    /// How far our clock and the service's may disagree about when a task was created.
+    /// How far our clock and the service's may disagree about when a task was created, until
+    /// answered creates show how far they do.
     pub clock_tolerance: Duration,
+    /// What is allowed either way around the offset between the clocks that answered creates
+    /// show (see [`super::doubt::Offset::learn`]).
+    pub learnt_clock_slack: Duration,
     /// How long a task that its endpoint answers UNKNOWN for (too soon to be forgotten) is
     /// asked about again before this run stops waiting for it.
     pub unknown_grace: Duration,
@@ -88,6 +92,7 @@ impl Default for RunOptions {
             queue_ahead: 2,
             doubt_recheck: Duration::from_secs(5),
             clock_tolerance: Duration::from_secs(2),
+            learnt_clock_slack: Duration::from_millis(250),
             unknown_grace: Duration::from_secs(60),
             unreachable_grace: Duration::from_secs(120),
             unreachable_hold: Duration::from_secs(30),

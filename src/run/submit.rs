@@ -8,7 +8,6 @@ use tokio::sync::mpsc;
 
 use super::Order;
 use super::coordinator::Coordinator;
-use super::doubt::Visible;
 use super::events::{JobState, visible_of};
 use super::lane::{Lane, SubmitJob};
 use super::order;
@@ -86,7 +85,9 @@ impl Coordinator<'_, '_> {
         let families: Vec<Family> = self.queues.keys().cloned().collect();
         // The coordinator's own view: the commit below, before anything is sent, makes every
         // decision durable along with the intents.
-        let doubtful: HashSet<Visible> = self.doubts.keys().map(|i| visible_of(&self.jobs[*i])).collect();
+        let gates = self.twin_gates();
+        let wall = jiff::Timestamp::now();
+        self.twin_wake = None;
         for family in families {
             let mut held = Vec::new();
             loop {
@@ -103,8 +104,12 @@ impl Coordinator<'_, '_> {
                     );
                     continue;
                 }
-                if doubtful.contains(&visible_of(&self.jobs[idx])) {
+                if let Some(Some(gate)) = gates.get(&visible_of(&self.jobs[idx]))
+                    && wall < *gate
+                {
                     // Sent now, its task could not be told from the one in doubt.
+                    let wait = std::time::Duration::try_from(gate.duration_since(wall)).unwrap_or_default();
+                    self.twin_wake = Some(self.twin_wake.map_or(now + wait, |w| w.min(now + wait)));
                     held.push(idx);
                     continue;
                 }
