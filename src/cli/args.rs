@@ -362,6 +362,13 @@ pub struct FakeServerArgs {
     /// Error answers quote the request's Authorization header, as some gateways do.
     #[arg(long)]
     pub echo_auth: bool,
+    /// Stop accepting connections this long after starting (connects are refused, open ones
+    /// closed: a server gone), e.g. `30s`; see --offline-for.
+    #[arg(long, value_name = "DURATION")]
+    pub offline_after: Option<Human>,
+    /// How long the outage of --offline-after lasts (default: for good), e.g. `1m`.
+    #[arg(long, value_name = "DURATION", requires = "offline_after")]
+    pub offline_for: Option<Human>,
 }
 
 impl FakeServerArgs {
@@ -397,6 +404,9 @@ impl FakeServerArgs {
             url_ttl: self.url_ttl.map(Duration::from),
             echo_auth: self.echo_auth,
             refuse_creates: None,
+            outage: self
+                .offline_after
+                .map(|after| crate::fake::Outage { after: after.0, lasting: self.offline_for.map(|h| h.0) }),
             clock_ahead: jiff::SignedDuration::ZERO,
         }
     }

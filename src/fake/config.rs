@@ -147,6 +147,14 @@ pub struct Neighbours {
     pub echo_seed: bool,
 }
 
+/// When the server stops answering, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Outage {
+    pub after: Duration,
+    /// `None`: it never comes back.
+    pub lasting: Option<Duration>,
+}
+
 /// An answer the fake gives every create call (an account whose quota is used up, say).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Refusal {
@@ -185,6 +193,9 @@ pub struct FakeConfig {
     pub echo_auth: bool,
     /// Answer every create call with this error instead of making a task.
     pub refuse_creates: Option<Refusal>,
+    /// The server stops accepting connections (they are refused, and open ones are closed) this
+    /// long after it starts, for `Outage::lasting` (or for good): a server gone, a firewall.
+    pub outage: Option<Outage>,
     /// How far the service's clock is ahead of the machine's (negative: behind): every time it
     /// shows or filters on (`submit_time`, the list API's `gmt_create` and window) is off by this.
     pub clock_ahead: jiff::SignedDuration,
@@ -207,6 +218,7 @@ impl Default for FakeConfig {
             url_ttl: None,
             echo_auth: false,
             refuse_creates: None,
+            outage: None,
             clock_ahead: jiff::SignedDuration::ZERO,
         }
     }

@@ -32,7 +32,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-pub use config::{DurationRange, FakeConfig, Faults, Neighbours, Refusal, Render};
+pub use config::{DurationRange, FakeConfig, Faults, Neighbours, Outage, Refusal, Render};
 pub use sim::Stats;
 use sim::{Created, Sim};
 
@@ -46,9 +46,19 @@ const SAMPLE_MP4: &[u8] = include_bytes!("sample.mp4");
 pub struct Shared {
     sim: Mutex<Sim>,
     base_url: String,
+    /// Whether the server accepts connections (see [`FakeServer::go_offline`]).
+    online: tokio::sync::watch::Sender<bool>,
 }
 
 impl Shared {
+    fn new(config: FakeConfig, addr: SocketAddr) -> Arc<Shared> {
+        Arc::new(Shared {
+            sim: Mutex::new(Sim::new(config)),
+            base_url: format!("http://{addr}"),
+            online: tokio::sync::watch::Sender::new(true),
+        })
+    }
+
     fn sim(&self) -> MutexGuard<'_, Sim> {
         // A panic while holding the lock cannot leave the counters half-written in a way that
         // matters to a test double; keep serving.
@@ -73,7 +83,7 @@ impl FakeServer {
     /// Serves on `listener` in the background.
     pub fn start_on(listener: TcpListener, config: FakeConfig) -> std::io::Result<FakeServer> {
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared { sim: Mutex::new(Sim::new(config)), base_url: format!("http://{addr}") });
+        let shared = Shared::new(config, addr);
         let shutdown = CancellationToken::new();
         tokio::spawn(serve_shared(listener, shared.clone(), shutdown.clone()));
         Ok(FakeServer { addr, shared, shutdown })
@@ -119,6 +129,17 @@ impl FakeServer {
         self.shared.sim().config.faults = faults;
     }
 
+    /// Stops accepting connections: the listening socket is closed (a connect is refused, as
+    /// from a server that is gone) and open connections are dropped. Tasks go on rendering.
+    pub fn go_offline(&self) {
+        self.shared.online.send_replace(false);
+    }
+
+    /// Listens again on the same address, with the same tasks.
+    pub fn go_online(&self) {
+        self.shared.online.send_replace(true);
+    }
+
     /// Resets the counters (tasks are kept).
     pub fn reset_stats(&self) {
         self.shared.sim().stats = Stats::default();
@@ -134,17 +155,61 @@ impl Drop for FakeServer {
 /// Serves the fake on `listener` until `shutdown` is cancelled.
 pub async fn serve(listener: TcpListener, config: FakeConfig, shutdown: CancellationToken) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
-    let shared = Arc::new(Shared { sim: Mutex::new(Sim::new(config)), base_url: format!("http://{addr}") });
+    let shared = Shared::new(config, addr);
     serve_shared(listener, shared, shutdown).await;
     Ok(())
 }
 
 async fn serve_shared(listener: TcpListener, shared: Arc<Shared>, shutdown: CancellationToken) {
     let router = routes(shared.clone());
+    let Ok(addr) = listener.local_addr() else { return };
+    let outage = shared.sim().config.outage;
+    if let Some(outage) = outage {
+        let (shared, token) = (shared.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                () = tokio::time::sleep(outage.after) => shared.online.send_replace(false),
+                () = token.cancelled() => return,
+            };
+            if let Some(lasting) = outage.lasting {
+                tokio::select! {
+                    () = tokio::time::sleep(lasting) => shared.online.send_replace(true),
+                    () = token.cancelled() => return,
+                };
+            }
+        });
+    }
+    let mut online = shared.online.subscribe();
+    let mut listener = Some(listener);
+    // Open connections end with the listener when the server goes offline.
+    let mut connections = shutdown.child_token();
     loop {
+        let up = *online.borrow_and_update();
+        if !up && listener.is_some() {
+            listener = None;
+            connections.cancel();
+            connections = shutdown.child_token();
+        }
+        if up && listener.is_none() {
+            match TcpListener::bind(addr).await {
+                Ok(l) => listener = Some(l),
+                Err(e) => {
+                    tracing::debug!(error = %e, "fake: cannot listen again yet");
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    continue;
+                }
+            }
+        }
+        let Some(socket) = &listener else {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = online.changed() => continue,
+            }
+        };
         let (stream, _) = tokio::select! {
             () = shutdown.cancelled() => return,
-            accepted = listener.accept() => match accepted {
+            _ = online.changed() => continue,
+            accepted = socket.accept() => match accepted {
                 Ok(s) => s,
                 Err(e) => {
                     // Out of file descriptors, say: back off instead of spinning on the error.
@@ -156,7 +221,7 @@ async fn serve_shared(listener: TcpListener, shared: Arc<Shared>, shutdown: Canc
         };
         let shared = shared.clone();
         let router = router.clone();
-        let token = shutdown.clone();
+        let token = connections.clone();
         tokio::spawn(async move {
             let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
                 gate(shared.clone(), router.clone(), req.map(Body::new))
