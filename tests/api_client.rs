@@ -128,7 +128,7 @@ async fn errors_are_classified() {
     let mut unknown = body(1);
     unknown["model"] = "pixverse/nope".into();
     let err = c.create_task(&unknown).await.expect_err("unknown model");
-    assert_eq!((err.code.as_str(), err.class), ("ModelNotFound", ErrorClass::RunFatal));
+    assert_eq!((err.code.as_str(), err.class), ("ModelNotFound", ErrorClass::ModelFatal));
 
     // No retry policy retries a job-permanent or run-fatal error.
     let calls = Arc::new(Mutex::new(0));
@@ -265,4 +265,38 @@ fn the_key_never_appears_in_logs_or_errors_even_at_trace() {
     assert!(logs.len() > 1000, "trace logging was captured ({} bytes)", logs.len());
     assert!(!logs.contains(canary), "the key leaked into the logs");
     assert!(!seen.contains(canary), "the key leaked into Debug/Display: {seen}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transport_faults_say_whether_the_request_left() {
+    use pixbatch::api::Transport;
+    // Nothing listens: refused, never sent, so a create cannot have made a task.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let c = Client::new(ApiConfig::new(&format!("http://127.0.0.1:{port}"), ApiKey::new("sk-test")).expect("config"))
+        .expect("client");
+    let err = c.create_task(&body(1)).await.expect_err("refused");
+    assert_eq!(err.transport, Some(Transport::Refused), "{err}");
+    assert!(err.unreachable() && !err.maybe_processed, "{err:?}");
+    assert_eq!(err.code, "ConnectionRefused");
+    assert!(err.message.contains("os error"), "the OS's words: {err}");
+
+    // TLS spoken to a plain-HTTP server: the handshake fails before anything is sent.
+    let fake = FakeServer::start(FakeConfig::default()).await.expect("fake");
+    let tls_url = fake.base_url().replace("http://", "https://");
+    let c = Client::new(ApiConfig::new(&tls_url, ApiKey::new("sk-test")).expect("config")).expect("client");
+    let err = c.create_task(&body(1)).await.expect_err("tls");
+    assert_eq!(err.transport, Some(Transport::Tls), "{err}");
+    assert!(!err.maybe_processed);
+
+    // The work is done and the answer lost: sent, so a create may have made a task.
+    let dropping = FakeServer::start(FakeConfig {
+        faults: Faults { drop_after: 1.0, ..Faults::default() },
+        ..FakeConfig::default()
+    })
+    .await
+    .expect("fake");
+    let c = Client::new(ApiConfig::new(&dropping.base_url(), ApiKey::new("sk-test")).expect("config")).expect("client");
+    let err = c.create_task(&body(1)).await.expect_err("dropped");
+    assert_eq!(err.transport, Some(Transport::Reset), "{err}");
+    assert!(err.maybe_processed && !err.unreachable(), "{err:?}");
 }

@@ -260,3 +260,31 @@ async fn a_model_the_account_cannot_use_fails_its_jobs_not_the_run() {
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("4 already done"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_standalone_fake_goes_offline_and_comes_back_on_its_knobs() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut server = tokio::process::Command::new(assert_cmd::cargo::cargo_bin!("pixbatch"))
+        .args(["fake-server", "--addr", &addr, "--offline-after", "1s", "--offline-for", "1s"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn");
+    // Up, then refusing, then up again: each state is waited for by trying to connect (bounded).
+    let mut seen = Vec::new();
+    for _ in 0..800 {
+        let up = tokio::net::TcpStream::connect(&addr).await.is_ok();
+        if seen.last() != Some(&up) {
+            seen.push(up);
+        }
+        if seen.iter().skip_while(|u| !**u).count() == 3 {
+            break;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let _ = server.kill().await;
+    assert_eq!(seen.iter().skip_while(|u| !**u).copied().collect::<Vec<_>>(), [true, false, true]);
+}

@@ -483,7 +483,7 @@ async fn send(req: RequestBuilder, mutating: bool) -> Result<Response, ApiError>
 }
 
 /// What kind of transport fault a reqwest error is: its own flags, then its cause chain (the
-/// OS error of a connect, hyper's DNS failure, rustls' handshake words).
+/// OS error of a connect, hyper's DNS failure, rustls' handshake error).
 pub fn transport_kind(e: &reqwest::Error) -> error::Transport {
     use error::Transport;
     let mut refused = false;
@@ -491,11 +491,16 @@ pub fn transport_kind(e: &reqwest::Error) -> error::Transport {
     let mut tls = false;
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            refused |= io.kind() == std::io::ErrorKind::ConnectionRefused;
+        tls |= s.downcast_ref::<rustls::Error>().is_some();
+        // An io::Error's `source` skips the error it wraps (hyper-rustls nests two): look inside.
+        let mut io = s.downcast_ref::<std::io::Error>();
+        while let Some(e) = io {
+            refused |= e.kind() == std::io::ErrorKind::ConnectionRefused;
+            let inner = e.get_ref();
+            tls |= inner.is_some_and(|i| i.downcast_ref::<rustls::Error>().is_some());
+            io = inner.and_then(|i| i.downcast_ref::<std::io::Error>());
         }
         let text = s.to_string().to_ascii_lowercase();
-        tls |= ["certificate", "tls", "handshake"].iter().any(|w| text.contains(w));
         dns |= text.contains("dns error") || text.contains("failed to lookup address");
         source = s.source();
     }

@@ -28,8 +28,10 @@ const EXIT_CODES_HELP: &str = "Exit codes:
   0    all done
   1    some jobs failed
   2    bad manifest or usage (nothing was sent)
-  3    a run-fatal API error (key, billing, model access) stopped the run
+  3    a run-fatal API error (key, billing, quota) stopped the run, or a model
+       the account cannot use failed its jobs
   4    the budget (--max-cost) stopped submitting
+  5    an endpoint stayed unreachable for --unreachable-grace (jobs kept)
   130  interrupted";
 
 #[derive(Debug, Subcommand)]
