@@ -288,3 +288,23 @@ async fn the_standalone_fake_goes_offline_and_comes_back_on_its_knobs() {
     let _ = server.kill().await;
     assert_eq!(seen.iter().skip_while(|u| !**u).copied().collect::<Vec<_>>(), [true, false, true]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_billing_stop_still_fetches_the_tasks_already_paid_for() {
+    let fake = FakeServer::start(long_tasks(1)).await.expect("fake");
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = c1_manifest(dir.path(), 12);
+    let (handle, mut notes) = start_run(&manifest, fake.base_url(), fast_options(), CancellationToken::new());
+    until_notes(&mut notes, 5, |n| matches!(n, Note::Submitted { .. })).await;
+    fake.set_refuse_creates(Some(pixbatch::fake::Refusal {
+        status: 400,
+        code: "Arrearage".into(),
+        message: "Access denied, please make sure your account is in good standing.".into(),
+    }));
+    let summary = handle.await.expect("run");
+    assert!(matches!(&summary.stop, Some(Stop::Fatal { code, .. }) if code == "Arrearage"), "{:?}", summary.stop);
+    let made = fake.stats().submissions;
+    assert!(made >= 5, "{made}");
+    assert_eq!(summary.counts.done as u64, made, "every task made was polled and downloaded before the exit");
+    assert_eq!(summary.left_in_flight, 0, "no paid task left on the service");
+}

@@ -140,6 +140,12 @@ impl FakeServer {
         self.shared.online.send_replace(true);
     }
 
+    /// From now on every create call gets this answer (`None`: creates work again), e.g. an
+    /// account whose bill is overdue in the middle of a run.
+    pub fn set_refuse_creates(&self, refusal: Option<Refusal>) {
+        self.shared.sim().config.refuse_creates = refusal;
+    }
+
     /// Resets the counters (tasks are kept).
     pub fn reset_stats(&self) {
         self.shared.sim().stats = Stats::default();
