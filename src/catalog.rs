@@ -223,6 +223,11 @@ pub fn lookup(model: &str) -> Option<&'static ModelSpec> {
     MODELS.iter().find(|m| m.id == model)
 }
 
+/// How tables and the contact sheet name a model: without the vendor's repeated prefix.
+pub fn short_name(model: &str) -> &str {
+    model.strip_prefix("pixverse/pixverse-").unwrap_or(model)
+}
+
 /// The concurrency family of any model id, known or not.
 pub fn family_of(model: &str) -> Family {
     lookup(model).map_or_else(|| Family::Other(model.to_owned()), |m| m.family.clone())

@@ -479,7 +479,7 @@ impl Sim {
             body["parameters"]["seed"] = self.rng.random_range(0..1000).into();
             return body;
         }
-        let model = if n.is_multiple_of(2) { "pixverse/pixverse-c1-r2v" } else { "pixverse/pixverse-v5.6-r2v" };
+        let model = if n.is_multiple_of(2) { catalog::C1_R2V } else { catalog::V56_R2V };
         json!({
             "model": model,
             "input": {

@@ -113,7 +113,7 @@ fn take(t: &Take<'_>, mode: Mode<'_>) -> Markup {
                 @if t.picked { " " span.badge { "picked" } }
                 br;
                 span.meta {
-                    (job.model.strip_prefix("pixverse/pixverse-").unwrap_or(&job.model)) " · " (job.size) " · "
+                    (crate::catalog::short_name(&job.model)) " · " (job.size) " · "
                     (job.duration) " s"
                     @if let Some(seed) = job.seed { " · seed " (seed) }
                     @if job.audio { " · audio" }

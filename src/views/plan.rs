@@ -189,7 +189,7 @@ impl<'a> Plan<'a> {
                     job.key.short().to_owned(),
                     job.shot.clone(),
                     if job.variant.is_empty() { "-".into() } else { job.variant.clone() },
-                    job.model.strip_prefix("pixverse/pixverse-").unwrap_or(&job.model).to_owned(),
+                    crate::catalog::short_name(&job.model).to_owned(),
                     job.size.clone(),
                     format!("{}s", job.duration),
                     job.seed.map_or_else(|| "-".into(), |s| s.to_string()),
