@@ -519,6 +519,9 @@ async fn a_service_clock_seconds_ahead_of_ours_is_learnt_and_nothing_is_paid_twi
     // The service's clock is 5 s ahead of ours: a window of ±2 s around a call that got no
     // answer would miss its task and pay for the job again. The run's answered creates show
     // the offset, and the window follows it.
+    // Which creates lose their answer depends on the order requests reach the fake, so one
+    // seed may drop none; across the three runs (54 creates at 0.3) all do with p < 1e-8.
+    let mut dropped = 0;
     for seed in 1..=3 {
         let dir = tempfile::tempdir().expect("tmp");
         let shots: String = ["c1-r2v", "v5.6-r2v"]
@@ -533,7 +536,7 @@ async fn a_service_clock_seconds_ahead_of_ours_is_learnt_and_nothing_is_paid_twi
         let fake = FakeServer::start(FakeConfig {
             seed,
             clock_ahead: jiff::SignedDuration::from_secs(5),
-            faults: Faults { lost_create_answer: 0.2, ..Faults::default() },
+            faults: Faults { lost_create_answer: 0.3, ..Faults::default() },
             ..fast_fake()
         })
         .await
@@ -543,6 +546,7 @@ async fn a_service_clock_seconds_ahead_of_ours_is_learnt_and_nothing_is_paid_twi
         assert_eq!(assert_own_videos(&manifest, &[&fake]), 18);
         let stats = fake.stats();
         assert_eq!((stats.bodies_paid_twice, stats.duplicate_submissions), (0, 0), "seed {seed}: {stats:?}");
-        assert!(stats.dropped > 0, "the test exercised nothing: {stats:?}");
+        dropped += stats.dropped;
     }
+    assert!(dropped > 0, "the test exercised nothing: no create lost its answer in three runs");
 }
