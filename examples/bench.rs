@@ -78,6 +78,7 @@ fn slot_fake(world: World) -> FakeConfig {
         run_time: DurationRange { min: Duration::from_secs(3), max: Duration::from_secs(6) },
         seed: 42,
         overflow: matches!(world, World::Refuses),
+        pending_min: Duration::ZERO,
         ..FakeConfig::default()
     }
 }
@@ -288,7 +289,8 @@ fn lpt_makespan(durations: &[f64], slots: usize) -> f64 {
 /// Part 6: a mixed storyboard, longest-first against manifest order.
 async fn mixed() {
     let render = pixbatch::fake::Render { base: Duration::from_secs(3), ..pixbatch::fake::Render::default() };
-    let config = FakeConfig { render: Some(render.clone()), seed: 42, ..FakeConfig::default() };
+    let config =
+        FakeConfig { render: Some(render.clone()), seed: 42, pending_min: Duration::ZERO, ..FakeConfig::default() };
     let dir = tempfile::tempdir().expect("tmp");
     let path = mixed_manifest(dir.path());
     let loaded = pixbatch::manifest::load(&path).expect("manifest");
@@ -479,6 +481,7 @@ async fn overhead(quick: bool) {
             submit_rps: 0,
             query_rps: 0,
             concurrency: 10_000,
+            pending_min: Duration::ZERO,
             ..FakeConfig::default()
         }))
         .await
@@ -675,7 +678,8 @@ async fn doubt(seeds: Vec<u64>, per_shot: usize) {
     );
     let mut all = Vec::new();
     for seed in seeds {
-        let config = FakeConfig { render: Some(render.clone()), seed, ..FakeConfig::default() };
+        let config =
+            FakeConfig { render: Some(render.clone()), seed, pending_min: Duration::ZERO, ..FakeConfig::default() };
         let lpt = ["c1", "v5.6"]
             .iter()
             .map(|f| {

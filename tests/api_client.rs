@@ -16,9 +16,11 @@ fn body(seed: i64) -> Value {
     })
 }
 
+/// Tasks of 50 ms that start at once (no scheduling delay), no rate limits.
 fn fast() -> FakeConfig {
     FakeConfig {
         run_time: DurationRange::fixed(Duration::from_millis(50)),
+        pending_min: Duration::ZERO,
         submit_rps: 0,
         query_rps: 0,
         ..FakeConfig::default()
@@ -110,6 +112,18 @@ async fn cancel_works_on_pending_tasks() {
     c.cancel_task(&queued.output.task_id).await.expect("PENDING can be cancelled");
     assert_eq!(c.get_task(&queued.output.task_id).await.expect("get").output.task_status, TaskStatus::Canceled);
     assert_eq!(c.get_task("no-such-task").await.expect("get").output.task_status, TaskStatus::Unknown);
+}
+
+#[tokio::test]
+async fn at_the_fakes_defaults_a_new_task_is_pending_and_can_be_cancelled() {
+    let fake = FakeServer::start(FakeConfig::default()).await.expect("fake");
+    let c = client(&fake, "sk-test");
+    let created = c.create_task(&body(1)).await.expect("create");
+    let id = &created.output.task_id;
+    assert_eq!(c.get_task(id).await.expect("get").output.task_status, TaskStatus::Pending, "free slots, still PENDING");
+    c.cancel_task(id).await.expect("a PENDING task can be cancelled");
+    assert_eq!(c.get_task(id).await.expect("get").output.task_status, TaskStatus::Canceled);
+    assert_eq!(fake.stats().final_states.get("CANCELED"), Some(&1));
 }
 
 #[tokio::test]

@@ -80,6 +80,8 @@ fn plan_run_and_status_read_as_they_did() {
         "--fake",
         "--fake-run-time",
         "20ms",
+        "--fake-pending-min",
+        "0s",
         "--concurrency",
         "1",
         "--queue-ahead",

@@ -1,11 +1,11 @@
 //! Wire compatibility: the official Python SDK (`dashscope==2.0.2`) drives the fake and parses
-//! every answer. The virtualenv lives in `target/sdk-venv` and is reused while it is intact.
+//! every answer, at the fake's defaults. The virtualenv lives in `target/sdk-venv` and is
+//! reused while it is intact.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
-use pixbatch::fake::{DurationRange, FakeConfig, FakeServer};
+use pixbatch::fake::{FakeConfig, FakeServer};
 
 const SDK: &str = "dashscope==2.0.2";
 
@@ -33,13 +33,8 @@ fn venv_python() -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_python_sdk_parses_every_answer() {
     let python = tokio::task::spawn_blocking(venv_python).await.expect("venv");
-    let fake = FakeServer::start(FakeConfig {
-        concurrency: 1,
-        run_time: DurationRange::fixed(Duration::from_millis(1500)),
-        ..FakeConfig::default()
-    })
-    .await
-    .expect("fake starts");
+    // The defaults, as a demo or a user gets them: the cancel of a PENDING task must work there.
+    let fake = FakeServer::start(FakeConfig::default()).await.expect("fake starts");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/sdk_compat.py");
     let out = tokio::process::Command::new(&python)
         .arg(&script)
@@ -57,4 +52,11 @@ async fn the_official_python_sdk_parses_every_answer() {
     let stats = fake.stats();
     assert_eq!(stats.submissions, 3, "three tasks created");
     assert_eq!(stats.cancels, 2);
+    let finals = |state: &str| stats.final_states.get(state).copied().unwrap_or(0);
+    assert_eq!(
+        (finals("CANCELED"), finals("SUCCEEDED"), finals("FAILED")),
+        (1, 1, 1),
+        "one cancelled while PENDING, one done, one failed: {:?}",
+        stats.final_states
+    );
 }

@@ -282,6 +282,10 @@ pub struct RunArgs {
     /// videos take proportionally longer.
     #[arg(long, default_value_t = Human(RENDER.base), requires = "fake")]
     pub fake_render_base: Human,
+    /// Every task of the `--fake` server stays PENDING at least this long before it runs (the
+    /// service's scheduling; long enough to cancel it), on top of its run time; `0s` for none.
+    #[arg(long, default_value_t = Human(FAKE.pending_min), requires = "fake")]
+    pub fake_pending_min: Human,
     #[command(flatten)]
     pub expand: ExpandFlags,
 }
@@ -309,6 +313,10 @@ pub struct FakeServerArgs {
     /// audio 1.2×, each within ±10 % (seeded by the request).
     #[arg(long, default_value_t = Human(RENDER.base))]
     pub render_base: Human,
+    /// Every task stays PENDING at least this long before it runs, even with a slot free (the
+    /// service's scheduling; long enough to cancel it), on top of its run time; `0s` for none.
+    #[arg(long, default_value_t = Human(FAKE.pending_min))]
+    pub pending_min: Human,
     /// Creates per second per model (0 = unlimited).
     #[arg(long, default_value_t = FAKE.submit_rps)]
     pub submit_rps: u32,
@@ -382,6 +390,7 @@ impl FakeServerArgs {
             overflow: self.overflow,
             run_time: self.run_time.unwrap_or(FAKE.run_time),
             render: Render::unless_flat(self.run_time, self.render_base.0),
+            pending_min: self.pending_min.0,
             submit_rps: self.submit_rps,
             query_rps: self.query_rps,
             task_ttl: self.ttl.0,

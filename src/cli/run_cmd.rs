@@ -117,6 +117,7 @@ async fn connect(args: &RunArgs, region: crate::manifest::Region) -> Result<(Cli
         let config = FakeConfig {
             run_time: args.fake_run_time.unwrap_or(defaults.run_time),
             render: crate::fake::Render::unless_flat(args.fake_run_time, args.fake_render_base.0),
+            pending_min: args.fake_pending_min.0,
             ..defaults
         };
         let key = ApiKey::new(&config.api_key);

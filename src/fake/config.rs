@@ -100,6 +100,10 @@ impl Render {
     }
 }
 
+/// `FakeConfig::pending_min`'s default: long enough for a client to create a task and cancel it
+/// while it is still PENDING, short enough for demos.
+pub const PENDING_MIN: Duration = Duration::from_secs(1);
+
 /// `fake-server --slow-delay`'s default: a slow answer is this late.
 pub const SLOW_DELAY: Duration = Duration::from_secs(2);
 /// `fake-server --neighbours-similar`'s default: the share of other clients' tasks that copy
@@ -176,6 +180,9 @@ pub struct FakeConfig {
     pub run_time: DurationRange,
     /// Run times that grow with the video, like the service's (`None`: `run_time`).
     pub render: Option<Render>,
+    /// Every task stays PENDING at least this long after its create, even with a slot free
+    /// (the service's scheduling), on top of its run time: long enough to cancel it.
+    pub pending_min: Duration,
     /// Creates per second per model (0 = unlimited; DashScope: 5).
     pub submit_rps: u32,
     /// Queries, lists and cancels per second, shared (0 = unlimited; DashScope: 20).
@@ -209,6 +216,7 @@ impl Default for FakeConfig {
             overflow: false,
             run_time: DurationRange { min: Duration::from_secs(2), max: Duration::from_secs(5) },
             render: None,
+            pending_min: PENDING_MIN,
             submit_rps: 5,
             query_rps: 20,
             task_ttl: Duration::from_secs(24 * 3600),

@@ -267,11 +267,17 @@ impl Sim {
     }
 
     fn advance_family(&mut self, family: &Family, now: Instant) {
+        let pending_min = self.config.pending_min;
         loop {
-            // Fill free slots from the queue, in order.
+            // Fill free slots from the queue, in order; a task waits PENDING at least
+            // `pending_min` after its create (the service's scheduling), even with a slot free.
             loop {
                 let Some(fs) = self.families.get_mut(family) else { return };
                 if fs.queue.is_empty() || fs.free_at.is_empty() {
+                    break;
+                }
+                let ready = fs.queue.front().and_then(|id| self.tasks.get(id)).map(|t| t.created + pending_min);
+                if ready.is_some_and(|r| r > now) {
                     break;
                 }
                 let (Some(id), Some(Reverse((free, after_task)))) = (fs.queue.pop_front(), fs.free_at.pop()) else {
@@ -280,7 +286,7 @@ impl Sim {
                 fs.running.push(id.clone());
                 let running = fs.running.len() as u32;
                 if let Some(task) = self.tasks.get_mut(&id) {
-                    let start = free.max(task.created);
+                    let start = free.max(task.created + pending_min);
                     task.scheduled = Some(start);
                     task.end = Some(start + task.run_for);
                     task.status = TaskStatus::Running;
@@ -655,5 +661,70 @@ impl Sim {
         let expired = self.config.url_ttl.is_some_and(|ttl| now.saturating_duration_since(end) > ttl)
             || self.urls_expired_at.is_some_and(|at| end <= at);
         Some(!expired)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake::DurationRange;
+
+    fn body(seed: i64) -> Value {
+        json!({
+            "model": catalog::C1_R2V,
+            "input": {"prompt": "@man waves", "media": [{"type": "image_url", "url": "https://example.com/m.jpg", "ref_name": "man"}]},
+            "parameters": {"size": "1280*720", "duration": 5, "seed": seed},
+        })
+    }
+
+    fn create(sim: &mut Sim, seed: i64, at: Instant) -> String {
+        match sim.create(&body(seed), at) {
+            Created::Task { task_id, .. } => task_id,
+            Created::Throttled(code, _) => panic!("create refused: {code}"),
+        }
+    }
+
+    fn status(sim: &mut Sim, id: &str, at: Instant) -> String {
+        sim.task_json(id, at, "http://fake")["output"]["task_status"].as_str().unwrap_or_default().to_owned()
+    }
+
+    #[test]
+    fn at_the_defaults_a_new_task_stays_pending_long_enough_to_cancel() {
+        let mut sim = Sim::new(FakeConfig::default());
+        let delay = sim.config.pending_min;
+        assert!(delay >= Duration::from_millis(500), "{delay:?}: too short to create and then cancel");
+        let t0 = Instant::now();
+        let (a, b) = (create(&mut sim, 1, t0), create(&mut sim, 2, t0));
+        assert_eq!(status(&mut sim, &a, t0), "PENDING", "right after its create");
+        let almost = t0 + delay - Duration::from_millis(1);
+        assert_eq!(status(&mut sim, &a, almost), "PENDING", "slots are free, but it is still being scheduled");
+        assert!(sim.cancel(&b, almost), "a PENDING task can be cancelled");
+        assert_eq!(status(&mut sim, &b, almost), "CANCELED");
+        assert_eq!(status(&mut sim, &a, t0 + delay), "RUNNING", "it starts once the delay is over");
+        assert!(!sim.cancel(&a, t0 + delay), "a RUNNING task cannot be cancelled");
+    }
+
+    #[test]
+    fn the_delay_comes_on_top_of_the_run_time_and_a_task_queued_longer_is_not_delayed_again() {
+        let run = Duration::from_secs(3);
+        let delay = Duration::from_secs(1);
+        let mut sim = Sim::new(FakeConfig {
+            concurrency: 1,
+            run_time: DurationRange::fixed(run),
+            pending_min: delay,
+            ..FakeConfig::default()
+        });
+        let t0 = Instant::now();
+        let (a, b) = (create(&mut sim, 1, t0), create(&mut sim, 2, t0));
+        let end = t0 + delay + run;
+        assert_eq!(status(&mut sim, &a, end - Duration::from_millis(1)), "RUNNING");
+        assert_eq!(status(&mut sim, &a, end), "SUCCEEDED", "created at t0, ends after delay + run time");
+        let task_b = sim.task(&b).expect("b");
+        assert_eq!(task_b.scheduled, Some(end), "b waited for the slot longer than the delay: it starts when a ends");
+
+        let mut zero = Sim::new(FakeConfig { pending_min: Duration::ZERO, ..FakeConfig::default() });
+        let t1 = Instant::now();
+        let c = create(&mut zero, 3, t1);
+        assert_eq!(status(&mut zero, &c, t1), "RUNNING", "no delay: a free slot takes it at once");
     }
 }

@@ -26,11 +26,13 @@ pub fn two_family_manifest(dir: &Path, per_shot: usize, c1_prompt: &str) -> Path
     path
 }
 
-/// A fake whose tasks take 150–300 ms and that enforces no rate limits (tests want speed;
-/// the limits have tests of their own).
+/// A fake whose tasks take 150–300 ms, start as soon as a slot is free (no scheduling delay)
+/// and that enforces no rate limits (tests want speed; the limits and the delay have tests of
+/// their own).
 pub fn fast_fake() -> FakeConfig {
     FakeConfig {
         run_time: DurationRange { min: Duration::from_millis(150), max: Duration::from_millis(300) },
+        pending_min: Duration::ZERO,
         submit_rps: 0,
         query_rps: 0,
         ..FakeConfig::default()

@@ -1,8 +1,9 @@
 """Drives the fake DashScope with the official Python SDK (dashscope==2.0.2).
 
 Run by tests/sdk_compat.rs with DASHSCOPE_HTTP_BASE_URL and DASHSCOPE_API_KEY pointing at an
-in-process fake (concurrency 1, so a second task waits PENDING and can be cancelled). Every
-assertion is about the SDK parsing what the fake sends; the first failure exits non-zero.
+in-process fake at its defaults: every task stays PENDING for a while after its create (the
+service's scheduling), so a task cancelled right after its create is cancelled while PENDING.
+Every assertion is about the SDK parsing what the fake sends; the first failure exits non-zero.
 """
 import sys
 from http import HTTPStatus
@@ -38,17 +39,22 @@ check(bool(first.output.task_id), "async_call gives a task id", first)
 check(first.output.task_status == "PENDING", "a new task is PENDING", first)
 
 second = submit(seed=8)
-check(second.status_code == HTTPStatus.OK and second.output.task_status == "PENDING", "second task queued", second)
+check(second.status_code == HTTPStatus.OK and second.output.task_status == "PENDING", "second task created", second)
+pending = VideoSynthesis.fetch(second)
+check(pending.output.task_status == "PENDING", "right after its create a task is still PENDING", pending)
+cancelled = VideoSynthesis.cancel(second)
+check(cancelled.status_code == HTTPStatus.OK, "cancel of a PENDING task succeeds", cancelled)
+after = VideoSynthesis.fetch(second)
+check(after.output.task_status == "CANCELED", "a cancelled task reads CANCELED", after)
+
+# Created now, so that it runs alongside the first.
+bad = submit(size="1234*567", seed=9)
+check(bad.status_code == HTTPStatus.OK, "a bad size is accepted at create (as documented)", bad)
 
 fetched = VideoSynthesis.fetch(first)
 check(fetched.status_code == HTTPStatus.OK, "fetch answers 200", fetched)
 check(fetched.output.task_id == first.output.task_id, "fetch parses the task id", fetched)
 check(fetched.output.task_status in ("PENDING", "RUNNING"), "fetch parses the status", fetched)
-
-cancelled = VideoSynthesis.cancel(second)
-check(cancelled.status_code == HTTPStatus.OK, "cancel of a PENDING task succeeds", cancelled)
-after = VideoSynthesis.fetch(second)
-check(after.output.task_status == "CANCELED", "a cancelled task reads CANCELED", after)
 
 done = VideoSynthesis.wait(first)
 check(done.status_code == HTTPStatus.OK, "wait answers 200", done)
@@ -62,8 +68,6 @@ late = VideoSynthesis.cancel(first)
 check(late.status_code == HTTPStatus.BAD_REQUEST, "cancel of a finished task is refused", late)
 check(late.code == "UnsupportedOperation", "the refusal's code is parsed", late)
 
-bad = submit(size="1234*567", seed=9)
-check(bad.status_code == HTTPStatus.OK, "a bad size is accepted at create (as documented)", bad)
 failed = VideoSynthesis.wait(bad)
 check(failed.output.task_status == "FAILED", "it then FAILS", failed)
 check(failed.output.code == "InvalidParameter", "the FAILED code is parsed", failed)
