@@ -47,7 +47,8 @@ fn manifest(dir: &Path, per_shot: usize) -> std::path::PathBuf {
 
 async fn run(path: &Path, fake: &FakeServer, options: &RunOptions) -> (RunSummary, Duration) {
     let loaded = pixbatch::manifest::load(path).expect("manifest");
-    let expansion = pixbatch::plan::expand(&loaded, &ExpandOptions { max_jobs: 100_000 }).expect("expand");
+    let expansion = pixbatch::plan::expand(&loaded, &ExpandOptions { max_jobs: 100_000, ..ExpandOptions::default() })
+        .expect("expand");
     let client = Client::new(ApiConfig::new(&fake.base_url(), ApiKey::new("sk-test")).expect("cfg")).expect("client");
     let input = RunInput { expansion: &expansion, name: None };
     let t = Instant::now();
@@ -480,7 +481,7 @@ async fn overhead(quick: bool) {
             run_time: DurationRange::fixed(Duration::ZERO),
             submit_rps: 0,
             query_rps: 0,
-            concurrency: 10_000,
+            concurrency: Some(10_000),
             pending_min: Duration::ZERO,
             ..FakeConfig::default()
         }))
@@ -518,7 +519,8 @@ async fn overhead(quick: bool) {
     fake_rt.shutdown_background();
     // The contact sheet of those jobs (every run writes it; the rerun above included it).
     let loaded = pixbatch::manifest::load(&path).expect("manifest");
-    let expansion = pixbatch::plan::expand(&loaded, &ExpandOptions { max_jobs: 100_000 }).expect("expand");
+    let expansion = pixbatch::plan::expand(&loaded, &ExpandOptions { max_jobs: 100_000, ..ExpandOptions::default() })
+        .expect("expand");
     let ledger = pixbatch::ledger::Ledger::load(&expansion.output_dir).expect("ledger");
     let picks = pixbatch::review::Picks::default();
     let t = Instant::now();

@@ -52,7 +52,7 @@ async fn every_operation_round_trips() {
     let fake = FakeServer::start(fast()).await.expect("fake");
     let c = client(&fake, "sk-test");
 
-    let created = c.create_task(&body(1)).await.expect("create");
+    let created = c.create_task(&body(1), pixbatch::catalog::Endpoint::VideoGeneration).await.expect("create");
     assert_eq!(created.output.task_status, TaskStatus::Pending);
     let done = wait_final(&c, &created.output.task_id).await;
     assert_eq!(done.output.task_status, TaskStatus::Succeeded);
@@ -93,22 +93,25 @@ async fn every_operation_round_trips() {
     assert!(url.starts_with("oss://dashscope-instant/"), "{url}");
     let mut with_oss = body(2);
     with_oss["input"]["media"][0]["url"] = url.into();
-    let t = c.create_task(&with_oss).await.expect("oss:// URLs are accepted with the resolve header");
+    let t = c
+        .create_task(&with_oss, pixbatch::catalog::Endpoint::VideoGeneration)
+        .await
+        .expect("oss:// URLs are accepted with the resolve header");
     assert_eq!(wait_final(&c, &t.output.task_id).await.output.task_status, TaskStatus::Succeeded);
 }
 
 #[tokio::test]
 async fn cancel_works_on_pending_tasks() {
     let fake = FakeServer::start(FakeConfig {
-        concurrency: 1,
+        concurrency: Some(1),
         run_time: DurationRange::fixed(Duration::from_secs(30)),
         ..fast()
     })
     .await
     .expect("fake");
     let c = client(&fake, "sk-test");
-    let _running = c.create_task(&body(1)).await.expect("create");
-    let queued = c.create_task(&body(2)).await.expect("create");
+    let _running = c.create_task(&body(1), pixbatch::catalog::Endpoint::VideoGeneration).await.expect("create");
+    let queued = c.create_task(&body(2), pixbatch::catalog::Endpoint::VideoGeneration).await.expect("create");
     c.cancel_task(&queued.output.task_id).await.expect("PENDING can be cancelled");
     assert_eq!(c.get_task(&queued.output.task_id).await.expect("get").output.task_status, TaskStatus::Canceled);
     assert_eq!(c.get_task("no-such-task").await.expect("get").output.task_status, TaskStatus::Unknown);
@@ -118,7 +121,7 @@ async fn cancel_works_on_pending_tasks() {
 async fn at_the_fakes_defaults_a_new_task_is_pending_and_can_be_cancelled() {
     let fake = FakeServer::start(FakeConfig::default()).await.expect("fake");
     let c = client(&fake, "sk-test");
-    let created = c.create_task(&body(1)).await.expect("create");
+    let created = c.create_task(&body(1), pixbatch::catalog::Endpoint::VideoGeneration).await.expect("create");
     let id = &created.output.task_id;
     assert_eq!(c.get_task(id).await.expect("get").output.task_status, TaskStatus::Pending, "free slots, still PENDING");
     c.cancel_task(id).await.expect("a PENDING task can be cancelled");
@@ -129,19 +132,22 @@ async fn at_the_fakes_defaults_a_new_task_is_pending_and_can_be_cancelled() {
 #[tokio::test]
 async fn errors_are_classified() {
     let fake = FakeServer::start(fast()).await.expect("fake");
-    let err = client(&fake, "sk-wrong").create_task(&body(1)).await.expect_err("wrong key");
+    let err = client(&fake, "sk-wrong")
+        .create_task(&body(1), pixbatch::catalog::Endpoint::VideoGeneration)
+        .await
+        .expect_err("wrong key");
     assert_eq!((err.status, err.code.as_str(), err.class), (Some(401), "InvalidApiKey", ErrorClass::RunFatal));
     assert!(err.hint().is_some_and(|h| h.contains("DASHSCOPE_API_KEY")));
 
     let c = client(&fake, "sk-test");
     let mut bad = body(1);
     bad["parameters"]["duration"] = 99.into();
-    let err = c.create_task(&bad).await.expect_err("bad duration");
+    let err = c.create_task(&bad, pixbatch::catalog::Endpoint::VideoGeneration).await.expect_err("bad duration");
     assert_eq!((err.status, err.code.as_str(), err.class), (Some(400), "InvalidParameter", ErrorClass::JobPermanent));
 
     let mut unknown = body(1);
     unknown["model"] = "pixverse/nope".into();
-    let err = c.create_task(&unknown).await.expect_err("unknown model");
+    let err = c.create_task(&unknown, pixbatch::catalog::Endpoint::VideoGeneration).await.expect_err("unknown model");
     assert_eq!((err.code.as_str(), err.class), ("ModelNotFound", ErrorClass::ModelFatal));
 
     // No retry policy retries a job-permanent or run-fatal error.
@@ -150,7 +156,7 @@ async fn errors_are_classified() {
     let _ = quick(RetryPolicy::submit())
         .run(|| {
             *counted.lock().expect("lock") += 1;
-            c.create_task(&bad)
+            c.create_task(&bad, pixbatch::catalog::Endpoint::VideoGeneration)
         })
         .await;
     assert_eq!(*calls.lock().expect("lock"), 1);
@@ -161,13 +167,19 @@ async fn errors_are_classified() {
 async fn throttling_is_transient_and_retried() {
     let fake = FakeServer::start(FakeConfig { submit_rps: 1, ..fast() }).await.expect("fake");
     let c = client(&fake, "sk-test");
-    c.create_task(&body(1)).await.expect("first");
-    let err = c.create_task(&body(2)).await.expect_err("second within the same second");
+    c.create_task(&body(1), pixbatch::catalog::Endpoint::VideoGeneration).await.expect("first");
+    let err = c
+        .create_task(&body(2), pixbatch::catalog::Endpoint::VideoGeneration)
+        .await
+        .expect_err("second within the same second");
     assert_eq!((err.status, err.code.as_str(), err.class), (Some(429), "Throttling.RateQuota", ErrorClass::Transient));
     assert!(err.is_throttled());
     // With the submit policy (real delays: the window is one second) it gets through.
     let b3 = body(3);
-    RetryPolicy::submit().run(|| c.create_task(&b3)).await.expect("retried past the rate limit");
+    RetryPolicy::submit()
+        .run(|| c.create_task(&b3, pixbatch::catalog::Endpoint::VideoGeneration))
+        .await
+        .expect("retried past the rate limit");
     let s = fake.stats();
     assert_eq!(s.submissions, 2);
     assert!(s.throttled >= 2);
@@ -177,7 +189,7 @@ async fn throttling_is_transient_and_retried() {
 async fn injected_500s_and_drops_are_retried_for_reads() {
     let fake = FakeServer::start(fast()).await.expect("fake");
     let c = client(&fake, "sk-test");
-    let t = c.create_task(&body(1)).await.expect("create");
+    let t = c.create_task(&body(1), pixbatch::catalog::Endpoint::VideoGeneration).await.expect("create");
     fake.set_faults(Faults { server_error: 0.2, drop_before: 0.1, ..Faults::default() });
     for _ in 0..20 {
         quick(RetryPolicy::poll()).run(|| c.get_task(&t.output.task_id)).await.expect("query recovers");
@@ -192,7 +204,10 @@ async fn a_create_that_may_have_succeeded_is_not_retried() {
     let c = client(&fake, "sk-test");
     fake.set_faults(Faults { drop_after: 1.0, ..Faults::default() });
     let b1 = body(1);
-    let err = quick(RetryPolicy::submit()).run(|| c.create_task(&b1)).await.expect_err("no answer");
+    let err = quick(RetryPolicy::submit())
+        .run(|| c.create_task(&b1, pixbatch::catalog::Endpoint::VideoGeneration))
+        .await
+        .expect_err("no answer");
     assert!(err.maybe_processed, "{err}");
     assert!(err.is_transient());
     let s = fake.stats();
@@ -208,7 +223,7 @@ async fn a_create_that_may_have_succeeded_is_not_retried() {
 async fn a_truncated_download_is_detected_and_a_retry_recovers() {
     let fake = FakeServer::start(fast()).await.expect("fake");
     let c = client(&fake, "sk-test");
-    let t = c.create_task(&body(1)).await.expect("create");
+    let t = c.create_task(&body(1), pixbatch::catalog::Endpoint::VideoGeneration).await.expect("create");
     let url = wait_final(&c, &t.output.task_id).await.output.video_url.expect("url");
     let dir = tempfile::tempdir().expect("tmp");
     let dest = dir.path().join("v.part");
@@ -261,14 +276,14 @@ fn the_key_never_appears_in_logs_or_errors_even_at_trace() {
         rt.block_on(async {
             let fake = FakeServer::start(FakeConfig { api_key: canary.into(), ..fast() }).await.expect("fake");
             let good = client(&fake, canary);
-            let t = good.create_task(&body(1)).await.expect("create");
+            let t = good.create_task(&body(1), pixbatch::catalog::Endpoint::VideoGeneration).await.expect("create");
             let _ = good.get_task(&t.output.task_id).await;
             let _ = good.list_tasks(&ListQuery::default()).await;
             let _ = good.cancel_task(&t.output.task_id).await;
             seen.push_str(&format!("{good:?}"));
             // A 401 with a canary-like wrong key, and a transport failure.
             let bad = client(&fake, &format!("{canary}-wrong"));
-            let err = bad.create_task(&body(2)).await.expect_err("401");
+            let err = bad.create_task(&body(2), pixbatch::catalog::Endpoint::VideoGeneration).await.expect_err("401");
             seen.push_str(&format!("{err} {err:?}"));
             fake.set_faults(Faults { drop_before: 1.0, ..Faults::default() });
             let err = good.get_task(&t.output.task_id).await.expect_err("dropped");
@@ -288,7 +303,7 @@ async fn transport_faults_say_whether_the_request_left() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
     let c = Client::new(ApiConfig::new(&format!("http://127.0.0.1:{port}"), ApiKey::new("sk-test")).expect("config"))
         .expect("client");
-    let err = c.create_task(&body(1)).await.expect_err("refused");
+    let err = c.create_task(&body(1), pixbatch::catalog::Endpoint::VideoGeneration).await.expect_err("refused");
     assert_eq!(err.transport, Some(Transport::Refused), "{err}");
     assert!(err.unreachable() && !err.maybe_processed, "{err:?}");
     assert_eq!(err.code, "ConnectionRefused");
@@ -298,7 +313,7 @@ async fn transport_faults_say_whether_the_request_left() {
     let fake = FakeServer::start(FakeConfig::default()).await.expect("fake");
     let tls_url = fake.base_url().replace("http://", "https://");
     let c = Client::new(ApiConfig::new(&tls_url, ApiKey::new("sk-test")).expect("config")).expect("client");
-    let err = c.create_task(&body(1)).await.expect_err("tls");
+    let err = c.create_task(&body(1), pixbatch::catalog::Endpoint::VideoGeneration).await.expect_err("tls");
     assert_eq!(err.transport, Some(Transport::Tls), "{err}");
     assert!(!err.maybe_processed);
 
@@ -310,7 +325,7 @@ async fn transport_faults_say_whether_the_request_left() {
     .await
     .expect("fake");
     let c = Client::new(ApiConfig::new(&dropping.base_url(), ApiKey::new("sk-test")).expect("config")).expect("client");
-    let err = c.create_task(&body(1)).await.expect_err("dropped");
+    let err = c.create_task(&body(1), pixbatch::catalog::Endpoint::VideoGeneration).await.expect_err("dropped");
     assert_eq!(err.transport, Some(Transport::Reset), "{err}");
     assert!(err.maybe_processed && !err.unreachable(), "{err:?}");
 }

@@ -113,7 +113,7 @@ async fn cancel_cancels_pending_tasks_only_and_a_rerun_resubmits_them() {
     let manifest = two_family_manifest(dir.path(), 5, "@man fights");
     // One slot on the service: of the 5 per family the runner submits, 1 runs and 4 wait.
     let fake = FakeServer::start(FakeConfig {
-        concurrency: 1,
+        concurrency: Some(1),
         run_time: pixbatch::fake::DurationRange::fixed(Duration::from_secs(60)),
         ..fast_fake()
     })

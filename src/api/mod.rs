@@ -12,6 +12,7 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::catalog::Endpoint;
 use futures::StreamExt;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -46,7 +47,6 @@ pub fn region_base_url(region: Region, workspace: Option<&str>) -> Result<String
         (Region::ApSoutheast1, None) => Err(ConfigError::NoWorkspace(Region::ApSoutheast1)),
     }
 }
-const CREATE_PATH: &str = "api/v1/services/aigc/video-generation/video-synthesis";
 
 /// An API key. It never prints: not in `Debug`, logs, errors or panics.
 #[derive(Clone)]
@@ -302,15 +302,13 @@ impl Client {
 
     /// Submits a generation task (one attempt). `X-DashScope-OssResourceResolve` is added when
     /// any media URL is a temporary `oss://` URL.
-    pub async fn create_task(&self, body: &Value) -> Result<CreateResponse, ApiError> {
-        self.create_inner(body).await.map_err(|e| self.scrub(e))
+    pub async fn create_task(&self, body: &Value, endpoint: Endpoint) -> Result<CreateResponse, ApiError> {
+        self.create_inner(body, endpoint).await.map_err(|e| self.scrub(e))
     }
 
-    async fn create_inner(&self, body: &Value) -> Result<CreateResponse, ApiError> {
-        let uses_oss = body["input"]["media"]
-            .as_array()
-            .is_some_and(|m| m.iter().any(|i| i["url"].as_str().is_some_and(|u| u.starts_with("oss://"))));
-        let mut req = self.request(Method::POST, CREATE_PATH).header("X-DashScope-Async", "enable").json(body);
+    async fn create_inner(&self, body: &Value, endpoint: Endpoint) -> Result<CreateResponse, ApiError> {
+        let uses_oss = mentions_oss(&body["input"]);
+        let mut req = self.request(Method::POST, endpoint.path()).header("X-DashScope-Async", "enable").json(body);
         if uses_oss {
             req = req.header("X-DashScope-OssResourceResolve", "enable");
         }
@@ -624,5 +622,16 @@ mod tests {
     fn list_times_are_beijing_time() {
         let t: jiff::Timestamp = "2026-03-10T07:03:25Z".parse().expect("time");
         assert_eq!(list_time(t), "20260310150325");
+    }
+}
+
+/// Whether any URL in a request's `input` is a temporary `oss://` one (media items, URL lists
+/// and URL fields alike).
+fn mentions_oss(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.starts_with("oss://"),
+        Value::Array(items) => items.iter().any(mentions_oss),
+        Value::Object(map) => map.iter().any(|(k, v)| k != "prompt" && k != "negative_prompt" && mentions_oss(v)),
+        _ => false,
     }
 }

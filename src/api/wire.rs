@@ -101,9 +101,13 @@ fn unknown() -> TaskStatus {
 /// What a succeeded task was billed for.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Usage {
-    /// Seconds of video: the billed quantity.
-    #[serde(default)]
+    /// Seconds of video: the billed quantity (`video_duration` for Wan 2.5 and older, and for
+    /// Wan r2v the reference-video seconds too).
+    #[serde(default, alias = "video_duration")]
     pub duration: Option<f64>,
+    /// Reference-video seconds billed (Wan r2v).
+    #[serde(default)]
+    pub input_video_duration: Option<f64>,
     #[serde(default)]
     pub size: Option<String>,
     #[serde(default)]

@@ -237,10 +237,6 @@ pub struct RunArgs {
     /// moment a slot frees (default 2, or `run.queue_ahead`; 0 turns it off).
     #[arg(long, value_name = "N")]
     pub queue_ahead: Option<u32>,
-    /// Region to create tasks in: `cn-beijing` (default, or `run.region`) or `ap-southeast-1`
-    /// (needs --workspace); DASHSCOPE_BASE_URL overrides it.
-    #[arg(long)]
-    pub region: Option<crate::manifest::Region>,
     /// Model Studio workspace id, for a region's workspace domain (or DASHSCOPE_WORKSPACE_ID).
     #[arg(long, value_name = "ID")]
     pub workspace: Option<String>,
@@ -299,9 +295,10 @@ pub struct FakeServerArgs {
     /// The one API key accepted; others get 401 InvalidApiKey.
     #[arg(long, default_value_t = FAKE.api_key.clone())]
     pub api_key: String,
-    /// Running tasks per model family.
-    #[arg(long, default_value_t = FAKE.concurrency)]
-    pub concurrency: u32,
+    /// Running tasks per pool, the same for every pool (default: the service's own caps,
+    /// 5 per PixVerse version, Vidu, Wan and HappyHorse model; 10 for Kling; 2 for Wan 2.2/2.1).
+    #[arg(long)]
+    pub concurrency: Option<u32>,
     /// Reject creates past the concurrency with 429 instead of queueing them.
     #[arg(long)]
     pub overflow: bool,
@@ -435,6 +432,11 @@ pub struct ExpandFlags {
     /// Only shots whose id matches this glob (repeatable).
     #[arg(long, value_name = "GLOB")]
     pub only: Vec<String>,
+    /// Region to create tasks in: `cn-beijing` (default, or `run.region`) or `ap-southeast-1`
+    /// (needs --workspace); it decides which models are offered and their prices.
+    /// DASHSCOPE_BASE_URL overrides where requests go.
+    #[arg(long)]
+    pub region: Option<crate::manifest::Region>,
 }
 
 impl ExpandFlags {

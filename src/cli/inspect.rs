@@ -14,7 +14,7 @@ use crate::views::{self, Plan, status};
 /// Loads and expands one manifest, printing its problems (and warnings) as they are found.
 pub fn load_and_expand(path: &Path, flags: &ExpandFlags) -> Result<(Loaded, Expansion), CliError> {
     let loaded = manifest::load(path).map_err(|diags| refused(path, &diags))?;
-    match plan::expand(&loaded, &ExpandOptions { max_jobs: flags.max_jobs }) {
+    match plan::expand(&loaded, &ExpandOptions { max_jobs: flags.max_jobs, region: flags.region }) {
         Ok(mut expansion) => {
             flags
                 .selection()
@@ -63,7 +63,7 @@ pub fn plan(path: &Path, format: Format, flags: &ExpandFlags) -> Result<i32, Cli
     let (loaded, expansion) = load_and_expand(path, flags)?;
     let ledger = Ledger::load(&expansion.output_dir)?;
     let mut plan = Plan::new(path, loaded.manifest.name.as_deref(), &expansion, &ledger);
-    plan.region = loaded.manifest.run.region.unwrap_or_default();
+    plan.region = flags.region.or(loaded.manifest.run.region).unwrap_or_default();
     match format {
         Format::Table => write_stdout(plan.to_table().as_bytes())?,
         Format::Json => stdout_result(plan.write_json(std::io::stdout().lock()))?,

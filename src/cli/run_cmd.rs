@@ -21,7 +21,7 @@ pub fn run(args: &RunArgs) -> Result<i32, CliError> {
     init_tracing(terminal);
     let (loaded, expansion) = load_and_expand(&args.manifest, &args.expand)?;
     let options = options(args, &loaded.manifest.run)?;
-    let region = args.region.or(loaded.manifest.run.region).unwrap_or_default();
+    let region = args.expand.region.or(loaded.manifest.run.region).unwrap_or_default();
     runtime()?.block_on(async {
         let (client, _fake) = connect(args, region).await?;
         let interrupt = tokio_util::sync::CancellationToken::new();

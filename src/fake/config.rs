@@ -172,8 +172,9 @@ pub struct Refusal {
 pub struct FakeConfig {
     /// The only key accepted; any other gets 401 `InvalidApiKey`.
     pub api_key: String,
-    /// Running tasks per family (DashScope: 5).
-    pub concurrency: u32,
+    /// Running tasks per pool; `None`: the service's own caps, per pool, from the catalog
+    /// (5 for PixVerse, Vidu, Wan, HappyHorse; 10 for Kling; 2 for Wan 2.2/2.1).
+    pub concurrency: Option<u32>,
     /// Reject a create past the concurrency with 429, instead of queueing it as PENDING.
     pub overflow: bool,
     /// How long a task runs when `render` is not set: one seeded range for every task.
@@ -212,7 +213,7 @@ impl Default for FakeConfig {
     fn default() -> Self {
         FakeConfig {
             api_key: "sk-test".into(),
-            concurrency: 5,
+            concurrency: None,
             overflow: false,
             run_time: DurationRange { min: Duration::from_secs(2), max: Duration::from_secs(5) },
             render: None,

@@ -15,9 +15,10 @@
 
 pub mod config;
 mod listen;
+mod models;
 pub mod sim;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -37,7 +38,7 @@ pub use config::{DurationRange, FakeConfig, Faults, Neighbours, Outage, Refusal,
 pub use sim::Stats;
 use sim::{Created, Sim};
 
-use crate::catalog::{self, SEED_MAX};
+use crate::catalog::Endpoint;
 
 /// A valid one-second H.264 MP4 (64×36); each task's video appends a `free` box naming the task,
 /// so every file is distinct and still plays.
@@ -235,7 +236,14 @@ async fn gate(shared: Arc<Shared>, router: Router, req: Request<Body>) -> Result
 
 fn routes(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/api/v1/services/aigc/video-generation/video-synthesis", post(create))
+        .route(
+            "/api/v1/services/aigc/video-generation/video-synthesis",
+            post(|state, headers, body| create(state, headers, body, Endpoint::VideoGeneration)),
+        )
+        .route(
+            "/api/v1/services/aigc/image2video/video-synthesis",
+            post(|state, headers, body| create(state, headers, body, Endpoint::Image2Video)),
+        )
         .route("/api/v1/tasks/{id}", get(get_task))
         .route("/api/v1/tasks/{id}/cancel", post(cancel))
         .route("/api/v1/tasks/", get(list))
@@ -287,7 +295,7 @@ fn check_query_rate(sim: &mut Sim, now: Instant) -> Option<Response> {
     ))
 }
 
-async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes, endpoint: Endpoint) -> Response {
     let now = Instant::now();
     let mut sim = shared.sim();
     if let Some(r) = check_key(&mut sim, &headers) {
@@ -314,7 +322,7 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
         );
     };
     let oss_header = headers.get("x-dashscope-ossresourceresolve").and_then(|v| v.to_str().ok()) == Some("enable");
-    if let Err((status, code, message)) = validate_create(&body, oss_header, &sim.uploads) {
+    if let Err((status, code, message)) = models::validate_create(&body, endpoint, oss_header, &sim.uploads) {
         return error(&mut sim, status, code, &message);
     }
     if let Some(r) = sim.config.refuse_creates.clone() {
@@ -334,89 +342,6 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
             error(&mut sim, StatusCode::TOO_MANY_REQUESTS, code, message)
         }
     }
-}
-
-type Rejection = (StatusCode, &'static str, String);
-
-/// The create-call checks the real service makes before accepting a task. An invalid size is
-/// accepted and then FAILS, as documented.
-fn validate_create(body: &Value, oss_header: bool, uploads: &HashSet<String>) -> Result<(), Rejection> {
-    let bad = |m: &str| (StatusCode::BAD_REQUEST, "InvalidParameter", m.to_owned());
-    let Some(model) = body["model"].as_str().filter(|m| !m.is_empty()) else {
-        return Err((
-            StatusCode::BAD_REQUEST,
-            "BadRequest.EmptyModel",
-            "Required parameter(model) missing or invalid.".into(),
-        ));
-    };
-    if !body["input"].is_object() {
-        return Err((
-            StatusCode::BAD_REQUEST,
-            "BadRequest.EmptyInput",
-            "Required parameter(input) missing or invalid.".into(),
-        ));
-    }
-    if !body["parameters"].is_object() {
-        return Err((
-            StatusCode::BAD_REQUEST,
-            "BadRequest.EmptyParameters",
-            "Required parameter(parameters) missing or invalid.".into(),
-        ));
-    }
-    let Some(spec) = catalog::lookup(model) else {
-        return Err((StatusCode::NOT_FOUND, "ModelNotFound", "Model can not be found.".into()));
-    };
-    if body["input"]["prompt"].as_str().is_none_or(str::is_empty) {
-        return Err(bad("Required parameter(prompt) missing or invalid."));
-    }
-    let media = body["input"]["media"].as_array().cloned().unwrap_or_default();
-    if media.is_empty() || media.len() > catalog::MEDIA_MAX {
-        return Err(bad("The number of input media must be between 1 and 7."));
-    }
-    let mut names = HashSet::new();
-    for item in &media {
-        if item["type"].as_str() != Some("image_url") {
-            return Err(bad("Required parameter(media.type) missing or invalid: must be image_url."));
-        }
-        let url = item["url"].as_str().unwrap_or_default();
-        if let Some(key) = url.strip_prefix("oss://") {
-            if !oss_header || !uploads.contains(key) {
-                return Err((
-                    StatusCode::BAD_REQUEST,
-                    "InvalidParameter.DataInspection",
-                    "The provided URL does not appear to be valid. Ensure it is correctly formatted.".into(),
-                ));
-            }
-        } else if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err((StatusCode::BAD_REQUEST, "InvalidURL", "Invalid URL provided in your request.".into()));
-        }
-        if let Some(name) = item["ref_name"].as_str()
-            && !names.insert(name.to_owned())
-        {
-            return Err(bad("The ref_name of media must be unique."));
-        }
-    }
-    let params = &body["parameters"];
-    let Some(size) = params["size"].as_str() else {
-        return Err(bad("Required parameter(size) missing or invalid."));
-    };
-    let Some(duration) = params["duration"].as_u64() else {
-        return Err(bad("Required parameter(duration) missing or invalid."));
-    };
-    if let Some(tier) = spec.tier_of(size)
-        && !spec.allows_duration(tier, u32::try_from(duration).unwrap_or(u32::MAX))
-    {
-        return Err(bad(&format!("The duration {duration} is not supported for size {size}.")));
-    }
-    if !params["seed"].is_null() && !params["seed"].as_i64().is_some_and(|s| (0..=SEED_MAX).contains(&s)) {
-        return Err(bad("Required parameter(seed) missing or invalid: must be in [0, 2147483647]."));
-    }
-    for flag in ["audio", "watermark"] {
-        if !params[flag].is_null() && !params[flag].is_boolean() {
-            return Err(bad(&format!("Required parameter({flag}) missing or invalid: must be a boolean.")));
-        }
-    }
-    Ok(())
 }
 
 async fn get_task(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<String>) -> Response {

@@ -49,7 +49,6 @@ pub struct Task {
     prompt: String,
     /// The request as sent.
     pub body: Value,
-    parameters: Value,
     request_id: String,
 }
 
@@ -158,6 +157,9 @@ pub enum Created {
 }
 
 /// A create past the model's submit rate (`dashscope-api.md` §5.2).
+/// The running cap of a model outside the catalog (every documented pool has at least 5).
+const DEFAULT_POOL: u32 = 5;
+
 pub const RATE_LIMITED: (&str, &str) =
     ("Throttling.RateQuota", "Requests rate limit exceeded, please try again later.");
 /// A create past the family's running tasks, with `overflow`. The service documents no code
@@ -335,17 +337,27 @@ impl Sim {
         }
     }
 
+    /// How many tasks of a pool run at once: the configured number, else the service's.
+    fn pool_limit(&self, family: &Family) -> u32 {
+        self.config.concurrency.unwrap_or_else(|| family.service_slots().unwrap_or(DEFAULT_POOL))
+    }
+
     /// Accepts a validated create call.
     pub fn create(&mut self, body: &Value, now: Instant) -> Created {
         self.advance(now);
         let model = body["model"].as_str().unwrap_or_default().to_owned();
         let family = catalog::family_of(&model);
-        let limit = self.config.concurrency;
+        let limit = self.pool_limit(&family);
+        let rps = match (self.config.submit_rps, catalog::lookup(&model)) {
+            (0, _) => 0,
+            (rps, Some(spec)) => rps.min(spec.submit_rps),
+            (rps, None) => rps,
+        };
         if self
             .submit_window
             .entry(model.clone())
             .or_insert_with(|| Window::new(Duration::from_secs(1)))
-            .admit(self.config.submit_rps, now)
+            .admit(rps, now)
             .is_err()
         {
             return Created::Throttled(RATE_LIMITED.0, RATE_LIMITED.1);
@@ -383,7 +395,7 @@ impl Sim {
     fn insert(&mut self, body: &Value, at: Instant, owner: Owner) -> (String, String) {
         let model = body["model"].as_str().unwrap_or_default().to_owned();
         let family = catalog::family_of(&model);
-        let limit = self.config.concurrency;
+        let limit = self.pool_limit(&family);
         let fs = self.families.entry(family.clone()).or_insert_with(|| FamilyState {
             free_at: (0..limit).map(|_| Reverse((at, false))).collect(),
             ..FamilyState::default()
@@ -421,7 +433,6 @@ impl Sim {
             outcome,
             prompt: body["input"]["prompt"].as_str().unwrap_or_default().to_owned(),
             body: body.clone(),
-            parameters: body["parameters"].clone(),
             request_id: request_id.clone(),
         };
         self.tasks.insert(id.clone(), task);
@@ -526,6 +537,8 @@ impl Sim {
     fn decide_outcome(&mut self, model: &str, body: &Value) -> Outcome {
         let size = body["parameters"]["size"].as_str().unwrap_or_default();
         if let Some(spec) = catalog::lookup(model)
+            && matches!(spec.shape, catalog::Shape::Size(_))
+            && !body["parameters"]["size"].is_null()
             && spec.tier_of(size).is_none()
         {
             return Outcome::Fail {
@@ -568,16 +581,11 @@ impl Sim {
                 output["end_time"] = task.end.map(|e| self.wall_text(e)).into();
                 output["orig_prompt"] = orig_prompt(&task.prompt, &task.body).into();
                 output["video_url"] = format!("{base}/__media/{}.mp4", task.id).into();
-                let size = task.parameters["size"].as_str().unwrap_or_default();
-                let sr = catalog::lookup(&task.model).and_then(|m| m.tier_of(size)).map_or("720", |t| t.sr());
-                usage = json!({
-                    "duration": task.parameters["duration"],
-                    "size": size,
-                    "fps": 24,
-                    "video_count": 1,
-                    "audio": task.parameters["audio"].as_bool().unwrap_or(false),
-                    "SR": sr,
-                });
+                let spec = catalog::lookup(&task.model);
+                if spec.is_some_and(|s| s.watermark_url) {
+                    output["watermark_video_url"] = format!("{base}/__media/{}.mp4?watermark=1", task.id).into();
+                }
+                usage = super::models::usage(spec, &task.body);
             }
             (Outcome::Fail { code, message }, TaskStatus::Failed) => {
                 output["end_time"] = task.end.map(|e| self.wall_text(e)).into();
@@ -709,7 +717,7 @@ mod tests {
         let run = Duration::from_secs(3);
         let delay = Duration::from_secs(1);
         let mut sim = Sim::new(FakeConfig {
-            concurrency: 1,
+            concurrency: Some(1),
             run_time: DurationRange::fixed(run),
             pending_min: delay,
             ..FakeConfig::default()

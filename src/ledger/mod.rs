@@ -399,9 +399,6 @@ impl Decision {
     }
 }
 
-/// How long a result URL is trusted after the task finished (`dashscope-api.md` §3.2).
-pub const URL_LIFETIME: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
-
 /// How the file at a job's path compares with the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileCheck {
@@ -460,8 +457,10 @@ pub fn decide(
         // Rendering it would pay again and replace a file someone else put there.
         return if !asked.overwrite && check(None) == FileCheck::Changed { Decision::Exists } else { Decision::New };
     };
-    let url_alive =
-        |r: &Record| r.video_url.is_some() && r.finished_at.is_some_and(|f| now.duration_since(f) < URL_LIFETIME);
+    let url_alive = |r: &Record| {
+        r.video_url.is_some()
+            && r.finished_at.is_some_and(|f| now.duration_since(f) < crate::catalog::url_lifetime(&r.meta.model))
+    };
     match r.phase {
         Phase::New | Phase::Canceled => Decision::New,
         Phase::Intent => Decision::Reconcile,

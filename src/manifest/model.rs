@@ -107,6 +107,31 @@ pub struct Defaults {
     #[serde(default)]
     #[schemars(with = "Option<i64>")]
     pub seed: Option<Spanned<Scalar>>,
+    /// Output tier, `360P` `480P` `540P` `720P` `1080P` as the model allows; with `ratio`,
+    /// pixbatch writes what the model takes (a size, mode and aspect, …).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub resolution: Option<Spanned<String>>,
+    /// Aspect ratio, `16:9`, `9:16`, `1:1`, … as the model allows; not for image-to-video.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub ratio: Option<Spanned<String>>,
+    /// The ref whose image is the video's first frame.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub first_frame: Option<Spanned<String>>,
+    /// The ref whose image is the video's last frame.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub last_frame: Option<Spanned<String>>,
+    /// What the video should not show (models that take it).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub negative_prompt: Option<Spanned<String>>,
+    /// Let the service rewrite the prompt (models that take it).
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub prompt_extend: Option<Spanned<Scalar>>,
     /// Explicit media list; when absent, the refs mentioned in the prompt.
     #[serde(default)]
     #[schemars(with = "Option<Vec<MediaItem>>")]
@@ -164,6 +189,31 @@ pub struct Shot {
     #[serde(default)]
     #[schemars(with = "Option<i64>")]
     pub seed: Option<Spanned<Scalar>>,
+    /// Output tier, `360P` `480P` `540P` `720P` `1080P` as the model allows; with `ratio`,
+    /// pixbatch writes what the model takes (a size, mode and aspect, …).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub resolution: Option<Spanned<String>>,
+    /// Aspect ratio, `16:9`, `9:16`, `1:1`, … as the model allows; not for image-to-video.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub ratio: Option<Spanned<String>>,
+    /// The ref whose image is the video's first frame.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub first_frame: Option<Spanned<String>>,
+    /// The ref whose image is the video's last frame.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub last_frame: Option<Spanned<String>>,
+    /// What the video should not show (models that take it).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub negative_prompt: Option<Spanned<String>>,
+    /// Let the service rewrite the prompt (models that take it).
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub prompt_extend: Option<Spanned<Scalar>>,
     /// Explicit media list: ref names, or inline `{url, ref_name}`.
     #[serde(default)]
     #[schemars(with = "Option<Vec<MediaItem>>")]
@@ -208,6 +258,12 @@ pub enum ShotField {
     Audio,
     Watermark,
     Seed,
+    Resolution,
+    Ratio,
+    FirstFrame,
+    LastFrame,
+    NegativePrompt,
+    PromptExtend,
     Id,
     Media,
     Matrix,
@@ -221,7 +277,7 @@ pub enum ShotField {
 
 impl ShotField {
     /// Every field, the ones a job is made of (see [`ShotField::is_param`]) first.
-    pub const ALL: [ShotField; 16] = [
+    pub const ALL: [ShotField; 22] = [
         ShotField::Prompt,
         ShotField::Model,
         ShotField::Size,
@@ -229,6 +285,12 @@ impl ShotField {
         ShotField::Audio,
         ShotField::Watermark,
         ShotField::Seed,
+        ShotField::Resolution,
+        ShotField::Ratio,
+        ShotField::FirstFrame,
+        ShotField::LastFrame,
+        ShotField::NegativePrompt,
+        ShotField::PromptExtend,
         ShotField::Id,
         ShotField::Media,
         ShotField::Matrix,
@@ -250,6 +312,12 @@ impl ShotField {
             ShotField::Audio => "audio",
             ShotField::Watermark => "watermark",
             ShotField::Seed => "seed",
+            ShotField::Resolution => "resolution",
+            ShotField::Ratio => "ratio",
+            ShotField::FirstFrame => "first_frame",
+            ShotField::LastFrame => "last_frame",
+            ShotField::NegativePrompt => "negative_prompt",
+            ShotField::PromptExtend => "prompt_extend",
             ShotField::Id => "id",
             ShotField::Media => "media",
             ShotField::Matrix => "matrix",
@@ -279,6 +347,12 @@ impl ShotField {
                 | ShotField::Audio
                 | ShotField::Watermark
                 | ShotField::Seed
+                | ShotField::Resolution
+                | ShotField::Ratio
+                | ShotField::FirstFrame
+                | ShotField::LastFrame
+                | ShotField::NegativePrompt
+                | ShotField::PromptExtend
         )
     }
 
@@ -286,7 +360,14 @@ impl ShotField {
     pub fn is_parameter(self) -> bool {
         matches!(
             self,
-            ShotField::Size | ShotField::Duration | ShotField::Audio | ShotField::Watermark | ShotField::Seed
+            ShotField::Size
+                | ShotField::Duration
+                | ShotField::Audio
+                | ShotField::Watermark
+                | ShotField::Seed
+                | ShotField::Resolution
+                | ShotField::Ratio
+                | ShotField::PromptExtend
         )
     }
 
@@ -310,18 +391,38 @@ impl ShotField {
 pub enum RefSpec {
     /// A URL, or a path relative to the manifest.
     Plain(String),
-    /// `{url: …}`.
+    /// `{url: …, kind: video}`.
     Object {
         /// A URL, or a path relative to the manifest.
         url: String,
+        /// `image`, `video` or `audio`; by default read from the file, or the URL's extension.
+        #[serde(default)]
+        kind: Option<RefKind>,
     },
+}
+
+/// What a ref is, when its URL does not say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RefKind {
+    Image,
+    Video,
+    Audio,
 }
 
 impl RefSpec {
     /// What was written, URL or path.
     pub fn target(&self) -> &str {
         match self {
-            RefSpec::Plain(s) | RefSpec::Object { url: s } => s,
+            RefSpec::Plain(s) | RefSpec::Object { url: s, .. } => s,
+        }
+    }
+
+    /// The kind written, if any.
+    pub fn kind(&self) -> Option<RefKind> {
+        match self {
+            RefSpec::Plain(_) => None,
+            RefSpec::Object { kind, .. } => *kind,
         }
     }
 }
@@ -332,19 +433,21 @@ impl<'de> Deserialize<'de> for RefSpec {
         #[serde(deny_unknown_fields)]
         struct Obj {
             url: String,
+            #[serde(default)]
+            kind: Option<RefKind>,
         }
         struct V;
         impl<'de> Visitor<'de> for V {
             type Value = RefSpec;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a URL, a local path, or a map {url: …}")
+                f.write_str("a URL, a local path, or a map {url: …, kind: image|video|audio}")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<RefSpec, E> {
                 Ok(RefSpec::Plain(v.to_owned()))
             }
             fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RefSpec, A::Error> {
                 let obj = Obj::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(RefSpec::Object { url: obj.url })
+                Ok(RefSpec::Object { url: obj.url, kind: obj.kind })
             }
         }
         d.deserialize_any(V)

@@ -156,7 +156,7 @@ pub(super) fn prices(loaded: &Loaded, diags: &mut Diagnostics) {
             if !catalog::Tier::ALL.iter().any(|t| t.name() == tier) {
                 diags.push(
                     Diagnostic::error(format!("run.prices.\"{model}\": `{key}` is not a tier"), None)
-                        .hint("write 360P, 540P, 720P or 1080P, optionally with +audio (e.g. \"720P+audio\")"),
+                        .hint("write 360P, 480P, 540P, 720P or 1080P, optionally with +audio (e.g. \"720P+audio\")"),
                 );
             }
             if !(price.is_finite() && *price >= 0.0) {
@@ -195,8 +195,9 @@ pub(super) fn collisions(loaded: &Loaded, diags: &mut Diagnostics, jobs: &[Job])
 
 pub(super) fn size_error(spec: &catalog::ModelSpec, size: &str, span: Option<Span>) -> Diagnostic {
     let mut by_tier = String::new();
-    for tier in catalog::Tier::ALL {
-        let sizes: Vec<&str> = spec.sizes.iter().filter(|(_, _, t)| *t == tier).map(|(s, _, _)| *s).collect();
+    let table = spec.shape.size_table().unwrap_or(&[]);
+    for tier in spec.shape.tiers() {
+        let sizes: Vec<&str> = table.iter().filter(|(_, _, t)| *t == tier).map(|(s, _, _)| *s).collect();
         by_tier.push_str(&format!("\n  {tier}: {}", sizes.join(" ")));
     }
     let nearest = spec.nearest_size(&size.replace(['x', 'X', '×'], "*"));
@@ -206,82 +207,4 @@ pub(super) fn size_error(spec: &catalog::ModelSpec, size: &str, span: Option<Spa
             Some(n) => format!("did you mean \"{n}\"? allowed sizes:{by_tier}"),
             None => format!("allowed sizes:{by_tier}"),
         })
-}
-
-/// A job's values as written, for [`catalog_fit`].
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Fit<'a> {
-    pub(super) model: Option<&'a str>,
-    pub(super) model_span: Option<Span>,
-    pub(super) size: Option<&'a str>,
-    pub(super) size_span: Option<Span>,
-    pub(super) duration: Option<u32>,
-    pub(super) duration_span: Option<Span>,
-    pub(super) prompt: Option<&'a str>,
-    pub(super) prompt_span: Option<Span>,
-}
-
-/// Checks a job's values against the model catalog (size and its tier, duration at that tier,
-/// prompt length; an unknown model is a warning); returns the model's spec and the size's tier.
-pub(super) fn catalog_fit(
-    diags: &mut Diagnostics,
-    fit: Fit<'_>,
-) -> (Option<&'static catalog::ModelSpec>, Option<catalog::Tier>) {
-    let spec = fit.model.and_then(catalog::lookup);
-    if let (Some(model), None) = (fit.model, spec) {
-        let known = catalog::MODELS.iter().map(|m| m.id);
-        diags.push(
-            Diagnostic::warning(
-                format!("unknown model `{model}`: pixbatch checks it only generically"),
-                fit.model_span,
-            )
-            .maybe_hint(did_you_mean(model, known).map(|m| format!("did you mean `{m}`?"))),
-        );
-    }
-
-    // Size and duration against the catalog.
-    let mut tier = None;
-    if let Some(size) = fit.size {
-        match spec {
-            Some(spec) => match spec.tier_of(size) {
-                Some(t) => tier = Some(t),
-                None => diags.push(size_error(spec, size, fit.size_span)),
-            },
-            None => {
-                if catalog::parse_size(size).is_none() {
-                    diags.push(
-                        Diagnostic::error(format!("size `{size}` is not of the form W*H"), fit.size_span)
-                            .hint("write it like \"1280*720\""),
-                    );
-                }
-            }
-        }
-    }
-    if let (Some(spec), Some(t), Some(d)) = (spec, tier, fit.duration)
-        && !spec.allows_duration(t, d)
-    {
-        let span = fit.duration_span;
-        diags.push(
-            Diagnostic::error(format!("duration {d}s is not allowed for {} at {t}", spec.id), span)
-                .label(format!("{} {t} takes {}", spec.id, spec.durations_text(t)))
-                .hint(format!("at {t} ({}) use {} seconds", fit.size.unwrap_or(""), spec.durations_text(t))),
-        );
-    }
-    if let (Some(spec), Some(p)) = (spec, fit.prompt) {
-        let n = p.chars().count();
-        if n > spec.prompt_max_chars {
-            diags.push(
-                Diagnostic::error(
-                    format!("the prompt is {n} characters; {} reads at most {}", spec.id, spec.prompt_max_chars),
-                    fit.prompt_span,
-                )
-                .label("too long")
-                .hint(format!(
-                    "the API would silently cut everything after character {}; shorten the prompt",
-                    spec.prompt_max_chars
-                )),
-            );
-        }
-    }
-    (spec, tier)
 }

@@ -9,22 +9,21 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use super::checks::{self, Fit};
-use super::job::{Job, Media, MediaSource, slug};
+use super::checks;
+use super::fit::{self, Given, Set, Wanted};
+use super::job::{Job, slug};
 use super::matrix::{self, Combination, MatrixSpec};
 use super::mentions::{self, Bound};
 use super::refs;
 use super::template;
 use super::values::{self, Field, Val, defaults_field, shot_field};
-use crate::catalog::{self, MEDIA_MAX, MEDIA_MIN};
+use crate::catalog::{self, Endpoint, Layout};
 use crate::manifest::diag::did_you_mean;
-use crate::manifest::{Combo, Defaults, Diagnostic, Diagnostics, Loaded, MediaItem, Shot, Span};
+use crate::manifest::{Combo, Defaults, Diagnostic, Diagnostics, Loaded, MediaItem, Region, Shot, Span};
 
 /// The most samples a shot may `repeat`.
 const REPEAT_MAX: u32 = 1000;
 
-/// Reference files larger than this are refused by the service.
-pub const REF_MAX_BYTES: u64 = 20 * 1024 * 1024;
 /// The output folder when the manifest names none.
 pub const DEFAULT_OUTPUT: &str = "renders";
 
@@ -33,11 +32,14 @@ pub const DEFAULT_OUTPUT: &str = "renders";
 pub struct ExpandOptions {
     /// A manifest expanding to more jobs than this is refused (a typo in a matrix is costly).
     pub max_jobs: usize,
+    /// The region the jobs are made in (`--region`), over the manifest's `run.region`: it
+    /// decides which models are offered and their prices.
+    pub region: Option<Region>,
 }
 
 impl Default for ExpandOptions {
     fn default() -> Self {
-        ExpandOptions { max_jobs: 10_000 }
+        ExpandOptions { max_jobs: 10_000, region: None }
     }
 }
 
@@ -56,7 +58,8 @@ pub struct Expansion {
 
 /// Expands a loaded manifest into jobs, or returns every problem found.
 pub fn expand(loaded: &Loaded, options: &ExpandOptions) -> Result<Expansion, Diagnostics> {
-    let mut cx = Expander { loaded, diags: loaded.diagnostics(), refs: BTreeMap::new() };
+    let region = options.region.or(loaded.manifest.run.region).unwrap_or_default();
+    let mut cx = Expander { loaded, diags: loaded.diagnostics(), refs: BTreeMap::new(), region };
     let m = &loaded.manifest;
     if m.version.value != 1 {
         cx.diags.push(
@@ -139,7 +142,8 @@ pub fn expand(loaded: &Loaded, options: &ExpandOptions) -> Result<Expansion, Dia
 struct Expander<'a> {
     loaded: &'a Loaded,
     diags: Diagnostics,
-    refs: BTreeMap<String, MediaSource>,
+    refs: BTreeMap<String, refs::Ref>,
+    region: Region,
 }
 
 impl<'a> Expander<'a> {
@@ -224,27 +228,53 @@ impl<'a> Expander<'a> {
     }
 
     /// Resolves one combination of a shot into a job: fields → typed values → template →
-    /// catalog checks → media → `Job`, reporting everything wrong with it.
+    /// the model's rules (`fit`) → `Job`, reporting everything wrong with it.
     fn job(&mut self, shot: &Shot, combo: &Combination<Val>, sample: u32, repeat: u32) -> Option<Job> {
         let id_span = Some(Span::at(&shot.id));
         let sid = &shot.id.value;
         let defaults = self.defaults();
-        let get = |field: Field| -> Option<Val> {
+        // A value and whether it came from `defaults:`.
+        let get_set = |field: Field| -> Option<(Val, bool)> {
             combo
                 .iter()
                 .find(|(k, _)| k == field.name())
-                .map(|(_, v)| v.clone())
-                .or_else(|| shot_field(shot, field))
-                .or_else(|| defaults_field(defaults, field))
+                .map(|(_, v)| (v.clone(), false))
+                .or_else(|| shot_field(shot, field).map(|v| (v, false)))
+                .or_else(|| defaults_field(defaults, field).map(|v| (v, true)))
         };
+        let get = |field: Field| get_set(field).map(|(v, _)| v);
         let errors_before = self.diags.error_count();
 
         let model = values::required_str(&mut self.diags, get(Field::Model), "model", sid, id_span);
-        let size = values::required_str(&mut self.diags, get(Field::Size), "size", sid, id_span);
         let duration = values::duration(&mut self.diags, get(Field::Duration), sid, id_span);
-        let audio = values::boolean(&mut self.diags, get(Field::Audio), "audio");
         let watermark = values::boolean(&mut self.diags, get(Field::Watermark), "watermark");
-        let seed = values::seed(&mut self.diags, get(Field::Seed));
+        let diags = &mut self.diags;
+        let text = |diags: &mut Diagnostics, field: Field| -> Option<Set<String>> {
+            let (v, from_defaults) = get_set(field)?;
+            let span = v.span;
+            values::required_str(diags, Some(v), field.name(), sid, id_span).map(|value| Set {
+                value,
+                span,
+                from_defaults,
+            })
+        };
+        let size = text(diags, Field::Size);
+        let resolution = text(diags, Field::Resolution);
+        let ratio = text(diags, Field::Ratio);
+        let negative_prompt = text(diags, Field::NegativePrompt);
+        let first_frame_name = text(diags, Field::FirstFrame);
+        let last_frame_name = text(diags, Field::LastFrame);
+        let flag = |diags: &mut Diagnostics, field: Field| -> Option<Set<bool>> {
+            let (v, from_defaults) = get_set(field)?;
+            let span = v.span;
+            Some(Set { value: values::boolean(diags, Some(v), field.name()), span, from_defaults })
+        };
+        let audio = flag(diags, Field::Audio);
+        let prompt_extend = flag(diags, Field::PromptExtend);
+        let seed = get_set(Field::Seed).and_then(|(v, from_defaults)| {
+            let span = v.span;
+            values::seed(diags, Some(v)).map(|value| Set { value, span, from_defaults })
+        });
         let prompt_val = get(Field::Prompt);
         let prompt_template = values::required_str(&mut self.diags, prompt_val.clone(), "prompt", sid, id_span);
 
@@ -252,93 +282,122 @@ impl<'a> Expander<'a> {
         let prompt_span = prompt_val.as_ref().and_then(|v| v.span);
         let prompt = prompt_template.as_ref().and_then(|t| template::render(&mut self.diags, t, &vars, prompt_span));
 
-        let (spec, tier) = checks::catalog_fit(
-            &mut self.diags,
-            Fit {
-                model: model.as_deref(),
-                model_span: get(Field::Model).and_then(|v| v.span),
-                size: size.as_deref(),
-                size_span: get(Field::Size).and_then(|v| v.span),
-                duration,
-                duration_span: get(Field::Duration).and_then(|v| v.span),
-                prompt: prompt.as_deref(),
-                prompt_span,
-            },
-        );
-
         // With a variable missing, the template still shows which refs are mentioned.
-        let media =
-            prompt.as_ref().or(prompt_template.as_ref()).and_then(|p| self.media(shot, p, prompt_span, id_span));
+        let refs = prompt.as_ref().or(prompt_template.as_ref()).and_then(|p| self.media(shot, p, prompt_span));
+        let first_frame = first_frame_name.and_then(|n| self.frame(&n));
+        let last_frame = last_frame_name.and_then(|n| self.frame(&n));
         let extra = self.extra(shot);
 
         if self.diags.error_count() > errors_before {
             return None;
         }
-        let (model, size, duration, prompt, media) = (model?, size?, duration?, prompt?, media?);
+        let (model, duration, prompt, (refs, refs_span)) = (model?, duration?, prompt?, refs?);
+        let model_span = get(Field::Model).and_then(|v| v.span);
+        if catalog::lookup(&model).is_none() {
+            let known = catalog::MODELS.iter().map(|m| m.id);
+            self.diags.push(
+                Diagnostic::warning(
+                    format!("unknown model `{model}`: pixbatch checks it only generically"),
+                    model_span,
+                )
+                .maybe_hint(did_you_mean(&model, known).map(|m| format!("did you mean `{m}`?"))),
+            );
+        }
+        let fitted = fit::fit(
+            &mut self.diags,
+            Wanted {
+                model: &model,
+                model_span,
+                id_span,
+                region: self.region,
+                size,
+                resolution,
+                ratio,
+                duration,
+                duration_span: get(Field::Duration).and_then(|v| v.span),
+                audio,
+                watermark,
+                seed,
+                negative_prompt,
+                prompt_extend,
+                prompt: &prompt,
+                prompt_span,
+                refs,
+                refs_span,
+                first_frame,
+                last_frame,
+                extra,
+            },
+        )?;
 
         let (variant, output) = variant_and_output(sid, combo, sample, repeat);
-        let price_per_second = self.price(&model, spec, tier, &size, audio);
+        let spec = catalog::lookup(&model);
+        let price_per_second = self.price(&model, spec, fitted.tier, fitted.sound, fitted.with_video);
         let mut job = Job {
             price_per_second,
+            billed_input_seconds: fitted.billed_input_seconds,
             key: crate::key::JobKey::default(),
             shot: sid.clone(),
             variant,
             family: catalog::family_of(&model),
+            endpoint: spec.map_or(Endpoint::VideoGeneration, |s| s.endpoint),
+            layout: spec.map_or(Layout::MediaList, |s| s.layout),
             model,
-            size,
-            tier,
+            size: fitted.size_label,
+            tier: fitted.tier,
             duration,
-            audio,
+            audio: fitted.sound,
             watermark,
-            seed,
+            seed: fitted.params.get("seed").and_then(serde_json::Value::as_i64),
             sample,
-            prompt,
-            media,
-            extra,
+            prompt: fitted.prompt,
+            media: fitted.media,
+            input: fitted.input,
+            params: fitted.params,
             output,
         };
         job.key = job.compute_key();
         Some(job)
     }
 
-    /// The price per second: `run.prices` first, then the catalog. An unknown model's tier is
-    /// read off the size's short side.
+    /// A frame field's ref.
+    fn frame(&mut self, name: &Set<String>) -> Option<Given> {
+        match self.refs.get(&name.value) {
+            Some(r) => Some(Given { name: Some(name.value.clone()), r: r.clone(), span: name.span }),
+            None => {
+                if !self.loaded.manifest.refs.contains_key(&name.value) {
+                    let names: Vec<String> = self.loaded.manifest.refs.keys().cloned().collect();
+                    self.diags.push(mentions::unknown_ref(&name.value, &names, name.span));
+                }
+                None
+            }
+        }
+    }
+
+    /// The price per second: `run.prices` first, then the catalog.
     fn price(
         &self,
         model: &str,
         spec: Option<&catalog::ModelSpec>,
         tier: Option<catalog::Tier>,
-        size: &str,
-        audio: bool,
+        sound: bool,
+        with_video: bool,
     ) -> Option<f64> {
-        let tier = tier.or_else(|| {
-            let (w, h) = catalog::parse_size(size)?;
-            Some(match w.min(h) {
-                0..=360 => catalog::Tier::P360,
-                361..=576 => catalog::Tier::P540,
-                577..=832 => catalog::Tier::P720,
-                _ => catalog::Tier::P1080,
-            })
-        });
-        if let (Some(table), Some(t)) = (self.loaded.manifest.run.prices.get(model), tier) {
-            let key = if audio { format!("{t}+audio") } else { t.to_string() };
+        let tier = tier?;
+        if let Some(table) = self.loaded.manifest.run.prices.get(model) {
+            let key = if sound { format!("{tier}+audio") } else { tier.to_string() };
             if let Some(p) = table.get(&key) {
                 return Some(*p);
             }
         }
-        Some(spec?.price_per_second(tier?, audio))
+        spec?.price_per_second(tier, sound, with_video, self.region)
     }
 
-    /// The job's media: the explicit list, or the refs mentioned in the prompt in order.
-    fn media(
-        &mut self,
-        shot: &Shot,
-        prompt: &str,
-        prompt_span: Option<Span>,
-        id_span: Option<Span>,
-    ) -> Option<Vec<Media>> {
+    /// The job's references: the explicit list, or the refs mentioned in the prompt in order;
+    /// and where they were given.
+    fn media(&mut self, shot: &Shot, prompt: &str, prompt_span: Option<Span>) -> Option<(Vec<Given>, Option<Span>)> {
         let explicit = shot.media.as_ref().or(self.defaults().media.as_ref());
-        let mut media: Vec<Media> = Vec::new();
+        let mut media: Vec<Given> = Vec::new();
         let mut ok = true;
         let list_span;
         if let Some(list) = explicit {
@@ -347,7 +406,7 @@ impl<'a> Expander<'a> {
                 let span = Some(Span::at(item));
                 match &item.value {
                     MediaItem::Ref(name) => match self.refs.get(name) {
-                        Some(source) => media.push(Media { source: source.clone(), ref_name: Some(name.clone()) }),
+                        Some(r) => media.push(Given { name: Some(name.clone()), r: r.clone(), span }),
                         None => {
                             ok = false;
                             if !self.loaded.manifest.refs.contains_key(name) {
@@ -360,8 +419,8 @@ impl<'a> Expander<'a> {
                         }
                     },
                     MediaItem::Inline { url, ref_name } => {
-                        match refs::resolve_target(&self.loaded.dir, &mut self.diags, url, span) {
-                            Some(source) => media.push(Media { source, ref_name: ref_name.clone() }),
+                        match refs::resolve_target(&self.loaded.dir, &mut self.diags, url, None, span) {
+                            Some(r) => media.push(Given { name: ref_name.clone(), r, span }),
                             None => ok = false,
                         }
                     }
@@ -373,7 +432,7 @@ impl<'a> Expander<'a> {
 
         // Mentions bind against the media's ref_names when media is explicit, else the refs.
         let names: Vec<String> = if explicit.is_some() {
-            media.iter().filter_map(|m| m.ref_name.clone()).collect()
+            media.iter().filter_map(|m| m.name.clone()).collect()
         } else {
             self.loaded.manifest.refs.keys().cloned().collect()
         };
@@ -381,35 +440,15 @@ impl<'a> Expander<'a> {
         ok &= bound;
         if explicit.is_none() {
             for name in &mentioned {
-                if let Some(source) = self.refs.get(name) {
-                    media.push(Media { source: source.clone(), ref_name: Some(name.clone()) });
+                if let Some(r) = self.refs.get(name) {
+                    media.push(Given { name: Some(name.clone()), r: r.clone(), span: prompt_span });
                 }
             }
         } else {
-            ok &= mentions::check_explicit(&mut self.diags, &media, &mentioned, prompt, list_span);
+            let names: Vec<Option<String>> = media.iter().map(|m| m.name.clone()).collect();
+            ok &= mentions::check_explicit(&mut self.diags, &names, &mentioned, prompt, list_span);
         }
-        if ok && media.len() < MEDIA_MIN {
-            ok = false;
-            self.diags.push(
-                Diagnostic::error(format!("shot `{}` has no reference images", shot.id.value), list_span.or(id_span))
-                    .hint("mention a ref as `@name ` in the prompt, or list them under `media:`; the models need 1 to 7 images"),
-            );
-        }
-        if media.len() > MEDIA_MAX {
-            ok = false;
-            self.diags.push(
-                Diagnostic::error(
-                    format!(
-                        "shot `{}` has {} reference images; the models take at most {MEDIA_MAX}",
-                        shot.id.value,
-                        media.len()
-                    ),
-                    list_span,
-                )
-                .hint("split the shot, or combine references into one image"),
-            );
-        }
-        ok.then_some(media)
+        ok.then_some((media, list_span))
     }
 
     /// `extra` from defaults then shot (shot wins); known fields cannot be set through it.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::catalog::{Family, Tier};
+use crate::catalog::{Endpoint, Family, Layout, MediaKind, Role, Tier};
 use crate::key::JobKey;
 
 /// Bumped whenever the key material changes shape, so old ledgers never match by accident.
@@ -43,11 +43,19 @@ impl MediaSource {
     }
 }
 
-/// One reference image of a job.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One media item of a job: a reference, a frame, a clip or audio.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Media {
     pub source: MediaSource,
+    /// The ref's name in the manifest (not sent, not in the key).
+    pub name: Option<String>,
+    /// The `ref_name` sent with the item (PixVerse binds `@name` with it).
     pub ref_name: Option<String>,
+    pub role: Role,
+    pub kind: MediaKind,
+    /// Its name in the request: a `media[]` item's `type`, or an `input` field (see
+    /// [`crate::catalog::Layout`]).
+    pub wire: &'static str,
 }
 
 /// One render: what is sent, its key, and its output file.
@@ -60,27 +68,39 @@ pub struct Job {
     pub variant: String,
     pub model: String,
     pub family: Family,
+    /// Where the create request goes.
+    pub endpoint: Endpoint,
+    /// How media go in the body.
+    pub layout: Layout,
+    /// The output shape as shown: `1280*720`, or `720P 16:9` for a model without sizes.
     pub size: String,
     /// `None` for a model the catalog does not know.
     pub tier: Option<Tier>,
     pub duration: u32,
+    /// The video has sound (set, or the model always makes it): it decides the price.
     pub audio: bool,
     pub watermark: bool,
     pub seed: Option<i64>,
     /// 0-based sample index for `repeat`.
     pub sample: u32,
+    /// The prompt as sent: mentions written in the model's own syntax.
     pub prompt: String,
     pub media: Vec<Media>,
-    /// Unknown API parameters, merged into `parameters` verbatim.
-    pub extra: BTreeMap<String, Value>,
+    /// `input` fields besides the prompt and media (`negative_prompt`).
+    pub input: BTreeMap<String, Value>,
+    /// The request's `parameters`, exactly as sent (`extra:` merged in).
+    pub params: BTreeMap<String, Value>,
     /// Path of the video relative to the output folder.
     pub output: PathBuf,
     /// CNY per second of output (the catalog's, or the manifest's `run.prices`); not in the key.
     pub price_per_second: Option<f64>,
+    /// Reference-video seconds billed on top of the output (Wan r2v); not in the key.
+    pub billed_input_seconds: f64,
 }
 
 /// Exactly what determines a job's video, hashed into its key. Nothing about the manifest's
-/// layout (order, comments, formatting, where a value was set) is in here.
+/// layout (order, comments, formatting, where a value was set) is in here. Fields a PixVerse
+/// r2v job does not have are left out when empty, so its key is what it always was.
 #[derive(Serialize)]
 struct KeyMaterial<'a> {
     format: u32,
@@ -89,45 +109,79 @@ struct KeyMaterial<'a> {
     media: Vec<KeyMedia<'a>>,
     parameters: BTreeMap<String, Value>,
     sample: u32,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    input: BTreeMap<String, Value>,
 }
 
 #[derive(Serialize)]
 struct KeyMedia<'a> {
     source: String,
     ref_name: Option<&'a str>,
+    /// The item's `type` or field, unless it is a PixVerse reference image (`image_url`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wire: Option<&'a str>,
 }
 
 impl Job {
     /// The `parameters` object of the request, extra fields included.
     pub fn parameters(&self) -> BTreeMap<String, Value> {
-        let mut p: BTreeMap<String, Value> = self.extra.clone();
-        p.insert("size".into(), self.size.clone().into());
-        p.insert("duration".into(), self.duration.into());
-        p.insert("audio".into(), self.audio.into());
-        p.insert("watermark".into(), self.watermark.into());
-        if let Some(seed) = self.seed {
-            p.insert("seed".into(), seed.into());
+        self.params.clone()
+    }
+
+    /// Where local media go in [`Job::request_body`]: a JSON pointer per media item.
+    pub fn media_pointer(&self, index: usize) -> String {
+        match self.layout {
+            Layout::MediaList => format!("/input/media/{index}/url"),
+            Layout::Fields => format!("/input/{}", self.media[index].wire),
+            Layout::UrlList(field) => {
+                let nth = self.media[..index].iter().filter(|m| m.wire == field).count();
+                format!("/input/{field}/{nth}")
+            }
         }
-        p
     }
 
     /// The exact JSON body of the create-task request (local files as `file://` placeholders).
     pub fn request_body(&self) -> Value {
-        let media: Vec<Value> = self
-            .media
-            .iter()
-            .map(|m| {
-                let mut item = json!({"type": "image_url", "url": m.source.request_url()});
-                if let Some(name) = &m.ref_name {
-                    item["ref_name"] = name.clone().into();
+        let mut input = serde_json::Map::new();
+        input.insert("prompt".into(), self.prompt.clone().into());
+        match self.layout {
+            Layout::MediaList => {
+                if !self.media.is_empty() {
+                    let items: Vec<Value> = self
+                        .media
+                        .iter()
+                        .map(|m| {
+                            let mut item = json!({"type": m.wire, "url": m.source.request_url()});
+                            if let Some(name) = &m.ref_name {
+                                item["ref_name"] = name.clone().into();
+                            }
+                            item
+                        })
+                        .collect();
+                    input.insert("media".into(), items.into());
                 }
-                item
-            })
-            .collect();
+            }
+            Layout::Fields => {
+                for m in &self.media {
+                    input.insert(m.wire.into(), m.source.request_url().into());
+                }
+            }
+            Layout::UrlList(field) => {
+                let urls: Vec<Value> =
+                    self.media.iter().filter(|m| m.wire == field).map(|m| m.source.request_url().into()).collect();
+                input.insert(field.into(), urls.into());
+                for m in self.media.iter().filter(|m| m.wire != field) {
+                    input.insert(m.wire.into(), m.source.request_url().into());
+                }
+            }
+        }
+        for (k, v) in &self.input {
+            input.insert(k.clone(), v.clone());
+        }
         json!({
             "model": self.model,
-            "input": {"prompt": self.prompt, "media": media},
-            "parameters": self.parameters(),
+            "input": input,
+            "parameters": self.params,
         })
     }
 
@@ -140,10 +194,15 @@ impl Job {
             media: self
                 .media
                 .iter()
-                .map(|m| KeyMedia { source: m.source.key_source(), ref_name: m.ref_name.as_deref() })
+                .map(|m| KeyMedia {
+                    source: m.source.key_source(),
+                    ref_name: m.ref_name.as_deref(),
+                    wire: (m.wire != PIXVERSE_REFERENCE).then_some(m.wire),
+                })
                 .collect(),
-            parameters: self.parameters().into_iter().map(|(k, v)| (k, canonical(v))).collect(),
+            parameters: self.params.clone().into_iter().map(|(k, v)| (k, canonical(v))).collect(),
             sample: self.sample,
+            input: self.input.clone().into_iter().map(|(k, v)| (k, canonical(v))).collect(),
         };
         // serde_json maps are sorted (no preserve_order), so this encoding is canonical.
         let bytes = serde_json::to_vec(&material).unwrap_or_default();
@@ -155,6 +214,9 @@ impl Job {
         if self.variant.is_empty() { self.shot.clone() } else { format!("{}[{}]", self.shot, self.variant) }
     }
 }
+
+/// The media `type` of every job keyed before the catalog grew: left out of the key material.
+const PIXVERSE_REFERENCE: &str = "image_url";
 
 /// Re-sorts nested objects (they already are without `preserve_order`; this keeps the key
 /// stable even if that feature is ever switched on by another crate).

@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 
-use super::job::Media;
 use super::template::locate_in;
 use crate::manifest::diag::did_you_mean;
 use crate::manifest::{Diagnostic, Diagnostics, Span};
@@ -29,6 +28,30 @@ pub fn mentions(prompt: &str) -> Vec<Mention> {
             }
         }
         prev = Some(c);
+    }
+    out
+}
+
+/// The prompt with each `@name` mention replaced by `word(name)` (mentions as [`mentions`]
+/// finds them; the `@` goes too).
+pub fn rewrite(prompt: &str, word: impl Fn(&str) -> String) -> String {
+    let mut out = String::with_capacity(prompt.len());
+    let mut prev: Option<char> = None;
+    let mut rest = prompt;
+    while let Some(c) = rest.chars().next() {
+        if c == '@' && !prev.is_some_and(|p| p.is_ascii_alphanumeric()) {
+            let after = &rest[1..];
+            let end = after.find(char::is_whitespace).unwrap_or(after.len());
+            if end > 0 {
+                out.push_str(&word(&after[..end]));
+                prev = after[..end].chars().last();
+                rest = &after[end..];
+                continue;
+            }
+        }
+        out.push(c);
+        prev = Some(c);
+        rest = &rest[c.len_utf8()..];
     }
     out
 }
@@ -91,17 +114,14 @@ pub(super) fn bind(diags: &mut Diagnostics, prompt: &str, prompt_span: Option<Sp
 /// mentions any), a ref_name twice is an error. False when there is an error.
 pub(super) fn check_explicit(
     diags: &mut Diagnostics,
-    media: &[Media],
+    names: &[Option<String>],
     mentioned: &[String],
     prompt: &str,
     list_span: Option<Span>,
 ) -> bool {
     let mut ok = true;
-    for m in media {
-        if let Some(name) = &m.ref_name
-            && !mentioned.contains(name)
-            && !mentions(prompt).is_empty()
-        {
+    for name in names.iter().flatten() {
+        if !mentioned.contains(name) && !mentions(prompt).is_empty() {
             diags.push(
                 Diagnostic::warning(
                     format!("media `{name}` is never mentioned as `@{name} ` in the prompt"),
@@ -112,10 +132,8 @@ pub(super) fn check_explicit(
         }
     }
     let mut seen = HashSet::new();
-    for m in media {
-        if let Some(name) = &m.ref_name
-            && !seen.insert(name.clone())
-        {
+    for name in names.iter().flatten() {
+        if !seen.insert(name.clone()) {
             ok = false;
             diags.push(
                 Diagnostic::error(format!("ref_name `{name}` appears twice in media"), list_span)

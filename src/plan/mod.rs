@@ -5,6 +5,7 @@
 
 mod checks;
 pub mod expand;
+mod fit;
 pub mod job;
 pub mod matrix;
 pub mod mentions;
@@ -16,9 +17,10 @@ pub use expand::{ExpandOptions, Expansion, expand};
 pub use job::{Job, Media, MediaSource};
 
 /// Estimated cost of a job in CNY: its price per second (the catalog's, or `run.prices`) times
-/// its duration; `None` when nothing prices its model.
+/// its billed seconds (its duration, and for Wan r2v its reference videos' seconds, at most
+/// 5); `None` when nothing prices its model.
 pub fn estimate_cost(job: &Job) -> Option<f64> {
-    Some(job.price_per_second? * f64::from(job.duration))
+    Some(job.price_per_second? * (f64::from(job.duration) + job.billed_input_seconds))
 }
 
 /// Parses `K/N` (1-based K).

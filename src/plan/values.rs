@@ -34,6 +34,12 @@ macro_rules! param_field {
             Field::Audio => $s.audio.as_ref().map(Val::of),
             Field::Watermark => $s.watermark.as_ref().map(Val::of),
             Field::Seed => $s.seed.as_ref().map(Val::of),
+            Field::Resolution => $s.resolution.as_ref().map(Val::of_str),
+            Field::Ratio => $s.ratio.as_ref().map(Val::of_str),
+            Field::FirstFrame => $s.first_frame.as_ref().map(Val::of_str),
+            Field::LastFrame => $s.last_frame.as_ref().map(Val::of_str),
+            Field::NegativePrompt => $s.negative_prompt.as_ref().map(Val::of_str),
+            Field::PromptExtend => $s.prompt_extend.as_ref().map(Val::of),
             _ => None,
         }
     };

@@ -16,8 +16,8 @@ use crate::rate::SlidingWindow;
 pub(super) struct SubmitJob {
     pub(super) idx: usize,
     pub(super) body: serde_json::Value,
-    /// Local reference files: (index in `input.media`, path, content hash).
-    pub(super) local: Vec<(usize, PathBuf, String)>,
+    /// Local media files: (JSON pointer to their URL in the body, path, content hash).
+    pub(super) local: Vec<(String, PathBuf, String)>,
     /// Sent while the family's slots were all taken: the service may queue it or refuse it.
     pub(super) ahead: bool,
     /// What the service will show of it (see [`Doubtful`]).
@@ -36,6 +36,8 @@ pub(super) type Doubtful = Arc<std::sync::Mutex<HashMap<Visible, Option<jiff::Ti
 pub(super) struct Lane {
     pub(super) client: Client,
     pub(super) model: String,
+    /// Where the model's creates go.
+    pub(super) endpoint: crate::catalog::Endpoint,
     pub(super) limiter: SlidingWindow,
     pub(super) submit: RetryPolicy,
     /// For uploads: idempotent requests, retried like reads.
@@ -58,7 +60,7 @@ impl Lane {
     /// body. The job key uses the file's content hash, so a new upload never re-renders.
     async fn with_uploads(&mut self, job: &SubmitJob) -> Result<serde_json::Value, ApiError> {
         let mut body = job.body.clone();
-        for (i, path, hash) in &job.local {
+        for (pointer, path, hash) in &job.local {
             let url = match self.uploads.get(hash) {
                 Some(url) => url.clone(),
                 None => {
@@ -69,8 +71,13 @@ impl Lane {
                             format!("cannot read {}: {e}", path.display()),
                         )
                     })?;
-                    let mime = crate::plan::refs::image_kind(&bytes).unwrap_or("application/octet-stream");
-                    let ext = mime.rsplit('/').next().unwrap_or("bin");
+                    let mime = crate::plan::refs::media_kind(&bytes).map_or("application/octet-stream", |k| k.1);
+                    let ext = match mime.rsplit('/').next().unwrap_or("bin") {
+                        "quicktime" => "mov",
+                        "mpeg" => "mp3",
+                        "jpeg" => "jpg",
+                        other => other,
+                    };
                     let name = format!("{}.{ext}", &hash[..hash.len().min(24)]);
                     let url = self
                         .reads
@@ -90,7 +97,9 @@ impl Lane {
                     url
                 }
             };
-            body["input"]["media"][*i]["url"] = url.into();
+            if let Some(slot) = body.pointer_mut(pointer) {
+                *slot = url.into();
+            }
         }
         Ok(body)
     }
@@ -118,7 +127,7 @@ impl Lane {
             () = self.halt.cancelled() => return Err(CreateError::Halted),
         }
         *self.sent_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(jiff::Timestamp::now());
-        Ok(self.client.create_task(body).await?)
+        Ok(self.client.create_task(body, self.endpoint).await?)
     }
 
     async fn submit_one(&mut self, job: &SubmitJob) -> WorkerEvent {

@@ -150,13 +150,15 @@ mod tests {
 
     fn job(model: &str, tier: Tier, duration: u32, audio: bool) -> Job {
         let spec = catalog::lookup(model).expect("known model");
-        let size = spec.sizes.iter().find(|(_, _, t)| *t == tier).expect("size").0;
+        let size = spec.sizes().find(|s| spec.tier_of(s) == Some(tier)).expect("size");
         Job {
             key: crate::key::JobKey::default(),
             shot: "s".into(),
             variant: String::new(),
             model: model.into(),
             family: catalog::family_of(model),
+            endpoint: spec.endpoint,
+            layout: spec.layout,
             size: size.into(),
             tier: Some(tier),
             duration,
@@ -166,9 +168,11 @@ mod tests {
             sample: 0,
             prompt: "p".into(),
             media: Vec::new(),
-            extra: Default::default(),
+            input: Default::default(),
+            params: Default::default(),
             output: "s.mp4".into(),
-            price_per_second: Some(spec.price_per_second(tier, audio)),
+            price_per_second: spec.price_per_second(tier, audio, false, crate::manifest::Region::default()),
+            billed_input_seconds: 0.0,
         }
     }
 

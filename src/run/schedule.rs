@@ -104,7 +104,7 @@ mod tests {
     #[test]
     fn polls_finely_inside_the_range_seen() {
         let mut s = Schedule::new(PollConfig::default());
-        let f = Family::C1;
+        let f = crate::catalog::family_of(crate::catalog::C1_R2V);
         let t0 = Instant::now();
         // Cold: an eighth of the age, at least the minimum.
         assert_eq!(s.next(&f, t0, t0, None), t0 + Duration::from_millis(500));
@@ -125,7 +125,7 @@ mod tests {
     #[test]
     fn a_task_with_an_expected_time_is_polled_around_it() {
         let s = Schedule::new(PollConfig::default());
-        let f = Family::C1;
+        let f = crate::catalog::family_of(crate::catalog::C1_R2V);
         let t0 = Instant::now();
         let mut s = s;
         s.observe(&f, 1.0);

@@ -43,10 +43,14 @@ impl Coordinator<'_, '_> {
             return tx.clone();
         }
         let (tx, rx) = mpsc::unbounded_channel();
+        let spec = crate::catalog::lookup(model);
+        // The model's own submit rate, unless the user asked for less.
+        let rps = spec.map_or(self.options.submit_per_second, |s| self.options.submit_per_second.min(s.submit_rps));
         let lane = Lane {
             client: self.client.clone(),
             model: model.to_owned(),
-            limiter: SlidingWindow::new(self.options.submit_per_second),
+            endpoint: spec.map_or(crate::catalog::Endpoint::VideoGeneration, |s| s.endpoint),
+            limiter: SlidingWindow::new(rps),
             submit: self.policy(RetryPolicy::submit()),
             reads: self.policy(RetryPolicy::poll()),
             sent_at: std::sync::Mutex::new(None),
@@ -161,7 +165,7 @@ impl Coordinator<'_, '_> {
                 .enumerate()
                 .filter_map(|(i, m)| match &m.source {
                     crate::plan::MediaSource::Local { path, content_hash } => {
-                        Some((i, path.clone(), content_hash.clone()))
+                        Some((job.media_pointer(i), path.clone(), content_hash.clone()))
                     }
                     crate::plan::MediaSource::Url(_) => None,
                 })

@@ -107,8 +107,9 @@ pub struct ResultRow<S = RowState> {
 pub fn billed_cost(record: &Record) -> Option<f64> {
     let secs = record.billed_seconds()?;
     let spec = catalog::lookup(&record.meta.model)?;
-    let tier = spec.tier_of(&record.meta.size)?;
-    Some(round_cents(spec.price_per_second(tier, record.meta.audio) * secs))
+    let tier = spec.tier_of_label(&record.meta.size)?;
+    let price = spec.price_per_second(tier, record.meta.audio, false, crate::manifest::Region::default())?;
+    Some(round_cents(price * secs))
 }
 
 impl ResultRow {
