@@ -35,6 +35,33 @@ fn every_bad_manifest_is_refused_with_a_location() {
     });
 }
 
+/// A fixture whose first line is `# expect: X` must be refused (exit 2) with X in its
+/// message: the model-rule fixtures say which rule they break, independent of the snapshots.
+#[test]
+fn every_bad_fixture_says_what_its_header_expects() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("tests/bad").map(|e| e.expect("entry").path()).collect();
+    files.sort();
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "yaml")) {
+        let Ok(text) = std::fs::read_to_string(path) else { continue };
+        let Some(expect) = text.lines().next().and_then(|l| l.strip_prefix("# expect:")).map(str::trim) else {
+            continue;
+        };
+        assert!(!expect.is_empty(), "{}: an empty `# expect:`", path.display());
+        checked += 1;
+        let name = path.file_name().expect("file name").to_string_lossy().into_owned();
+        let out = pixbatch(&dir).args(["validate", &name]).output().expect("ran");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.code() != Some(2) || !stderr.contains(expect) {
+            problems.push(format!("{name}: exit {:?}, expected {expect:?} in:\n{stderr}", out.status.code()));
+        }
+    }
+    assert!(checked >= 15, "only {checked} fixtures have an `# expect:` header");
+    assert!(problems.is_empty(), "{} of {checked} fixtures:\n{}", problems.len(), problems.join("\n"));
+}
+
 #[test]
 fn a_ten_megabyte_prompt_is_refused_not_truncated() {
     let dir = tempfile::tempdir().expect("tempdir");
