@@ -876,6 +876,7 @@ fn slow_fake() -> FakeConfig {
         run_time: DurationRange::fixed(Duration::from_secs(4)),
         submit_rps: 0,
         query_rps: 0,
+        pending_min: Duration::ZERO,
         ..FakeConfig::default()
     }
 }

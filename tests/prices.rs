@@ -7,7 +7,7 @@ fn jobs(yaml: &str) -> Result<Vec<pixbatch::plan::Job>, String> {
     pixbatch::plan::expand(&loaded, &Default::default()).map(|e| e.jobs).map_err(|d| d.render(false))
 }
 
-const BASE: &str = "version: 1\nrefs: {man: https://example.com/m.jpg}\nshots:\n  - {id: a, prompt: '@man waves', model: pixverse/pixverse-c1-r2v, size: '1280*720', duration: 5}\n  - {id: b, prompt: '@man waves', model: pixverse/pixverse-c1-r2v, size: '1280*720', duration: 5, audio: true}\n  - {id: c, prompt: '@man waves', model: pixverse/pixverse-v6-r2v, size: '1280*720', duration: 5}\n";
+const BASE: &str = "version: 1\nrefs: {man: https://example.com/m.jpg}\nshots:\n  - {id: a, prompt: '@man waves', model: pixverse/pixverse-c1-r2v, size: '1280*720', duration: 5}\n  - {id: b, prompt: '@man waves', model: pixverse/pixverse-c1-r2v, size: '1280*720', duration: 5, audio: true}\n  - {id: c, prompt: '@man waves', model: pixverse/pixverse-v9-r2v, size: '1280*720', duration: 5}\n";
 
 #[test]
 fn overrides_apply_per_tier_and_audio_and_price_unknown_models() {
@@ -17,7 +17,7 @@ fn overrides_apply_per_tier_and_audio_and_price_unknown_models() {
     let built_in = jobs(BASE).expect("valid");
     assert_eq!((cost(&built_in, 0), cost(&built_in, 1), cost(&built_in, 2)), (Some(1.5), Some(1.95), None));
     let priced = jobs(&format!(
-        "{BASE}run:\n  prices:\n    pixverse/pixverse-c1-r2v: {{720P: 0.5}}\n    pixverse/pixverse-v6-r2v: {{720P: 0.27}}\n"
+        "{BASE}run:\n  prices:\n    pixverse/pixverse-c1-r2v: {{720P: 0.5}}\n    pixverse/pixverse-v9-r2v: {{720P: 0.27}}\n"
     ))
     .expect("valid");
     assert_eq!((cost(&priced, 0), cost(&priced, 1), cost(&priced, 2)), (Some(2.5), Some(1.95), Some(1.35)));

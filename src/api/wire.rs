@@ -106,7 +106,7 @@ pub struct Usage {
     #[serde(default, alias = "video_duration")]
     pub duration: Option<f64>,
     /// Reference-video seconds billed (Wan r2v).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_video_duration: Option<f64>,
     #[serde(default)]
     pub size: Option<String>,

@@ -136,6 +136,8 @@ const WAN_USAGE: UsageShape =
     UsageShape { seconds_field: "duration", sr: Some(SrType::Int), in_out: true, output_seconds: false };
 const WAN_OLD_USAGE: UsageShape =
     UsageShape { seconds_field: "video_duration", sr: None, in_out: false, output_seconds: false };
+const WAN_KF_USAGE: UsageShape =
+    UsageShape { seconds_field: "video_duration", sr: Some(SrType::Int), in_out: false, output_seconds: false };
 const WAN_I2V_OLD_USAGE: UsageShape =
     UsageShape { seconds_field: "duration", sr: Some(SrType::Int), in_out: false, output_seconds: false };
 const WAN_PRICES: Prices =
@@ -314,7 +316,7 @@ const WAN_KF2V: ModelSpec = ModelSpec {
     slots: &[slot(FirstFrame, Image, "first_frame_url", 1), slot(LastFrame, Image, "last_frame_url", 1)],
     needs: KF2V,
     shape: Shape::Resolution { tiers: &[P480, P720, P1080] },
-    usage: WAN_OLD_USAGE,
+    usage: WAN_KF_USAGE,
     prices: flat(row(N, Some(0.10), N, Some(0.20), Some(0.48))),
     regions: BJ,
     notes: &[

@@ -52,8 +52,8 @@ pub struct Render {
     pub base: Duration,
     /// Per family name (`c1`, `v5.6`); families not listed take 1.
     pub family_factor: std::collections::BTreeMap<String, f64>,
-    /// By tier, 360P to 1080P.
-    pub tier_factor: [f64; 4],
+    /// By tier, 360P, 480P, 540P, 720P, 1080P.
+    pub tier_factor: [f64; crate::catalog::TIERS],
     pub audio_factor: f64,
     /// Relative spread, in [0, 1).
     pub noise: f64,
@@ -64,7 +64,7 @@ impl Default for Render {
         Render {
             base: Duration::from_secs(3),
             family_factor: [("c1".to_owned(), 1.0), ("v5.6".to_owned(), 1.3)].into(),
-            tier_factor: [0.45, 0.7, 1.0, 2.2],
+            tier_factor: [0.45, 0.6, 0.7, 1.0, 2.2],
             audio_factor: 1.2,
             noise: 0.1,
         }
@@ -83,10 +83,9 @@ impl Render {
         use rand::{Rng, SeedableRng};
         let model = body["model"].as_str().unwrap_or_default();
         let params = &body["parameters"];
-        let size = params["size"].as_str().unwrap_or_default();
         let seconds = params["duration"].as_f64().unwrap_or(5.0).max(0.0);
         let audio = params["audio"].as_bool().unwrap_or(false);
-        let tier = crate::catalog::lookup(model).and_then(|m| m.tier_of(size)).unwrap_or(crate::catalog::Tier::P720);
+        let tier = super::models::tier_of(crate::catalog::lookup(model), params);
         let family = crate::catalog::family_of(model);
         let expected =
             self.base.as_secs_f64() * self.family_factor.get(family.name()).copied().unwrap_or(1.0) * seconds / 5.0

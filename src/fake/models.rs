@@ -345,15 +345,11 @@ fn shape(spec: &ModelSpec, params: &Value, has_first_frame: bool) -> Result<Opti
     }
 }
 
-/// The `usage` of a finished task, in the model's own shape.
-pub(super) fn usage(spec: Option<&ModelSpec>, body: &Value) -> Value {
-    let params = &body["parameters"];
-    let output = params["duration"].as_u64().unwrap_or(5);
-    let Some(spec) = spec else {
-        return json!({"duration": output, "size": params["size"], "fps": 24, "video_count": 1, "SR": "720"});
-    };
-    let size = params["size"].as_str();
-    let tier = size
+/// The tier a request's parameters ask for (720P when they do not say).
+pub(super) fn tier_of(spec: Option<&ModelSpec>, params: &Value) -> Tier {
+    let Some(spec) = spec else { return Tier::P720 };
+    params["size"]
+        .as_str()
         .and_then(|s| spec.tier_of(s))
         .or_else(|| params["resolution"].as_str().and_then(Tier::from_name))
         .or_else(|| {
@@ -364,7 +360,18 @@ pub(super) fn usage(spec: Option<&ModelSpec>, body: &Value) -> Value {
             }
         })
         .or_else(|| spec.shape.tiers().last().copied())
-        .unwrap_or(Tier::P720);
+        .unwrap_or(Tier::P720)
+}
+
+/// The `usage` of a finished task, in the model's own shape.
+pub(super) fn usage(spec: Option<&ModelSpec>, body: &Value) -> Value {
+    let params = &body["parameters"];
+    let output = params["duration"].as_u64().unwrap_or(5);
+    let Some(spec) = spec else {
+        return json!({"duration": output, "size": params["size"], "fps": 24, "video_count": 1, "SR": "720"});
+    };
+    let size = params["size"].as_str();
+    let tier = tier_of(Some(spec), params);
     let videos = reference_videos(spec, &body["input"]);
     let input = spec.prices.billed_ref_video_max.map_or(0, |cap| (u64::from(cap) * videos).min(u64::from(cap)));
     let shape = spec.usage;
@@ -385,7 +392,14 @@ pub(super) fn usage(spec: Option<&ModelSpec>, body: &Value) -> Value {
         usage["audio"] = params["audio"].as_bool().unwrap_or(false).into();
     }
     if shape.sr == Some(SrType::Str) {
+        // These report what they made: its size (the aspect of a first frame, or a mode's
+        // default), its frame rate and whether it has sound.
         usage["fps"] = 24.into();
+        usage["audio"] = params["audio"].as_bool().unwrap_or(false).into();
+        if size.is_none() {
+            let ratio = params["ratio"].as_str().or(params["aspect_ratio"].as_str()).unwrap_or("16:9");
+            usage["size"] = output_size(spec, tier, ratio).into();
+        }
     }
     if shape.output_seconds {
         usage["output_video_duration"] = output.into();
@@ -401,4 +415,19 @@ fn reference_videos(spec: &ModelSpec, input: &Value) -> u64 {
     media(spec, input)
         .map(|items| items.iter().filter(|i| i.role == Role::Reference && i.kind == MediaKind::Video).count() as u64)
         .unwrap_or(0)
+}
+
+/// The size a model without a `size` parameter makes: its table's, else the tier's short side
+/// at the ratio.
+fn output_size(spec: &ModelSpec, tier: Tier, ratio: &str) -> String {
+    if let Some(size) = spec.size_for(tier, ratio) {
+        return size.to_owned();
+    }
+    let short: u32 = tier.sr().parse().unwrap_or(720);
+    let (w, h) = ratio
+        .split_once(':')
+        .and_then(|(w, h)| Some((w.parse::<u32>().ok()?, h.parse::<u32>().ok()?)))
+        .unwrap_or((16, 9));
+    let (w, h) = (w.max(1), h.max(1));
+    if w >= h { format!("{}*{short}", short * w / h) } else { format!("{short}*{}", short * h / w) }
 }

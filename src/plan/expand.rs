@@ -283,7 +283,10 @@ impl<'a> Expander<'a> {
         let prompt = prompt_template.as_ref().and_then(|t| template::render(&mut self.diags, t, &vars, prompt_span));
 
         // With a variable missing, the template still shows which refs are mentioned.
-        let refs = prompt.as_ref().or(prompt_template.as_ref()).and_then(|p| self.media(shot, p, prompt_span));
+        let needs_space =
+            model.as_deref().and_then(catalog::lookup).is_none_or(|s| s.mentions == catalog::Mentions::AtName);
+        let refs =
+            prompt.as_ref().or(prompt_template.as_ref()).and_then(|p| self.media(shot, p, prompt_span, needs_space));
         let first_frame = first_frame_name.and_then(|n| self.frame(&n));
         let last_frame = last_frame_name.and_then(|n| self.frame(&n));
         let extra = self.extra(shot);
@@ -395,7 +398,13 @@ impl<'a> Expander<'a> {
 
     /// The job's references: the explicit list, or the refs mentioned in the prompt in order;
     /// and where they were given.
-    fn media(&mut self, shot: &Shot, prompt: &str, prompt_span: Option<Span>) -> Option<(Vec<Given>, Option<Span>)> {
+    fn media(
+        &mut self,
+        shot: &Shot,
+        prompt: &str,
+        prompt_span: Option<Span>,
+        needs_space: bool,
+    ) -> Option<(Vec<Given>, Option<Span>)> {
         let explicit = shot.media.as_ref().or(self.defaults().media.as_ref());
         let mut media: Vec<Given> = Vec::new();
         let mut ok = true;
@@ -436,7 +445,7 @@ impl<'a> Expander<'a> {
         } else {
             self.loaded.manifest.refs.keys().cloned().collect()
         };
-        let Bound { mentioned, ok: bound } = mentions::bind(&mut self.diags, prompt, prompt_span, &names);
+        let Bound { mentioned, ok: bound } = mentions::bind(&mut self.diags, prompt, prompt_span, &names, needs_space);
         ok &= bound;
         if explicit.is_none() {
             for name in &mentioned {

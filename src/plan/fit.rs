@@ -380,7 +380,7 @@ fn shape(
             Some(t) => Some(t),
             None => {
                 diags.push(
-                    Diagnostic::error(format!("{id} has no resolution `{}`", r.value), r.span)
+                    Diagnostic::error(format!("resolution `{}` is not allowed for {id}", r.value), r.span)
                         .label("not a tier of this model")
                         .hint(format!("{id} takes {}", tier_names())),
                 );
@@ -394,7 +394,7 @@ fn shape(
             return true;
         }
         diags.push(
-            Diagnostic::error(format!("{id} has no ratio `{}`", r.value), r.span)
+            Diagnostic::error(format!("ratio `{}` is not allowed for {id}", r.value), r.span)
                 .label("not a ratio of this model")
                 .hint(format!("{id} takes {}", ratios.join(", "))),
         );
@@ -416,9 +416,12 @@ fn shape(
     let frame_ratio = |diags: &mut Diagnostics, r: &Set<String>| {
         if !r.from_defaults {
             diags.push(
-                Diagnostic::error(format!("{id} takes no `ratio` here: the aspect comes from the first frame"), r.span)
-                    .label("not used")
-                    .hint("remove `ratio`, or crop the first frame to the aspect you want"),
+                Diagnostic::error(
+                    format!("{id} has no `ratio` with a first frame: the aspect comes from the image"),
+                    r.span,
+                )
+                .label("not used")
+                .hint("remove `ratio`, or crop the first frame to the aspect you want"),
             );
         }
     };
@@ -572,7 +575,10 @@ fn media(diags: &mut Diagnostics, spec: &'static ModelSpec, w: &Wanted<'_>) -> O
             None => {
                 let kinds: Vec<&str> = spec.kinds_for(Role::Reference).iter().map(|k| k.name()).collect();
                 diags.push(
-                    Diagnostic::error(format!("{id} takes reference {}s only; {shown} is {}", kinds.join(" and "), g.r.kind.name()), g.span.or(w.refs_span))
+                    Diagnostic::error(
+                        format!("{id} takes no reference {}s, only {}s ({shown} is one)", g.r.kind.name(), kinds.join(" and ")),
+                        g.span.or(w.refs_span),
+                    )
                         .label("not this kind")
                         .hint("use a model that takes reference videos (wan r2v, Kling omni, Vidu q2-pro), or an image"),
                 );
@@ -589,7 +595,7 @@ fn media(diags: &mut Diagnostics, spec: &'static ModelSpec, w: &Wanted<'_>) -> O
                 _ => "use a first/last-frame (kf2v) model",
             };
             diags.push(
-                Diagnostic::error(format!("{id} takes no `{}`", role.name()), g.span)
+                Diagnostic::error(format!("{id} has no `{}`", role.name()), g.span)
                     .label("not a field of this model")
                     .hint(hint),
             );
@@ -615,7 +621,7 @@ fn media(diags: &mut Diagnostics, spec: &'static ModelSpec, w: &Wanted<'_>) -> O
         if !group.iter().any(|r| has(*r)) {
             let names: Vec<&str> = group.iter().map(|r| r.name()).collect();
             diags.push(
-                Diagnostic::error(format!("{id} needs a `{}`", names.join("` or `")), w.id_span)
+                Diagnostic::error(format!("this job has no `{}`: {id} needs one", names.join("` or `")), w.id_span)
                     .label(format!("{} is {}", id, spec.kind.name()))
                     .hint(format!("set `{}:` to an image ref", names[0])),
             );
@@ -642,7 +648,7 @@ fn media(diags: &mut Diagnostics, spec: &'static ModelSpec, w: &Wanted<'_>) -> O
     if n > usize::from(spec.refs_max) {
         diags.push(
             Diagnostic::error(
-                format!("this job has {n} references; {id} takes at most {}", spec.refs_max),
+                format!("this job has {n} {}; {id} takes at most {}", refs_noun(&refs), spec.refs_max),
                 w.refs_span.or(w.id_span),
             )
             .hint("split the shot, or combine references into one image"),
@@ -691,6 +697,11 @@ fn media(diags: &mut Diagnostics, spec: &'static ModelSpec, w: &Wanted<'_>) -> O
     (diags.error_count() == errors).then_some(out)
 }
 
+/// "reference images", or "references" when they are not all images.
+fn refs_noun(refs: &[&Media]) -> &'static str {
+    if refs.iter().all(|m| m.kind == MediaKind::Image) { "reference images" } else { "references" }
+}
+
 fn push(out: &mut Vec<Media>, spec: &ModelSpec, g: &Given, role: Role) {
     let Some(slot) = spec.slot(role, g.r.kind) else { return };
     let ref_name = if spec.mentions == Mentions::AtName && role == Role::Reference { g.name.clone() } else { None };
@@ -705,7 +716,7 @@ fn push(out: &mut Vec<Media>, spec: &ModelSpec, g: &Given, role: Role) {
 fn rewrite_mentions(mentions: Mentions, prompt: &str, media: &[Media]) -> String {
     let words: BTreeMap<String, String> = match mentions {
         Mentions::AtName => return prompt.to_owned(),
-        Mentions::Plain => BTreeMap::new(),
+        Mentions::Plain => media.iter().filter_map(|m| m.name.clone()).map(|n| (n.clone(), n)).collect(),
         Mentions::Numbered { image, video, cjk_image, cjk_video, one_counter } => {
             let cjk = catalog::has_cjk(prompt);
             let (image, video) = if cjk { (cjk_image, cjk_video) } else { (image, video) };
@@ -729,7 +740,7 @@ fn rewrite_mentions(mentions: Mentions, prompt: &str, media: &[Media]) -> String
             words
         }
     };
-    super::mentions::rewrite(prompt, |name| words.get(name).cloned().unwrap_or_else(|| name.to_owned()))
+    super::mentions::rewrite(prompt, &words)
 }
 
 /// Describes the output shape for tables: the exact size when the request has one.

@@ -32,9 +32,10 @@ pub fn mentions(prompt: &str) -> Vec<Mention> {
     out
 }
 
-/// The prompt with each `@name` mention replaced by `word(name)` (mentions as [`mentions`]
-/// finds them; the `@` goes too).
-pub fn rewrite(prompt: &str, word: impl Fn(&str) -> String) -> String {
+/// The prompt with each `@name` mention replaced by `words[name]`: the longest name that
+/// starts the mention, so `@hero,` is `hero` then `,` (the `@` goes too). Mentions of other
+/// names are left as written.
+pub fn rewrite(prompt: &str, words: &std::collections::BTreeMap<String, String>) -> String {
     let mut out = String::with_capacity(prompt.len());
     let mut prev: Option<char> = None;
     let mut rest = prompt;
@@ -42,10 +43,13 @@ pub fn rewrite(prompt: &str, word: impl Fn(&str) -> String) -> String {
         if c == '@' && !prev.is_some_and(|p| p.is_ascii_alphanumeric()) {
             let after = &rest[1..];
             let end = after.find(char::is_whitespace).unwrap_or(after.len());
-            if end > 0 {
-                out.push_str(&word(&after[..end]));
-                prev = after[..end].chars().last();
-                rest = &after[end..];
+            let token = &after[..end];
+            if let Some((name, word)) =
+                words.iter().filter(|(n, _)| token.starts_with(n.as_str())).max_by_key(|(n, _)| n.len())
+            {
+                out.push_str(word);
+                prev = name.chars().last();
+                rest = &after[name.len()..];
                 continue;
             }
         }
@@ -68,13 +72,22 @@ pub(super) struct Bound {
 /// Binds the prompt's mentions against `names` (the refs, or an explicit media list's
 /// ref_names): a known name must be followed by a space; an unknown one is an error with the
 /// closest name.
-pub(super) fn bind(diags: &mut Diagnostics, prompt: &str, prompt_span: Option<Span>, names: &[String]) -> Bound {
+///
+/// `needs_space`: the model binds `@name` only when a space follows (PixVerse); for the others
+/// pixbatch rewrites the mention itself, so `@name,` and a mention at the end bind too.
+pub(super) fn bind(
+    diags: &mut Diagnostics,
+    prompt: &str,
+    prompt_span: Option<Span>,
+    names: &[String],
+    needs_space: bool,
+) -> Bound {
     let mut ok = true;
     let mut mentioned: Vec<String> = Vec::new();
     for mention in mentions(prompt) {
         let span = locate_in(diags, prompt_span, &format!("@{}", mention.token)).or(prompt_span);
         if names.contains(&mention.token) {
-            if !mention.followed_by_space {
+            if !mention.followed_by_space && needs_space {
                 ok = false;
                 diags.push(
                     Diagnostic::error(
@@ -91,6 +104,12 @@ pub(super) fn bind(diags: &mut Diagnostics, prompt: &str, prompt_span: Option<Sp
             continue;
         }
         let prefix = names.iter().filter(|n| mention.token.starts_with(n.as_str())).max_by_key(|n| n.len());
+        if let Some(name) = prefix.filter(|_| !needs_space) {
+            if !mentioned.contains(name) {
+                mentioned.push(name.clone());
+            }
+            continue;
+        }
         ok = false;
         match prefix {
             Some(name) => {
