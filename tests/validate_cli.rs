@@ -101,12 +101,13 @@ fn the_examples_validate() {
             "examples/ci.yaml",
             "examples/paired.yaml",
             "examples/spreadsheet.yaml",
+            "examples/models.yaml",
         ])
         .output()
         .expect("ran");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "examples/storyboard.yaml: ok, 9 jobs\nexamples/seed-sweep.yaml: ok, 11 jobs\nexamples/ci.yaml: ok, 4 jobs\nexamples/paired.yaml: ok, 3 jobs\nexamples/spreadsheet.yaml: ok, 6 jobs\n"
+        "examples/storyboard.yaml: ok, 9 jobs\nexamples/seed-sweep.yaml: ok, 11 jobs\nexamples/ci.yaml: ok, 4 jobs\nexamples/paired.yaml: ok, 3 jobs\nexamples/spreadsheet.yaml: ok, 6 jobs\nexamples/models.yaml: ok, 8 jobs\n"
     );
 }

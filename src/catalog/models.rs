@@ -324,6 +324,7 @@ const WAN_KF2V: ModelSpec = ModelSpec {
     ],
     ..WAN22_I2V
 };
+const SNAPSHOT_NOTE: &str = "UNCONFIRMED: a June 2026 snapshot known from release notes only (\"same abilities\"); the undated model's rules are used";
 const WAN21_NOTE: &str = "Singapore names this model wan2.1-…; the wanx2.1 id is Beijing only";
 
 // ---- HappyHorse (§2–§4) ---------------------------------------------------------------------
@@ -574,10 +575,14 @@ pub static MODELS: &[ModelSpec] = &[
         ..PV_KF2V
     },
     ModelSpec { id: "pixverse/pixverse-v6-kf2v", prices: V6_PRICES, pool: V6_POOL, ..PV_KF2V },
-    // Wan 2.7: a pool of 5 per model id.
+    // Wan 2.7: a pool of 5 per model id; dated snapshots have the same rules.
     WAN27_R2V,
+    ModelSpec { id: "wan2.7-r2v-2026-06-12", notes: &[SNAPSHOT_NOTE], ..WAN27_R2V },
     WAN27_T2V,
+    ModelSpec { id: "wan2.7-t2v-2026-04-25", ..WAN27_T2V },
+    ModelSpec { id: "wan2.7-t2v-2026-06-12", notes: &[SNAPSHOT_NOTE], ..WAN27_T2V },
     WAN27_I2V,
+    ModelSpec { id: "wan2.7-i2v-2026-04-25", ..WAN27_I2V },
     // Wan 2.6.
     WAN26_R2V,
     ModelSpec {

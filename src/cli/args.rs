@@ -149,6 +149,15 @@ pub enum Command {
         #[command(flatten)]
         expand: ExpandFlags,
     },
+    /// List every model pixbatch knows: kind, shape, durations, pool, prices, regions, and
+    /// the facts the documentation leaves unconfirmed.
+    #[command(
+        after_help = "Examples:\n  pixbatch models\n  pixbatch models --format json | jq '.[] | select(.pool == \"vidu\") | .id'"
+    )]
+    Models {
+        #[arg(long, value_enum, default_value_t = ModelsFormat::Table)]
+        format: ModelsFormat,
+    },
     /// Print the manifest's JSON Schema (or, with --report, the `run --json` report's).
     #[command(
         after_help = "Examples:\n  pixbatch schema > pixbatch.schema.json\n  pixbatch schema --report > report.schema.json"
@@ -261,9 +270,10 @@ pub struct RunArgs {
     /// Queries per second for polling (DashScope allows 20 per account).
     #[arg(long, default_value_t = RUN.query_per_second)]
     pub query_rps: u32,
-    /// Creates per second per model (DashScope allows 5 in any one-second window).
-    #[arg(long, default_value_t = RUN.submit_per_second)]
-    pub submit_rps: u32,
+    /// Creates per second per model (default: each model's own limit, 5 for most and 2 for
+    /// Wan 2.2/2.1, in any one-second window).
+    #[arg(long)]
+    pub submit_rps: Option<u32>,
     /// Never poll one task more often than this.
     #[arg(long, default_value_t = Human(RUN.poll.min_interval))]
     pub poll_min: Human,
@@ -444,6 +454,15 @@ impl ExpandFlags {
     pub fn selection(&self) -> plan::Selection {
         plan::Selection { shard: self.shard, only: self.only.clone() }
     }
+}
+
+/// Output formats of `models`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModelsFormat {
+    Table,
+    Json,
+    /// The README's table.
+    Markdown,
 }
 
 /// Output formats of `plan` and `status`.

@@ -34,6 +34,14 @@ where
         Command::Validate { manifests, expand } => inspect::validate(&manifests, &expand),
         Command::Plan { manifest, format, expand } => inspect::plan(&manifest, format, &expand),
         Command::Status { manifest, format, expand } => inspect::status(&manifest, format, &expand),
+        Command::Models { format } => {
+            let text = match format {
+                args::ModelsFormat::Table => crate::views::models::table(),
+                args::ModelsFormat::Json => crate::views::models::json(),
+                args::ModelsFormat::Markdown => crate::views::models::markdown(),
+            };
+            output::write_stdout(text.as_bytes()).map(|()| exit::OK)
+        }
         Command::Schema { report } => {
             let schema = if report { crate::schema::report_schema() } else { crate::schema::manifest_schema() };
             output::write_stdout(schema.as_bytes()).map(|()| exit::OK)

@@ -19,8 +19,9 @@ pub struct RunOptions {
     pub default_concurrency: u32,
     /// Resubmit jobs that failed (or whose video was lost) in earlier runs.
     pub retry_failed: bool,
-    /// Creates per second per model (DashScope allows 5; stay under it).
-    pub submit_per_second: u32,
+    /// Creates per second per model; `None`: each model's own limit from the catalog (5 for
+    /// most, 2 for Wan 2.2/2.1), 5 for a model outside it.
+    pub submit_per_second: Option<u32>,
     /// Queries per second for all polls together (DashScope allows 20 per account; leave room
     /// for the user's other tools).
     pub query_per_second: u32,
@@ -78,7 +79,7 @@ impl Default for RunOptions {
             concurrency: BTreeMap::new(),
             default_concurrency: 5,
             retry_failed: false,
-            submit_per_second: 5,
+            submit_per_second: None,
             query_per_second: 10,
             poll: PollConfig::default(),
             task_timeout: Duration::from_secs(3 * 3600 + 600),

@@ -44,8 +44,8 @@ impl Coordinator<'_, '_> {
         }
         let (tx, rx) = mpsc::unbounded_channel();
         let spec = crate::catalog::lookup(model);
-        // The model's own submit rate, unless the user asked for less.
-        let rps = spec.map_or(self.options.submit_per_second, |s| self.options.submit_per_second.min(s.submit_rps));
+        // The rate the user set, else the model's own (5 a second outside the catalog).
+        let rps = self.options.submit_per_second.unwrap_or_else(|| spec.map_or(5, |s| s.submit_rps));
         let lane = Lane {
             client: self.client.clone(),
             model: model.to_owned(),

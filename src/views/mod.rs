@@ -3,6 +3,7 @@
 //! nothing of the ledger) and `ledger` (which knows job keys, not jobs).
 
 pub mod junit;
+pub mod models;
 pub mod next;
 pub mod plan;
 pub mod results;

@@ -42,7 +42,7 @@ pub fn fast_fake() -> FakeConfig {
 /// Run options scaled for a fake whose tasks take a fraction of a second.
 pub fn fast_options() -> RunOptions {
     RunOptions {
-        submit_per_second: 200,
+        submit_per_second: Some(200),
         query_per_second: 500,
         poll: PollConfig { min_interval: Duration::from_millis(15), max_interval: Duration::from_millis(200) },
         retry_scale: 0.02,
