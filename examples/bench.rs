@@ -249,32 +249,58 @@ fn tables(n: usize) {
     println!("table {t:.3} s  ({:.2} x YAML), the same {n} keys", t / y);
 }
 
-/// A storyboard as people write one: shots of both models, every tier, durations across each
-/// model's range, in no particular order (seeded shuffle).
+/// A storyboard as people write one: shots of several model families (PixVerse c1 and v5.6;
+/// three Vidu models sharing one pool of 5; two Kling models sharing one of 10), every tier,
+/// durations across each model's range, in no particular order (seeded shuffle).
 fn mixed_manifest(dir: &Path) -> std::path::PathBuf {
     use rand::seq::SliceRandom;
     use rand::{Rng, SeedableRng};
     let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
-    let c1_sizes = ["640*360", "1024*576", "1280*720", "1920*1080"];
-    let v56_sizes = ["640*360", "1024*576", "1280*720", "1920*1080"];
+    let sizes = ["640*360", "1024*576", "1280*720", "1920*1080"];
     let mut shots = Vec::new();
     for i in 0..32 {
-        let size = c1_sizes[i % 4];
+        let size = sizes[i % 4];
         let duration = rng.random_range(1..=15);
         shots.push(format!(
             "  - {{id: c{i}, model: pixverse/pixverse-c1-r2v, size: \"{size}\", duration: {duration}, prompt: \"@man scene {i}\"}}\n"
         ));
     }
     for i in 0..32 {
-        let size = v56_sizes[i % 4];
+        let size = sizes[i % 4];
         let choices: &[u32] = if size == "1920*1080" { &[5, 8] } else { &[5, 8, 10] };
         let duration = choices[rng.random_range(0..choices.len())];
         shots.push(format!(
             "  - {{id: v{i}, model: pixverse/pixverse-v5.6-r2v, size: \"{size}\", duration: {duration}, prompt: \"@man take {i}\"}}\n"
         ));
     }
+    let vidu = [
+        ("vidu/viduq3_reference2video", "@man runs {i}", ""),
+        ("vidu/viduq3-pro_text2video", "a city at night, scene {i}", ""),
+        ("vidu/viduq3-turbo_img2video", "the man turns, scene {i}", ", first_frame: man"),
+    ];
+    for i in 0..24 {
+        let (model, prompt, extra) = vidu[i % 3];
+        let resolution = ["540P", "720P", "1080P"][rng.random_range(0..3)];
+        let duration = rng.random_range(1..=16);
+        let prompt = prompt.replace("{i}", &i.to_string());
+        shots.push(format!(
+            "  - {{id: u{i}, model: {model}, resolution: {resolution}, duration: {duration}, prompt: \"{prompt}\"{extra}}}\n"
+        ));
+    }
+    let kling = ["kling/kling-v3-video-generation", "kling/kling-v3-omni-video-generation"];
+    for i in 0..24 {
+        let model = kling[i % 2];
+        let resolution = ["720P", "1080P"][rng.random_range(0..2)];
+        let duration = rng.random_range(3..=15);
+        shots.push(format!(
+            "  - {{id: k{i}, model: {model}, resolution: {resolution}, duration: {duration}, prompt: \"a duel on a rooftop, take {i}\"}}\n"
+        ));
+    }
     shots.shuffle(&mut rng);
-    let text = format!("version: 1\noutput: out\nrefs: {{man: https://example.com/m.jpg}}\nshots:\n{}", shots.concat());
+    let text = format!(
+        "version: 1\noutput: out\ndefaults: {{ratio: \"16:9\"}}\nrefs: {{man: https://example.com/m.jpg}}\nshots:\n{}",
+        shots.concat()
+    );
     let path = dir.join("mixed.yaml");
     std::fs::write(&path, text).expect("write manifest");
     path
@@ -296,7 +322,8 @@ async fn mixed() {
     let path = mixed_manifest(dir.path());
     let loaded = pixbatch::manifest::load(&path).expect("manifest");
     let expansion = pixbatch::plan::expand(&loaded, &ExpandOptions::default()).expect("expand");
-    let families = ["c1", "v5.6"];
+    let families = ["c1", "v5.6", "vidu", "kling"];
+    let slots = families.map(|f| pixbatch::catalog::Family::from_name(f).service_slots().unwrap_or(5) as usize);
     // Each job's actual render time: the fake's own function of the request.
     let actual = |family: &str| -> Vec<f64> {
         expansion
@@ -317,25 +344,27 @@ async fn mixed() {
         std::fs::remove_dir_all(dir.path().join("out")).expect("clean");
     }
     println!(
-        "mixed storyboard: {} shots, both families, 360P-1080P, shuffled; render time grows with the video (base {:?}, seed 42), DashScope's limits",
+        "mixed storyboard: {} shots over four pools (c1 5, v5.6 5, vidu 5 shared by three models, kling 10 shared by two), 360P-1080P, shuffled; render time grows with the video (base {:?}, seed 42), DashScope's limits",
         expansion.jobs.len(),
         render.base
     );
-    println!("  {:<44} {:>18} {:>18}", "", "c1", "v5.6");
-    let row = |name: &str, f: &dyn Fn(usize) -> String| println!("  {name:<44} {:>18} {:>18}", f(0), f(1));
+    println!("  {:<44} {:>18} {:>18} {:>18} {:>18}", "", "c1 (5)", "v5.6 (5)", "vidu (5)", "kling (10)");
+    let row = |name: &str, f: &dyn Fn(usize) -> String| {
+        println!("  {name:<44} {:>18} {:>18} {:>18} {:>18}", f(0), f(1), f(2), f(3))
+    };
     let times: Vec<Vec<f64>> = families.iter().map(|f| actual(f)).collect();
     let lower = |i: usize| {
         let t = &times[i];
-        (t.iter().sum::<f64>() / 5.0).max(t.iter().copied().fold(0.0, f64::max))
+        (t.iter().sum::<f64>() / slots[i] as f64).max(t.iter().copied().fold(0.0, f64::max))
     };
-    let lpt = |i: usize| lpt_makespan(&times[i], 5);
-    let in_order = |i: usize| in_order_makespan(&times[i], 5);
+    let lpt = |i: usize| lpt_makespan(&times[i], slots[i]);
+    let in_order = |i: usize| in_order_makespan(&times[i], slots[i]);
     row("jobs, render seconds", &|i| format!("{}, {:.0} s", times[i].len(), times[i].iter().sum::<f64>()));
     row("lower bound max(sum/5, longest)", &|i| format!("{:.2} s", lower(i)));
     row("longest-first (LPT) bound", &|i| format!("{:.2} s", lpt(i)));
     row("manifest-order bound", &|i| format!("{:.2} s ({:.3} LPT)", in_order(i), in_order(i) / lpt(i)));
     let used = |k: usize, i: usize| {
-        in_order_makespan(&spans[k].1.run_seconds.get(families[i]).cloned().unwrap_or_default(), 5)
+        in_order_makespan(&spans[k].1.run_seconds.get(families[i]).cloned().unwrap_or_default(), slots[i])
     };
     row("bound of the order pixbatch sent", &|i| format!("{:.2} s ({:.3} LPT)", used(0, i), used(0, i) / lpt(i)));
     row("pixbatch, longest-first", &|i| format!("{:.2} s", spans[0].0[i]));

@@ -46,4 +46,65 @@ async fn five_families_and_a_kf2v_join_render_within_their_pools_at_the_estimate
         assert_eq!(row["state"], "done", "{}", job.name());
     }
     assert_eq!(common::verify_outputs(&manifest), 8);
+
+    // The contact sheet lays the duel out model by model: one column each, in manifest order.
+    let sheet = std::fs::read_to_string(dir.path().join("renders/models/review.html")).expect("review.html");
+    let compare = sheet.split("<table class=\"compare\">").nth(1).expect("a comparison table");
+    let header = compare.split("</tr>").next().unwrap_or_default();
+    let columns: Vec<&str> = header.split("<th>").skip(2).map(|c| c.split('<').next().unwrap_or_default()).collect();
+    assert_eq!(
+        columns,
+        ["c1-r2v", "wan2.7-r2v", "happyhorse-1.0-r2v", "v3-omni-video-generation", "viduq3_reference2video"]
+    );
+    assert_eq!(sheet.matches("<table class=\"compare\">").count(), 1, "only the duel compares models");
+}
+
+/// Wan r2v bills its reference videos' seconds too (at most 5 s in all): the estimate reads a
+/// local video's length from its MP4 header and counts 5 s for a URL, and the service bills
+/// the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wan_r2v_reference_video_seconds_are_estimated_as_billed() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // A one-second MP4.
+    std::fs::copy(root.join("src/fake/sample.mp4"), dir.path().join("walk.mp4")).expect("copy");
+    let manifest = dir.path().join("wan.yaml");
+    let shot = |id: &str, prompt: &str| {
+        format!(
+            "  - {{id: {id}, model: wan2.7-r2v, prompt: '{prompt}', resolution: 720P, ratio: '16:9', duration: 5}}\n"
+        )
+    };
+    let text = format!(
+        "version: 1\noutput: out\nrefs:\n  hero: https://example.com/hero.png\n  walk: ./walk.mp4\n  dance: {{url: https://example.com/dance.mp4, kind: video}}\nshots:\n{}{}{}",
+        shot("local", "@hero walks like @walk"),
+        shot("url", "@hero dances like @dance"),
+        shot("two", "@hero dances like @dance and @walk"),
+    );
+    std::fs::write(&manifest, text).expect("write");
+    let jobs = expand(&manifest).jobs;
+    let estimate: Vec<Option<f64>> =
+        jobs.iter().map(|j| pixbatch::plan::estimate_cost(j).map(pixbatch::catalog::round_cents)).collect();
+    // 720P is 0.6/s: 5 s out + 1 s of the local video; + 5 s for the URL; both together capped at 5.
+    assert_eq!(estimate, [Some(3.6), Some(6.0), Some(6.0)]);
+
+    let fake = FakeServer::start(fast_fake()).await.expect("fake");
+    let summary = run(&manifest, &fake, &fast_options()).await;
+    assert_eq!(summary.counts.done, 3, "{summary:?}");
+    assert_eq!(summary.billed_seconds, 6.0 + 10.0 + 10.0, "{summary:?}");
+    assert_eq!(pixbatch::catalog::round_cents(summary.cost_cny), 3.6 + 6.0 + 6.0);
+}
+
+/// A budget holds across models of different prices: what is billed never passes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_budget_holds_across_mixed_models() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = dir.path().join("models.yaml");
+    std::fs::copy(root.join("examples/models.yaml"), &manifest).expect("copy");
+    let fake = FakeServer::start(fast_fake()).await.expect("fake");
+    let options = pixbatch::run::RunOptions { max_cost: Some(10.0), ..fast_options() };
+    let summary = run(&manifest, &fake, &options).await;
+    assert!(summary.cost_cny <= 10.0, "{summary:?}");
+    assert!(summary.counts.done >= 2 && summary.counts.done < 8, "{summary:?}");
+    assert_eq!(fake.stats().submissions as usize, summary.counts.done, "nothing sent past the budget");
 }

@@ -473,13 +473,17 @@ async fn policy(
 async fn oss_upload(State(shared): State<Arc<Shared>>, mut form: Multipart) -> Response {
     let mut fields: HashMap<String, String> = HashMap::new();
     let mut file_len = None;
+    let mut seconds = None;
     loop {
         match form.next_field().await {
             Ok(Some(field)) => {
                 let name = field.name().unwrap_or_default().to_owned();
                 if name == "file" {
                     match field.bytes().await {
-                        Ok(b) => file_len = Some(b.len()),
+                        Ok(b) => {
+                            file_len = Some(b.len());
+                            seconds = crate::plan::refs::mp4_seconds(&b);
+                        }
                         Err(_) => return (StatusCode::BAD_REQUEST, "bad file part").into_response(),
                     }
                 } else if file_len.is_some() {
@@ -498,9 +502,10 @@ async fn oss_upload(State(shared): State<Arc<Shared>>, mut form: Multipart) -> R
     }
     let mut sim = shared.sim();
     let key = fields.remove("key").unwrap_or_default();
-    if !sim.uploads.insert(key) {
+    if sim.uploads.contains_key(&key) {
         return (StatusCode::CONFLICT, "FileAlreadyExists").into_response();
     }
+    sim.uploads.insert(key, seconds);
     sim.stats.uploads += 1;
     StatusCode::OK.into_response()
 }

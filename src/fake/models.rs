@@ -3,7 +3,7 @@
 //! Tests written from the facts documents (`tests/model_rules.rs`) pin these independently of
 //! the catalog, so a wrong entry does not pass both sides unseen.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -36,7 +36,7 @@ pub(super) fn validate_create(
     body: &Value,
     endpoint: Endpoint,
     oss_header: bool,
-    uploads: &HashSet<String>,
+    uploads: &HashMap<String, Option<f64>>,
 ) -> Result<(), Rejection> {
     let Some(model) = body["model"].as_str().filter(|m| !m.is_empty()) else {
         return Err(missing("model", "a model id is required."));
@@ -189,12 +189,17 @@ fn media<'a>(spec: &ModelSpec, input: &'a Value) -> Result<Vec<Item<'a>>, Reject
     Ok(items)
 }
 
-fn check_url(spec: &ModelSpec, url: &str, oss_header: bool, uploads: &HashSet<String>) -> Result<(), Rejection> {
+fn check_url(
+    spec: &ModelSpec,
+    url: &str,
+    oss_header: bool,
+    uploads: &HashMap<String, Option<f64>>,
+) -> Result<(), Rejection> {
     if let Some(key) = url.strip_prefix("oss://") {
         if spec.public_urls_only {
             return Err(missing("url", &format!("{} reads public http(s) URLs only.", spec.id)));
         }
-        if !oss_header || !uploads.contains(key) {
+        if !oss_header || !uploads.contains_key(key) {
             return Err((
                 StatusCode::BAD_REQUEST,
                 "InvalidParameter.DataInspection",
@@ -364,7 +369,7 @@ pub(super) fn tier_of(spec: Option<&ModelSpec>, params: &Value) -> Tier {
 }
 
 /// The `usage` of a finished task, in the model's own shape.
-pub(super) fn usage(spec: Option<&ModelSpec>, body: &Value) -> Value {
+pub(super) fn usage(spec: Option<&ModelSpec>, body: &Value, uploads: &HashMap<String, Option<f64>>) -> Value {
     let params = &body["parameters"];
     let output = params["duration"].as_u64().unwrap_or(5);
     let Some(spec) = spec else {
@@ -372,8 +377,14 @@ pub(super) fn usage(spec: Option<&ModelSpec>, body: &Value) -> Value {
     };
     let size = params["size"].as_str();
     let tier = tier_of(Some(spec), params);
-    let videos = reference_videos(spec, &body["input"]);
-    let input = spec.prices.billed_ref_video_max.map_or(0, |cap| (u64::from(cap) * videos).min(u64::from(cap)));
+    let videos = reference_videos(spec, &body["input"], uploads);
+    let n_videos = videos.len() as u64;
+    // A reference video is billed for its length (an uploaded MP4's own; 5 s for a URL the fake
+    // cannot fetch), all of them together at most the cap.
+    let input = spec.prices.billed_ref_video_max.map_or(0, |cap| {
+        let total: f64 = videos.iter().map(|s| s.unwrap_or(f64::from(cap)).ceil()).sum();
+        total.min(f64::from(cap)) as u64
+    });
     let shape = spec.usage;
     let mut usage = json!({ shape.seconds_field: output + input, "video_count": 1 });
     match shape.sr {
@@ -404,17 +415,23 @@ pub(super) fn usage(spec: Option<&ModelSpec>, body: &Value) -> Value {
     if shape.output_seconds {
         usage["output_video_duration"] = output.into();
         if spec.takes(Role::Reference) {
-            usage["reference_type"] = if videos > 0 { "image,video" } else { "image" }.into();
+            usage["reference_type"] = if n_videos > 0 { "image,video" } else { "image" }.into();
         }
     }
     usage
 }
 
-/// How many reference videos a request sends.
-fn reference_videos(spec: &ModelSpec, input: &Value) -> u64 {
+/// The reference videos a request sends, with their length when the fake holds the file.
+fn reference_videos(spec: &ModelSpec, input: &Value, uploads: &HashMap<String, Option<f64>>) -> Vec<Option<f64>> {
     media(spec, input)
-        .map(|items| items.iter().filter(|i| i.role == Role::Reference && i.kind == MediaKind::Video).count() as u64)
-        .unwrap_or(0)
+        .map(|items| {
+            items
+                .iter()
+                .filter(|i| i.role == Role::Reference && i.kind == MediaKind::Video)
+                .map(|i| i.url.strip_prefix("oss://").and_then(|k| uploads.get(k).copied().flatten()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The size a model without a `size` parameter makes: its table's, else the tier's short side

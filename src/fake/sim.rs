@@ -4,7 +4,7 @@
 //! the timeline is the same however often anyone asks.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use rand::rngs::SmallRng;
@@ -183,7 +183,9 @@ pub struct Sim {
     query_window: Window,
     /// Canonical body → the tasks created from it.
     bodies: HashMap<String, Vec<String>>,
-    pub uploads: HashSet<String>,
+    /// Uploaded files by key, with the length of an MP4 (what the service bills of a
+    /// reference video).
+    pub uploads: HashMap<String, Option<f64>>,
     pub stats: Stats,
     epoch: Instant,
     epoch_wall: jiff::Timestamp,
@@ -212,7 +214,7 @@ impl Sim {
             submit_window: HashMap::new(),
             query_window: Window::new(Duration::from_secs(1)),
             bodies: HashMap::new(),
-            uploads: HashSet::new(),
+            uploads: HashMap::new(),
             stats: Stats::default(),
             epoch: Instant::now(),
             epoch_wall,
@@ -585,7 +587,7 @@ impl Sim {
                 if spec.is_some_and(|s| s.watermark_url) {
                     output["watermark_video_url"] = format!("{base}/__media/{}.mp4?watermark=1", task.id).into();
                 }
-                usage = super::models::usage(spec, &task.body);
+                usage = super::models::usage(spec, &task.body, &self.uploads);
             }
             (Outcome::Fail { code, message }, TaskStatus::Failed) => {
                 output["end_time"] = task.end.map(|e| self.wall_text(e)).into();

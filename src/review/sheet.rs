@@ -81,6 +81,36 @@ fn two_axes(jobs: &[&Job]) -> Option<(String, Vec<String>, String, Vec<String>)>
         .then(|| (first[0].0.to_owned(), rows, first[1].0.to_owned(), cols))
 }
 
+/// When a shot's takes come from several models (`model` is an axis): the models in manifest
+/// order, and the rest of each take's variant (its row), in order.
+fn by_model(jobs: &[&Job]) -> Option<(Vec<String>, Vec<String>)> {
+    let mut models: Vec<String> = Vec::new();
+    let mut rows: Vec<String> = Vec::new();
+    for job in jobs {
+        if !axes(&job.variant).iter().any(|(k, _)| *k == "model") {
+            return None;
+        }
+        if !models.contains(&job.model) {
+            models.push(job.model.clone());
+        }
+        let rest = without_model(&job.variant);
+        if !rows.contains(&rest) {
+            rows.push(rest);
+        }
+    }
+    (models.len() > 1).then_some((models, rows))
+}
+
+/// A variant label without its `model=` pair.
+fn without_model(variant: &str) -> String {
+    axes(variant)
+        .into_iter()
+        .filter(|(k, _)| *k != "model")
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 struct Take<'a> {
     job: &'a Job,
     record: Option<&'a Record>,
@@ -208,7 +238,26 @@ pub fn render<'a>(
                     @let takes = takes(jobs);
                     section.shot data-shot=(shot) {
                         h2 { (shot) " " button.play type="button" { "play all" } }
-                        @if let Some((row_axis, rows, col_axis, cols)) = two_axes(jobs) {
+                        @if let Some((models, rows)) = by_model(jobs) {
+                            table.compare {
+                                tr {
+                                    th { "model comparison" }
+                                    @for m in &models { th { (crate::catalog::short_name(m)) } }
+                                }
+                                @for r in &rows {
+                                    tr {
+                                        th { @if r.is_empty() { "—" } @else { (r) } }
+                                        @for m in &models {
+                                            td {
+                                                @for t in takes.iter().filter(|t| t.job.model == *m && without_model(&t.job.variant) == *r) {
+                                                    (take(t, mode))
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        } @else if let Some((row_axis, rows, col_axis, cols)) = two_axes(jobs) {
                             table {
                                 tr { th { (row_axis) " \\ " (col_axis) } @for c in &cols { th { (c) } } }
                                 @for r in &rows {

@@ -241,7 +241,8 @@ impl Coordinator<'_, '_> {
                 match usage.as_ref().and_then(|u| u.duration) {
                     Some(secs) => {
                         self.billed_seconds += secs;
-                        self.budget.spend(estimate / f64::from(self.jobs[idx].duration.max(1)) * secs);
+                        // The billed seconds (for Wan r2v, reference-video seconds too) at the job's price.
+                        self.budget.spend(self.jobs[idx].price_per_second.unwrap_or(0.0) * secs);
                     }
                     // No usage reported: count the estimate, so the budget never leaks.
                     None => self.budget.spend(estimate),
