@@ -1,0 +1,19 @@
+//! The README's table of models is the catalog's: `pixbatch models --format markdown`.
+
+#[test]
+fn the_readme_lists_the_catalog_as_it_is() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
+    let start = readme.find("<!-- models table:").expect("the table's start marker");
+    let after = &readme[start..];
+    let body = &after[after.find('\n').expect("marker line") + 1..];
+    let end = body.find("\n¹ ").expect("the table's footnote");
+    let table = &body[..end + 1];
+    assert_eq!(
+        table,
+        pixbatch::views::models::markdown(),
+        "README.md's models table is stale: paste `pixbatch models --format markdown` over it"
+    );
+    for model in pixbatch::catalog::MODELS {
+        assert!(table.contains(&format!("`{}`", model.id)), "{} is missing", model.id);
+    }
+}
