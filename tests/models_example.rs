@@ -108,3 +108,30 @@ async fn a_budget_holds_across_mixed_models() {
     assert!(summary.counts.done >= 2 && summary.counts.done < 8, "{summary:?}");
     assert_eq!(fake.stats().submissions as usize, summary.counts.done, "nothing sent past the budget");
 }
+
+/// A create whose answer is lost is found again on the list API for every family, even where
+/// the service's answers do not echo the request (a Vidu output size, Wan's `duration` with its
+/// reference video's seconds): nothing is paid twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_create_answers_are_reconciled_for_every_family() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = dir.path().join("models.yaml");
+    let text = std::fs::read_to_string(root.join("examples/models.yaml")).expect("models.yaml");
+    // Add a Wan r2v shot with a reference video (billed 5 s on top of its 5 s).
+    let text = text.replace("refs:\n", "refs:\n  dance: { url: https://example.com/dance.mp4, kind: video }\n")
+        + "  - id: dance\n    model: wan2.7-r2v\n    prompt: \"@hero dances like @dance\"\n";
+    std::fs::write(&manifest, text).expect("write");
+    let mut dropped = 0;
+    for seed in [1, 2, 3] {
+        let _ = std::fs::remove_dir_all(dir.path().join("renders"));
+        let faults = pixbatch::fake::Faults { lost_create_answer: 0.4, ..Default::default() };
+        let fake = FakeServer::start(pixbatch::fake::FakeConfig { faults, seed, ..fast_fake() }).await.expect("fake");
+        let summary = run(&manifest, &fake, &fast_options()).await;
+        let stats = fake.stats();
+        assert_eq!(summary.counts.done, 9, "seed {seed}: {summary:?}");
+        assert_eq!((stats.duplicate_submissions, stats.bodies_paid_twice), (0, 0), "seed {seed}: {stats:?}");
+        dropped += stats.dropped;
+    }
+    assert!(dropped > 0, "no create lost its answer: the test exercised nothing");
+}

@@ -108,6 +108,9 @@ pub struct Usage {
     /// Reference-video seconds billed (Wan r2v).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_video_duration: Option<f64>,
+    /// Seconds of video made (Wan, HappyHorse, Vidu).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_video_duration: Option<f64>,
     #[serde(default)]
     pub size: Option<String>,
     #[serde(default)]

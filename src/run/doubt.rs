@@ -36,6 +36,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::api::{TaskStatus, Usage};
+use crate::catalog::Shape;
 
 /// One create call that was answered, as both clocks saw it: sent at `sent_ms` and answered at
 /// `answered_ms` by ours, its task created at `created_ms` by the service's (the list API's
@@ -241,10 +242,15 @@ pub fn verdict(e: &Expect, c: &Candidate) -> Verdict {
         return Verdict::Contradicts(format!("prompt \"{short}\""));
     }
     if let Some(u) = &c.usage {
-        if let Some(size) = u.size.as_deref().filter(|s| *s != e.size) {
+        // Only a model that is sent an exact size reports it back; the others report what they
+        // made (the first frame's aspect, a tier's default), which says nothing of the request.
+        let exact_size = crate::catalog::lookup(&e.model).is_none_or(|m| matches!(m.shape, Shape::Size(_)));
+        if let Some(size) = u.size.as_deref().filter(|s| exact_size && *s != e.size) {
             return Verdict::Contradicts(format!("size {size}"));
         }
-        if let Some(d) = u.duration.filter(|d| (d - f64::from(e.duration)).abs() > 0.5) {
+        // The output's seconds: `duration` also counts billed reference-video seconds (Wan r2v).
+        let output = u.output_video_duration.or_else(|| Some(u.duration? - u.input_video_duration.unwrap_or(0.0)));
+        if let Some(d) = output.filter(|d| (d - f64::from(e.duration)).abs() > 0.5) {
             return Verdict::Contradicts(format!("{d} s"));
         }
         if let Some(a) = u.audio.filter(|a| *a != e.audio) {
