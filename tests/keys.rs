@@ -180,3 +180,43 @@ fn the_same_content_keeps_its_key_across_releases() {
         "update KEY_FORMAT if the key material changed on purpose"
     );
 }
+
+/// Upgrading never re-renders a storyboard: every example and the fixture of every PixVerse r2v
+/// field expand to the jobs, keys and request bodies the release before the model catalog made
+/// (`tests/fixtures/keys/before-catalog.json`, written by that release's `plan --format json`).
+#[test]
+fn manifests_of_the_release_before_the_catalog_keep_their_keys_and_bodies() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let golden: BTreeMap<String, Vec<serde_json::Value>> = serde_json::from_slice(
+        &std::fs::read(root.join("tests/fixtures/keys/before-catalog.json")).expect("golden keys"),
+    )
+    .expect("json");
+    assert_eq!(golden.len(), 6);
+    for (manifest, before) in &golden {
+        let path = root.join(manifest);
+        let loaded = pixbatch::manifest::load(&path).expect("loads");
+        let jobs = pixbatch::plan::expand(&loaded, &Default::default()).expect("expands").jobs;
+        let dir = format!("file://{}", path.parent().expect("dir").display());
+        let now: Vec<(String, String, serde_json::Value)> = jobs
+            .iter()
+            .map(|j| {
+                let body = j.request_body().to_string().replace(&dir, "file://<dir>");
+                (j.name(), j.key.as_str().to_owned(), serde_json::from_str(&body).expect("json"))
+            })
+            .collect();
+        let then: Vec<(String, String, serde_json::Value)> = before
+            .iter()
+            .map(|r| {
+                (
+                    r["job"].as_str().unwrap_or_default().to_owned(),
+                    r["key"].as_str().unwrap_or_default().to_owned(),
+                    r["request"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(now.len(), then.len(), "{manifest}: a job was added or lost");
+        for (n, t) in now.iter().zip(&then) {
+            assert_eq!(n, t, "{manifest}: {} changed", t.0);
+        }
+    }
+}
