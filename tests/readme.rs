@@ -13,7 +13,7 @@ fn the_readme_lists_the_catalog_as_it_is() {
         pixbatch::views::models::markdown(),
         "README.md's models table is stale: paste `pixbatch models --format markdown` over it"
     );
-    for model in pixbatch::catalog::MODELS {
+    for model in pixbatch::catalog::models() {
         assert!(table.contains(&format!("`{}`", model.id)), "{} is missing", model.id);
     }
 }

@@ -578,6 +578,17 @@ async fn error_from(resp: Response) -> ApiError {
     err
 }
 
+/// Whether any URL in a request's `input` is a temporary `oss://` one (media items, URL lists
+/// and URL fields alike).
+fn mentions_oss(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.starts_with("oss://"),
+        Value::Array(items) => items.iter().any(mentions_oss),
+        Value::Object(map) => map.iter().any(|(k, v)| k != "prompt" && k != "negative_prompt" && mentions_oss(v)),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -622,16 +633,5 @@ mod tests {
     fn list_times_are_beijing_time() {
         let t: jiff::Timestamp = "2026-03-10T07:03:25Z".parse().expect("time");
         assert_eq!(list_time(t), "20260310150325");
-    }
-}
-
-/// Whether any URL in a request's `input` is a temporary `oss://` one (media items, URL lists
-/// and URL fields alike).
-fn mentions_oss(value: &Value) -> bool {
-    match value {
-        Value::String(s) => s.starts_with("oss://"),
-        Value::Array(items) => items.iter().any(mentions_oss),
-        Value::Object(map) => map.iter().any(|(k, v)| k != "prompt" && k != "negative_prompt" && mentions_oss(v)),
-        _ => false,
     }
 }

@@ -11,7 +11,6 @@ mod sizes;
 
 use std::fmt;
 
-pub use models::MODELS;
 pub use models::{C1_R2V, V56_R2V};
 
 use crate::manifest::Region;
@@ -427,9 +426,14 @@ pub struct ModelSpec {
     pub notes: &'static [&'static str],
 }
 
+/// Every model pixbatch knows, family by family.
+pub fn models() -> impl Iterator<Item = &'static ModelSpec> {
+    models::MODELS.iter().copied()
+}
+
 /// Looks a model up by its DashScope id.
 pub fn lookup(model: &str) -> Option<&'static ModelSpec> {
-    MODELS.iter().find(|m| m.id == model)
+    models().find(|m| m.id == model)
 }
 
 /// How tables and the contact sheet name a model: without the vendor's repeated prefix.
@@ -460,11 +464,7 @@ impl Family {
 
     /// Parses a family name as the user writes it in `run.concurrency`.
     pub fn from_name(name: &str) -> Family {
-        MODELS
-            .iter()
-            .map(ModelSpec::family)
-            .find(|f| f.name() == name)
-            .unwrap_or_else(|| Family::Other(name.to_owned()))
+        models().map(ModelSpec::family).find(|f| f.name() == name).unwrap_or_else(|| Family::Other(name.to_owned()))
     }
 
     /// How many tasks of this family the service runs at once for an account; unknown for a
@@ -478,7 +478,7 @@ impl Family {
 
     /// The models that draw from this pool.
     pub fn models(&self) -> Vec<&'static str> {
-        MODELS.iter().filter(|m| m.family() == *self).map(|m| m.id).collect()
+        models().filter(|m| m.family() == *self).map(|m| m.id).collect()
     }
 }
 
@@ -650,12 +650,12 @@ mod tests {
 
     #[test]
     fn every_model_id_is_listed_once_and_has_a_region_and_a_price() {
-        let mut ids: Vec<&str> = MODELS.iter().map(|m| m.id).collect();
+        let mut ids: Vec<&str> = models().map(|m| m.id).collect();
         ids.sort_unstable();
         let n = ids.len();
         ids.dedup();
         assert_eq!(ids.len(), n, "a model id is listed twice");
-        for m in MODELS {
+        for m in models() {
             assert!(!m.regions.is_empty(), "{} has no region", m.id);
             let tiers = m.shape.tiers();
             assert!(!tiers.is_empty(), "{} has no tier", m.id);

@@ -297,7 +297,7 @@ impl<'a> Expander<'a> {
         let (model, duration, prompt, (refs, refs_span)) = (model?, duration?, prompt?, refs?);
         let model_span = get(Field::Model).and_then(|v| v.span);
         if catalog::lookup(&model).is_none() {
-            let known = catalog::MODELS.iter().map(|m| m.id);
+            let known = catalog::models().map(|m| m.id);
             self.diags.push(
                 Diagnostic::warning(
                     format!("unknown model `{model}`: pixbatch checks it only generically"),

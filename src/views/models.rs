@@ -33,7 +33,7 @@ pub struct ModelRow {
 
 /// Every model of the catalog, in its order.
 pub fn rows() -> Vec<ModelRow> {
-    catalog::MODELS.iter().map(row).collect()
+    catalog::models().map(row).collect()
 }
 
 fn row(m: &ModelSpec) -> ModelRow {
