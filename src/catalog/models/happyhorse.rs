@@ -69,7 +69,7 @@ const HH_I2V: ModelSpec = ModelSpec {
     ..HH_T2V
 };
 
-/// The happyhorse models.
+/// The HappyHorse models.
 pub(super) static MODELS: &[ModelSpec] = &[
     // HappyHorse: a pool of 5 per model id.
     HH_R2V, HH_T2V, HH_I2V,

@@ -68,7 +68,7 @@ const KLING_OMNI: ModelSpec = ModelSpec {
     ..KLING_V3
 };
 
-/// The kling models.
+/// The Kling video models.
 pub(super) static MODELS: &[ModelSpec] = &[
     // Kling: the video models share 10 (with the two Kling image models).
     KLING_V3, KLING_OMNI,

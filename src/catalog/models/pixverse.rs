@@ -88,7 +88,7 @@ const PV_KF2V: ModelSpec = ModelSpec {
 };
 const PV_SG: &str = "CONFLICT: PixVerse is Beijing-only in the May 2026 pages; an October 2026 page documents r2v in Singapore, so r2v is allowed there (prices there UNCONFIRMED: Beijing's are used)";
 
-/// The pixverse models.
+/// The PixVerse models.
 pub(super) static MODELS: &[ModelSpec] = &[
     // PixVerse: one pool per version across its four modes.
     ModelSpec { regions: BJ_SG, notes: &[PV_SG], ..PV_R2V },

@@ -72,9 +72,7 @@ const VIDU_KF: ModelSpec = ModelSpec {
 const VIDU_T2V: ModelSpec =
     ModelSpec { id: "vidu/viduq3-pro_text2video", kind: Kind::T2v, slots: &[], refs_min: 0, refs_max: 0, ..VIDU_R2V };
 
-/// Every model pixbatch knows.
-
-/// The vidu models.
+/// The Vidu video models.
 pub(super) static MODELS: &[ModelSpec] = &[
     // Vidu: all Vidu models share one pool of 5.
     ModelSpec {

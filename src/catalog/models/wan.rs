@@ -205,7 +205,7 @@ const WAN_KF2V: ModelSpec = ModelSpec {
 const SNAPSHOT_NOTE: &str = "UNCONFIRMED: a June 2026 snapshot known from release notes only (\"same abilities\"); the undated model's rules are used";
 const WAN21_NOTE: &str = "Singapore names this model wan2.1-…; the wanx2.1 id is Beijing only";
 
-/// The wan models.
+/// The Wan models.
 pub(super) static MODELS: &[ModelSpec] = &[
     // Wan 2.7: a pool of 5 per model id; dated snapshots have the same rules.
     WAN27_R2V,
