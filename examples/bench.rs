@@ -518,7 +518,7 @@ async fn overhead(quick: bool) {
         .expect("fake task")
         .expect("fake");
     let options = RunOptions {
-        default_concurrency: 10_000,
+        default_concurrency: Some(10_000),
         submit_per_second: Some(1_000_000),
         query_per_second: 1_000_000,
         poll: PollConfig { min_interval: Duration::from_millis(1), max_interval: Duration::from_millis(20) },

@@ -135,3 +135,40 @@ async fn lost_create_answers_are_reconciled_for_every_family() {
     }
     assert!(dropped > 0, "no create lost its answer: the test exercised nothing");
 }
+
+/// `run.concurrency` names pools; a key that names none is a warning that says which it meant.
+#[test]
+fn a_concurrency_key_that_is_no_pool_is_a_warning() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("examples/models.yaml")).expect("models.yaml")
+        + "run:\n  concurrency: { klng: 3, c1: 2 }\n";
+    let manifest = dir.path().join("models.yaml");
+    std::fs::write(&manifest, text).expect("write");
+    let loaded = pixbatch::manifest::load(&manifest).expect("loads");
+    let expansion = pixbatch::plan::expand(&loaded, &Default::default()).expect("a warning is no error");
+    let warnings = expansion.warnings.render(false);
+    assert!(warnings.contains("`klng` is not a pool") && warnings.contains("did you mean `kling`?"), "{warnings}");
+    assert!(!warnings.contains("`c1`"), "{warnings}");
+}
+
+/// Without `run.concurrency`, each pool is filled to the service's own cap: Kling's 10.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kling_pool_is_filled_to_ten() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = dir.path().join("kling.yaml");
+    std::fs::write(
+        &manifest,
+        "version: 1\noutput: out\ndefaults: {model: kling/kling-v3-video-generation, resolution: 720P, ratio: '16:9', duration: 5}\nshots:\n  - id: k\n    prompt: a rooftop duel, take {{n}}\n    matrix: {n: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]}\n",
+    )
+    .expect("write");
+    let fake = FakeServer::start(pixbatch::fake::FakeConfig {
+        run_time: pixbatch::fake::DurationRange::fixed(std::time::Duration::from_millis(600)),
+        ..fast_fake()
+    })
+    .await
+    .expect("fake");
+    let summary = run(&manifest, &fake, &fast_options()).await;
+    assert_eq!(summary.counts.done, 14, "{summary:?}");
+    assert_eq!(fake.stats().peak_running.get("kling"), Some(&10), "{:?}", fake.stats());
+}

@@ -23,7 +23,7 @@ async fn order_of_creates(order: Order) -> Vec<f64> {
     let render = Render { base: Duration::from_millis(40), noise: 0.0, ..Render::default() };
     let fake = FakeServer::start(FakeConfig { render: Some(render), ..fast_fake() }).await.expect("fake");
     // One slot, nothing queued ahead: tasks are created one at a time, in the run's order.
-    let options = RunOptions { default_concurrency: 1, queue_ahead: 0, order, ..fast_options() };
+    let options = RunOptions { default_concurrency: Some(1), queue_ahead: 0, order, ..fast_options() };
     let summary = run(&manifest, &fake, &options).await;
     assert_eq!(summary.counts.done, 4);
     fake.stats().run_seconds.get("c1").cloned().expect("c1 tasks")

@@ -148,7 +148,7 @@ async fn a_lower_concurrency_is_a_cap_that_nothing_is_queued_past() {
     let dir = tempfile::tempdir().expect("tmp");
     let manifest = two_family_manifest(dir.path(), 12, "@man fights");
     let fake = FakeServer::start(fast_fake()).await.expect("fake");
-    let options = pixbatch::run::RunOptions { default_concurrency: 3, ..fast_options() };
+    let options = pixbatch::run::RunOptions { default_concurrency: Some(3), ..fast_options() };
     let s = run(&manifest, &fake, &options).await;
     assert_eq!(s.counts.done, 24, "{s:?}");
     let stats = fake.stats();

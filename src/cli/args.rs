@@ -211,7 +211,8 @@ pub struct RunArgs {
     /// Run against a fake DashScope started in this process (no key, no network).
     #[arg(long)]
     pub fake: bool,
-    /// Running tasks per model family (default 5, DashScope's limit; overrides `run.concurrency`).
+    /// Running tasks per pool, the same for every pool (default: the service's own cap per pool,
+    /// 5 for most, 10 for Kling, 2 for Wan 2.2/2.1; overrides `run.concurrency`).
     #[arg(long)]
     pub concurrency: Option<u32>,
     /// Resubmit jobs that failed in earlier runs.

@@ -105,7 +105,7 @@ fn options(args: &RunArgs, section: &crate::manifest::RunSection) -> Result<RunO
     }
     if let Some(n) = args.concurrency {
         options.concurrency.clear();
-        options.default_concurrency = n.max(1);
+        options.default_concurrency = Some(n.max(1));
     }
     Ok(options)
 }

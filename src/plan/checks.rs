@@ -208,3 +208,30 @@ pub(super) fn size_error(spec: &catalog::ModelSpec, size: &str, span: Option<Spa
             None => format!("allowed sizes:{by_tier}"),
         })
 }
+
+/// `run.concurrency` keys name pools: a catalog pool (`c1`, `vidu`, `kling`, a Wan model id, …)
+/// or the model id of a model outside the catalog that a job uses. Any other key caps nothing.
+pub(super) fn concurrency_keys(loaded: &Loaded, diags: &mut Diagnostics, jobs: &[Job]) {
+    let mut pools: Vec<String> = catalog::models().map(|m| m.family().name().to_owned()).collect();
+    pools.extend(jobs.iter().map(|j| j.family.name().to_owned()));
+    pools.dedup();
+    for key in loaded.manifest.run.concurrency.keys() {
+        if pools.contains(key) {
+            continue;
+        }
+        let used: Vec<String> = jobs
+            .iter()
+            .map(|j| j.family.name().to_owned())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        diags.push(
+            Diagnostic::warning(format!("run.concurrency: `{key}` is not a pool, so it caps nothing"), None).hint(
+                match did_you_mean(key, pools.iter().map(String::as_str)) {
+                    Some(best) => format!("did you mean `{best}`? this manifest's pools: {}", used.join(", ")),
+                    None => format!("this manifest's pools: {}", used.join(", ")),
+                },
+            ),
+        );
+    }
+}

@@ -129,6 +129,7 @@ pub fn expand(loaded: &Loaded, options: &ExpandOptions) -> Result<Expansion, Dia
     }
     if !cx.diags.has_errors() {
         checks::collisions(cx.loaded, &mut cx.diags, &jobs);
+        checks::concurrency_keys(cx.loaded, &mut cx.diags, &jobs);
     }
 
     if cx.diags.has_errors() {

@@ -14,9 +14,12 @@ use crate::plan::Expansion;
 /// How a run behaves; the CLI fills it from flags and the manifest's `run:` section.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// Running tasks per family name (`c1`, `v5.6`); others get `default_concurrency`.
+    /// Running tasks per pool name (`c1`, `v5.6`, `vidu`, `kling`, a model id); others get
+    /// `default_concurrency`.
     pub concurrency: BTreeMap<String, u32>,
-    pub default_concurrency: u32,
+    /// Running tasks of a pool `concurrency` does not name; `None`: the service's own cap for
+    /// that pool (5, Kling's 10, Wan 2.2/2.1's 2; 5 outside the catalog).
+    pub default_concurrency: Option<u32>,
     /// Resubmit jobs that failed (or whose video was lost) in earlier runs.
     pub retry_failed: bool,
     /// Creates per second per model; `None`: each model's own limit from the catalog (5 for
@@ -77,7 +80,7 @@ impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             concurrency: BTreeMap::new(),
-            default_concurrency: 5,
+            default_concurrency: None,
             retry_failed: false,
             submit_per_second: None,
             query_per_second: 10,
@@ -103,6 +106,9 @@ impl Default for RunOptions {
     }
 }
 
+/// Running tasks for a model outside the catalog (every documented pool runs at least 5).
+const UNKNOWN_POOL_SLOTS: u32 = 5;
+
 impl RunOptions {
     /// The defaults with the manifest's `run:` section applied (flags then override these).
     pub fn from_section(section: &crate::manifest::RunSection) -> RunOptions {
@@ -117,7 +123,8 @@ impl RunOptions {
     }
 
     pub(super) fn slots(&self, family: &Family) -> u32 {
-        self.concurrency.get(family.name()).copied().unwrap_or(self.default_concurrency).max(1)
+        let service = family.service_slots().unwrap_or(UNKNOWN_POOL_SLOTS);
+        self.concurrency.get(family.name()).copied().or(self.default_concurrency).unwrap_or(service).max(1)
     }
 
     pub(super) fn ahead(&self, family: &Family) -> u32 {
