@@ -172,3 +172,51 @@ async fn the_kling_pool_is_filled_to_ten() {
     assert_eq!(summary.counts.done, 14, "{summary:?}");
     assert_eq!(fake.stats().peak_running.get("kling"), Some(&10), "{:?}", fake.stats());
 }
+
+/// Media in roles beyond reference and frames: a clip to continue and driving audio go where
+/// each model reads them, and a role the model lacks is a located error.
+#[test]
+fn media_roles_go_where_each_model_reads_them() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = dir.path().join("roles.yaml");
+    let write = |shots: &str| {
+        std::fs::write(
+            &manifest,
+            format!(
+                "version: 1\noutput: out\ndefaults: {{resolution: 720P, duration: 5}}\nrefs:\n  clip: {{url: https://example.com/clip.mp4, kind: video}}\n  end: https://example.com/end.png\n  song: {{url: https://example.com/song.mp3}}\n  hero: https://example.com/hero.png\nshots:\n{shots}"
+            ),
+        )
+        .expect("write");
+    };
+    write(
+        "  - {id: go-on, model: wan2.7-i2v, prompt: the walk goes on, media: [{ref: clip, as: first_clip}], last_frame: end}\n  - {id: sing, model: wan2.7-t2v, ratio: '16:9', prompt: a singer on a stage, media: [{ref: song, as: driving_audio}]}\n",
+    );
+    let loaded = pixbatch::manifest::load(&manifest).expect("loads");
+    let jobs = pixbatch::plan::expand(&loaded, &Default::default()).expect("expands").jobs;
+    let go_on = jobs[0].request_body();
+    assert_eq!(
+        go_on["input"]["media"],
+        serde_json::json!([
+            {"type": "last_frame", "url": "https://example.com/end.png"},
+            {"type": "first_clip", "url": "https://example.com/clip.mp4"},
+        ])
+    );
+    let sing = jobs[1].request_body();
+    assert_eq!(sing["input"]["audio_url"], "https://example.com/song.mp3", "{sing}");
+    assert!(sing["input"]["media"].is_null(), "{sing}");
+
+    write(
+        "  - {id: r, model: pixverse/pixverse-c1-r2v, size: '1280*720', prompt: '@hero runs ', media: [hero, {ref: clip, as: first_clip}]}\n",
+    );
+    let loaded = pixbatch::manifest::load(&manifest).expect("loads");
+    let err =
+        pixbatch::plan::expand(&loaded, &Default::default()).expect_err("c1 has no clip to continue").render(false);
+    assert!(err.contains("roles.yaml:") && err.contains("pixverse/pixverse-c1-r2v has no `first_clip`"), "{err}");
+    write("  - {id: r, model: wan2.7-i2v, prompt: x, media: [{ref: clip, as: first_clips}]}\n");
+    let loaded = pixbatch::manifest::load(&manifest).expect("loads");
+    let err = pixbatch::plan::expand(&loaded, &Default::default()).expect_err("no such role").render(false);
+    assert!(
+        err.contains("`as: first_clips` is not a media role") && err.contains("did you mean `first_clip`?"),
+        "{err}"
+    );
+}

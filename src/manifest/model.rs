@@ -468,6 +468,16 @@ pub enum MediaItem {
         #[serde(default)]
         ref_name: Option<String>,
     },
+    /// A ref in a role of its own: `{ref: walk, as: first_clip}` (`reference`, `first_frame`,
+    /// `last_frame`, `driving_audio`, `first_clip`, as the model takes them).
+    RefAs {
+        /// The name of an entry in `refs`.
+        #[serde(rename = "ref")]
+        name: String,
+        /// The role.
+        #[serde(rename = "as")]
+        role: String,
+    },
 }
 
 impl<'de> Deserialize<'de> for MediaItem {
@@ -475,22 +485,36 @@ impl<'de> Deserialize<'de> for MediaItem {
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Obj {
-            url: String,
+            #[serde(default)]
+            url: Option<String>,
             #[serde(default)]
             ref_name: Option<String>,
+            #[serde(default, rename = "ref")]
+            name: Option<String>,
+            #[serde(default, rename = "as")]
+            role: Option<String>,
         }
         struct V;
         impl<'de> Visitor<'de> for V {
             type Value = MediaItem;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a ref name, or a map {url: …, ref_name: …}")
+                f.write_str("a ref name, a map {url: …, ref_name: …}, or a map {ref: …, as: …}")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<MediaItem, E> {
                 Ok(MediaItem::Ref(v.to_owned()))
             }
             fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<MediaItem, A::Error> {
                 let obj = Obj::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(MediaItem::Inline { url: obj.url, ref_name: obj.ref_name })
+                match obj {
+                    Obj { url: Some(url), ref_name, name: None, role: None } => Ok(MediaItem::Inline { url, ref_name }),
+                    Obj { url: None, ref_name: None, name: Some(name), role: Some(role) } => {
+                        Ok(MediaItem::RefAs { name, role })
+                    }
+                    Obj { url: None, ref_name: None, name: Some(name), role: None } => Ok(MediaItem::Ref(name)),
+                    _ => Err(de::Error::custom(
+                        "write a media item as a ref name, {url: …, ref_name: …} or {ref: …, as: …}",
+                    )),
+                }
             }
         }
         d.deserialize_any(V)

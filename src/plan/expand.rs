@@ -367,7 +367,7 @@ impl<'a> Expander<'a> {
     /// A frame field's ref.
     fn frame(&mut self, name: &Set<String>) -> Option<Given> {
         match self.refs.get(&name.value) {
-            Some(r) => Some(Given { name: Some(name.value.clone()), r: r.clone(), span: name.span }),
+            Some(r) => Some(Given { name: Some(name.value.clone()), r: r.clone(), span: name.span, role: None }),
             None => {
                 if !self.loaded.manifest.refs.contains_key(&name.value) {
                     let names: Vec<String> = self.loaded.manifest.refs.keys().cloned().collect();
@@ -416,7 +416,7 @@ impl<'a> Expander<'a> {
                 let span = Some(Span::at(item));
                 match &item.value {
                     MediaItem::Ref(name) => match self.refs.get(name) {
-                        Some(r) => media.push(Given { name: Some(name.clone()), r: r.clone(), span }),
+                        Some(r) => media.push(Given { name: Some(name.clone()), r: r.clone(), span, role: None }),
                         None => {
                             ok = false;
                             if !self.loaded.manifest.refs.contains_key(name) {
@@ -430,8 +430,38 @@ impl<'a> Expander<'a> {
                     },
                     MediaItem::Inline { url, ref_name } => {
                         match refs::resolve_target(&self.loaded.dir, &mut self.diags, url, None, span) {
-                            Some(r) => media.push(Given { name: ref_name.clone(), r, span }),
+                            Some(r) => media.push(Given { name: ref_name.clone(), r, span, role: None }),
                             None => ok = false,
+                        }
+                    }
+                    MediaItem::RefAs { name, role } => {
+                        let role = match catalog::Role::from_name(role) {
+                            Some(role) => Some(role),
+                            None => {
+                                ok = false;
+                                let roles: Vec<&str> = catalog::Role::ALL.iter().map(|r| r.name()).collect();
+                                self.diags.push(
+                                    Diagnostic::error(format!("`as: {role}` is not a media role"), span).hint(
+                                        match did_you_mean(role, roles.iter().copied()) {
+                                            Some(r) => {
+                                                format!("did you mean `{r}`? the roles are {}", roles.join(", "))
+                                            }
+                                            None => format!("the roles are {}", roles.join(", ")),
+                                        },
+                                    ),
+                                );
+                                None
+                            }
+                        };
+                        match self.refs.get(name) {
+                            Some(r) => media.push(Given { name: Some(name.clone()), r: r.clone(), span, role }),
+                            None => {
+                                ok = false;
+                                if !self.loaded.manifest.refs.contains_key(name) {
+                                    let names: Vec<String> = self.loaded.manifest.refs.keys().cloned().collect();
+                                    self.diags.push(mentions::unknown_ref(name, &names, span));
+                                }
+                            }
                         }
                     }
                 }
@@ -451,7 +481,7 @@ impl<'a> Expander<'a> {
         if explicit.is_none() {
             for name in &mentioned {
                 if let Some(r) = self.refs.get(name) {
-                    media.push(Given { name: Some(name.clone()), r: r.clone(), span: prompt_span });
+                    media.push(Given { name: Some(name.clone()), r: r.clone(), span: prompt_span, role: None });
                 }
             }
         } else {

@@ -18,6 +18,26 @@ pub(super) fn media(diags: &mut Diagnostics, spec: &'static ModelSpec, w: &Wante
         if !spec.takes(Role::Reference) && g.name.as_deref().is_some_and(|n| frame_names.contains(&n)) {
             continue;
         }
+        if let Some(role) = g.role.filter(|r| *r != Role::Reference) {
+            if spec.slot(role, g.r.kind).is_some() {
+                push(&mut out, spec, g, role);
+            } else {
+                let kinds: Vec<&str> = spec.kinds_for(role).iter().map(|k| k.name()).collect();
+                diags.push(
+                    Diagnostic::error(
+                        if kinds.is_empty() {
+                            format!("{id} has no `{}`", role.name())
+                        } else {
+                            format!("{id} takes {} as `{}`, not {}", kinds.join(" or "), role.name(), g.r.kind.name())
+                        },
+                        g.span.or(w.refs_span),
+                    )
+                    .label("not a role of this model")
+                    .hint(format!("{id} takes {}", takes_text(spec))),
+                );
+            }
+            continue;
+        }
         let role = if spec.slot(Role::Reference, g.r.kind).is_some() {
             Some(Role::Reference)
         } else {
@@ -173,4 +193,10 @@ fn push(out: &mut Vec<Media>, spec: &ModelSpec, g: &Given, role: Role) {
     // References first, then frames, then the rest, each in the order given.
     let at = out.iter().position(|m| m.role > role).unwrap_or(out.len());
     out.insert(at, media);
+}
+
+/// What media a model takes, for hints: `reference image, first_frame image`.
+fn takes_text(spec: &ModelSpec) -> String {
+    let all: Vec<String> = spec.slots.iter().map(|s| format!("{} {}", s.role.name(), s.kind.name())).collect();
+    if all.is_empty() { "no media".to_owned() } else { all.join(", ") }
 }

@@ -32,6 +32,9 @@ pub(super) struct Given {
     pub(super) name: Option<String>,
     pub(super) r: Ref,
     pub(super) span: Option<Span>,
+    /// The role the manifest gave it (`{ref: walk, as: first_clip}`); else the model's
+    /// reference role for its kind.
+    pub(super) role: Option<Role>,
 }
 
 /// Everything the manifest says about one job, before the model's rules.
