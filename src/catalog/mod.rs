@@ -259,6 +259,24 @@ impl Shape {
         out
     }
 
+    /// Whether the shape allows a tier (without building [`Shape::tiers`]).
+    pub fn has_tier(&self, tier: Tier) -> bool {
+        match self {
+            Shape::Size(table) | Shape::ResolutionSize(table) => table.iter().any(|r| r.2 == tier),
+            Shape::ResolutionRatio { tiers, .. } | Shape::Resolution { tiers } => tiers.contains(&tier),
+            Shape::ModeAspect { modes, .. } => modes.iter().any(|m| m.1 == tier),
+        }
+    }
+
+    /// Whether the shape allows a ratio (without building [`Shape::ratios`]).
+    pub fn has_ratio(&self, ratio: &str) -> bool {
+        match self {
+            Shape::Size(table) | Shape::ResolutionSize(table) => table.iter().any(|r| r.1 == ratio),
+            Shape::ResolutionRatio { ratios, .. } | Shape::ModeAspect { ratios, .. } => ratios.contains(&ratio),
+            Shape::Resolution { .. } => false,
+        }
+    }
+
     /// The exact-size table, for a shape that has one.
     pub fn size_table(&self) -> Option<&'static [(&'static str, &'static str, Tier)]> {
         match self {

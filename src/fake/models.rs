@@ -292,25 +292,26 @@ fn counts(spec: &ModelSpec, items: &[Item<'_>]) -> Result<(), Rejection> {
 /// table, which the task then FAILS on).
 fn shape(spec: &ModelSpec, params: &Value, has_first_frame: bool) -> Result<Option<Tier>, Rejection> {
     let id = spec.id;
-    let tiers = spec.shape.tiers();
+    // Lists are built for messages only.
+    let tiers = || spec.shape.tiers();
     let names = |tiers: &[Tier]| tiers.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ");
     let resolution = |default: Option<Tier>| -> Result<Tier, Rejection> {
         match params["resolution"].as_str() {
             Some(r) => Tier::from_name(r)
-                .filter(|t| tiers.contains(t))
-                .ok_or_else(|| missing("resolution", &format!("{id} takes {}.", names(&tiers)))),
-            None => default.ok_or_else(|| missing("resolution", &format!("{id} needs one of {}.", names(&tiers)))),
+                .filter(|t| spec.shape.has_tier(*t))
+                .ok_or_else(|| missing("resolution", &format!("{id} takes {}.", names(&tiers())))),
+            None => default.ok_or_else(|| missing("resolution", &format!("{id} needs one of {}.", names(&tiers())))),
         }
     };
-    let ratios = spec.shape.ratios();
+    let ratios = || spec.shape.ratios();
     let ratio_ok = |field: &str, required: bool| -> Result<(), Rejection> {
         match params[field].as_str() {
-            Some(r) if ratios.contains(&r) => Ok(()),
+            Some(r) if spec.shape.has_ratio(r) => Ok(()),
             None if !required => Ok(()),
-            _ => Err(missing(field, &format!("{id} takes {}.", ratios.join(", ")))),
+            _ => Err(missing(field, &format!("{id} takes {}.", ratios().join(", ")))),
         }
     };
-    let largest = tiers.last().copied();
+    let largest = Tier::ALL.into_iter().rev().find(|t| spec.shape.has_tier(*t));
     match spec.shape {
         Shape::Size(_) => {
             let Some(size) = params["size"].as_str() else {

@@ -284,8 +284,9 @@ impl<'a> Expander<'a> {
         let prompt = prompt_template.as_ref().and_then(|t| template::render(&mut self.diags, t, &vars, prompt_span));
 
         // With a variable missing, the template still shows which refs are mentioned.
-        let needs_space =
-            model.as_deref().and_then(catalog::lookup).is_none_or(|s| s.mentions == catalog::Mentions::AtName);
+        // The model's rules, looked up once for the whole job.
+        let spec = model.as_deref().and_then(catalog::lookup);
+        let needs_space = spec.is_none_or(|s| s.mentions == catalog::Mentions::AtName);
         let refs =
             prompt.as_ref().or(prompt_template.as_ref()).and_then(|p| self.media(shot, p, prompt_span, needs_space));
         let first_frame = first_frame_name.and_then(|n| self.frame(&n));
@@ -297,7 +298,7 @@ impl<'a> Expander<'a> {
         }
         let (model, duration, prompt, (refs, refs_span)) = (model?, duration?, prompt?, refs?);
         let model_span = get(Field::Model).and_then(|v| v.span);
-        if catalog::lookup(&model).is_none() {
+        if spec.is_none() {
             let known = catalog::models().map(|m| m.id);
             self.diags.push(
                 Diagnostic::warning(
@@ -309,6 +310,7 @@ impl<'a> Expander<'a> {
         }
         let fitted = fit::fit(
             &mut self.diags,
+            spec,
             Wanted {
                 model: &model,
                 model_span,
@@ -335,7 +337,6 @@ impl<'a> Expander<'a> {
         )?;
 
         let (variant, output) = variant_and_output(sid, combo, sample, repeat);
-        let spec = catalog::lookup(&model);
         let price_per_second = self.price(&model, spec, fitted.tier, fitted.sound, fitted.with_video);
         let mut job = Job {
             price_per_second,
@@ -343,7 +344,7 @@ impl<'a> Expander<'a> {
             key: crate::key::JobKey::default(),
             shot: sid.clone(),
             variant,
-            family: catalog::family_of(&model),
+            family: spec.map_or_else(|| catalog::Family::Other(model.clone()), catalog::ModelSpec::family),
             endpoint: spec.map_or(Endpoint::VideoGeneration, |s| s.endpoint),
             layout: spec.map_or(Layout::MediaList, |s| s.layout),
             model,

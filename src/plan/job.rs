@@ -1,5 +1,6 @@
 //! A job: one request to DashScope, its identity (key) and where its video goes.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -107,10 +108,10 @@ struct KeyMaterial<'a> {
     model: &'a str,
     prompt: &'a str,
     media: Vec<KeyMedia<'a>>,
-    parameters: BTreeMap<String, Value>,
+    parameters: BTreeMap<&'a str, Cow<'a, Value>>,
     sample: u32,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    input: BTreeMap<String, Value>,
+    input: BTreeMap<&'a str, Cow<'a, Value>>,
 }
 
 #[derive(Serialize)]
@@ -200,9 +201,9 @@ impl Job {
                     wire: (m.wire != PIXVERSE_REFERENCE).then_some(m.wire),
                 })
                 .collect(),
-            parameters: self.params.clone().into_iter().map(|(k, v)| (k, canonical(v))).collect(),
+            parameters: canonical_map(&self.params),
             sample: self.sample,
-            input: self.input.clone().into_iter().map(|(k, v)| (k, canonical(v))).collect(),
+            input: canonical_map(&self.input),
         };
         // serde_json maps are sorted (no preserve_order), so this encoding is canonical.
         let bytes = serde_json::to_vec(&material).unwrap_or_default();
@@ -217,6 +218,19 @@ impl Job {
 
 /// The media `type` of every job keyed before the catalog grew: left out of the key material.
 const PIXVERSE_REFERENCE: &str = "image_url";
+
+/// A map's values for the key material: scalars as they are, nested values re-sorted.
+fn canonical_map(map: &BTreeMap<String, Value>) -> BTreeMap<&str, Cow<'_, Value>> {
+    map.iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Value::Object(_) | Value::Array(_) => Cow::Owned(canonical(v.clone())),
+                _ => Cow::Borrowed(v),
+            };
+            (k.as_str(), v)
+        })
+        .collect()
+}
 
 /// Re-sorts nested objects (they already are without `preserve_order`; this keeps the key
 /// stable even if that feature is ever switched on by another crate).

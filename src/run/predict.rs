@@ -2,8 +2,10 @@
 //! `longest-first` run.
 //!
 //! The service's render time grows with what is rendered: the model, the resolution tier, the
-//! video's seconds and its audio. Before anything is learnt, a job's prediction is its price
-//! (CNY per second × seconds, which the service sets in proportion to compute) times a constant.
+//! video's seconds and its audio. Before anything is learnt, a job's prediction is the work a
+//! video model does: its pixels per frame (by tier) × its seconds, a little more with sound.
+//! (Prices are no guide across models: a Vidu second costs an eighth of a Kling one; within a
+//! family a 1080P second costs 1.3–1.9× a 720P one while it has 2.25× the pixels.)
 //! Every finished task teaches the render seconds per video second of its (model, tier, audio)
 //! from the service's own `scheduled_time` and `end_time`; the median of the recent samples is
 //! used, so one task stuck in the service's queue does not move it. Classes not seen yet take
@@ -17,11 +19,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::plan::Job;
 
-/// The prior: render seconds per CNY of video. Only ratios between jobs matter until a sample
-/// calibrates it.
-const PRIOR_SECONDS_PER_CNY: f64 = 40.0;
-/// A job with no price (an unknown model): a mid-range price per second.
-const UNPRICED_PER_SECOND: f64 = 0.3;
+/// The prior: render seconds per second of 720P video. Only ratios between jobs matter until a
+/// sample calibrates it.
+const PRIOR_SECONDS_PER_720P_SECOND: f64 = 12.0;
+/// How much longer a video with sound takes (sound costs about that much more).
+const PRIOR_SOUND_FACTOR: f64 = 1.2;
+/// Pixels of a 720P frame.
+const PIXELS_720P: f64 = 1280.0 * 720.0;
 /// Recent samples kept per class.
 const KEEP: usize = 64;
 /// The file in the ledger folder.
@@ -80,10 +84,19 @@ fn push(samples: &mut Vec<f64>, value: f64) {
 }
 
 impl Predictor {
-    /// The prior of a job, in seconds: proportional to its price.
+    /// The prior of a job, in seconds: proportional to its pixels × seconds.
     pub fn prior(job: &Job) -> f64 {
-        let per_second = job.price_per_second.unwrap_or(UNPRICED_PER_SECOND);
-        per_second * f64::from(job.duration.max(1)) * PRIOR_SECONDS_PER_CNY
+        let pixels = match job.tier {
+            Some(tier) => {
+                let short: f64 = tier.sr().parse().unwrap_or(720.0);
+                short * short * 16.0 / 9.0 / PIXELS_720P
+            }
+            None => {
+                crate::catalog::parse_size(&job.size).map_or(1.0, |(w, h)| f64::from(w) * f64::from(h) / PIXELS_720P)
+            }
+        };
+        let sound = if job.audio { PRIOR_SOUND_FACTOR } else { 1.0 };
+        pixels * sound * f64::from(job.duration.max(1)) * PRIOR_SECONDS_PER_720P_SECOND
     }
 
     /// Predicted render seconds of a job.
@@ -177,12 +190,14 @@ mod tests {
     }
 
     #[test]
-    fn the_prior_follows_the_price() {
+    fn the_prior_follows_pixels_and_seconds() {
         let p = Predictor::default();
         let short = job(catalog::C1_R2V, Tier::P360, 5, false);
         let long = job(catalog::C1_R2V, Tier::P1080, 15, false);
         let with_audio = job(catalog::C1_R2V, Tier::P360, 5, true);
-        assert!(p.predict(&long) > 5.0 * p.predict(&short), "3× the seconds at 3× the price");
+        assert!(p.predict(&long) > 20.0 * p.predict(&short), "3× the seconds at 9× the pixels");
+        let (hd, full_hd) = (job(catalog::C1_R2V, Tier::P720, 5, false), job(catalog::C1_R2V, Tier::P1080, 5, false));
+        assert!(p.predict(&full_hd) > 2.0 * p.predict(&hd), "1080P has 2.25× the pixels of 720P");
         assert!(p.predict(&with_audio) > p.predict(&short));
         assert_eq!(p.predict(&short), Predictor::prior(&short));
     }

@@ -78,8 +78,8 @@ pub(super) struct Fitted {
 }
 
 /// Applies the model's rules, or reports every way the job breaks them.
-pub(super) fn fit(diags: &mut Diagnostics, w: Wanted<'_>) -> Option<Fitted> {
-    match catalog::lookup(w.model) {
+pub(super) fn fit(diags: &mut Diagnostics, spec: Option<&'static ModelSpec>, w: Wanted<'_>) -> Option<Fitted> {
+    match spec {
         Some(spec) => fit_known(diags, spec, w),
         None => fit_unknown(diags, w),
     }

@@ -20,9 +20,9 @@ pub(super) fn shape(
 ) -> Option<(BTreeMap<String, Value>, Tier)> {
     let id = spec.id;
     // One of `size` or `resolution`+`ratio`: a shot's value beats a default.
-    let mut size = w.size.clone();
-    let mut resolution = w.resolution.clone();
-    let mut ratio = w.ratio.clone();
+    let mut size = w.size.as_ref();
+    let mut resolution = w.resolution.as_ref();
+    let mut ratio = w.ratio.as_ref();
     let shot_size = size.as_ref().is_some_and(|s| !s.from_defaults);
     let shot_res =
         resolution.as_ref().is_some_and(|s| !s.from_defaults) || ratio.as_ref().is_some_and(|s| !s.from_defaults);
@@ -52,10 +52,10 @@ pub(super) fn shape(
             }
         }
     }
-    let tiers = spec.shape.tiers();
-    let tier_names = || tiers.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ");
+    // The lists are built only for messages: the common path allocates nothing.
+    let tier_names = || spec.shape.tiers().iter().map(|t| t.name()).collect::<Vec<_>>().join(", ");
     let read_tier = |diags: &mut Diagnostics, r: &Set<String>| -> Option<Tier> {
-        match Tier::from_name(&r.value).filter(|t| tiers.contains(t)) {
+        match Tier::from_name(&r.value).filter(|t| spec.shape.has_tier(*t)) {
             Some(t) => Some(t),
             None => {
                 diags.push(
@@ -67,15 +67,15 @@ pub(super) fn shape(
             }
         }
     };
-    let ratios = spec.shape.ratios();
+    let ratios = || spec.shape.ratios();
     let check_ratio = |diags: &mut Diagnostics, r: &Set<String>| -> bool {
-        if ratios.contains(&r.value.as_str()) {
+        if spec.shape.has_ratio(&r.value) {
             return true;
         }
         diags.push(
             Diagnostic::error(format!("ratio `{}` is not allowed for {id}", r.value), r.span)
                 .label("not a ratio of this model")
-                .hint(format!("{id} takes {}", ratios.join(", "))),
+                .hint(format!("{id} takes {}", ratios().join(", "))),
         );
         false
     };
@@ -84,10 +84,10 @@ pub(super) fn shape(
             diags.push(
                 Diagnostic::error(format!("{id} has no `size`: it takes `resolution` ({})", tier_names()), s.span)
                     .label("not a field of this model")
-                    .hint(if ratios.is_empty() {
+                    .hint(if ratios().is_empty() {
                         "write `resolution:`; the aspect comes from the first frame".to_owned()
                     } else {
-                        format!("write `resolution:` and `ratio:` ({})", ratios.join(", "))
+                        format!("write `resolution:` and `ratio:` ({})", ratios().join(", "))
                     }),
             );
         }
@@ -195,7 +195,7 @@ pub(super) fn shape(
                     params.insert("mode".into(), mode.into());
                     match ratio {
                         Some(q) => {
-                            params.insert("aspect_ratio".into(), q.value.into());
+                            params.insert("aspect_ratio".into(), q.value.clone().into());
                         }
                         None if takes_ratio => {
                             diags.push(
@@ -203,7 +203,7 @@ pub(super) fn shape(
                                     format!("this job has no `ratio`: {id} needs one without a first frame"),
                                     w.id_span,
                                 )
-                                .hint(format!("set `ratio:` ({})", ratios.join(", "))),
+                                .hint(format!("set `ratio:` ({})", ratios().join(", "))),
                             );
                             return None;
                         }
@@ -213,7 +213,7 @@ pub(super) fn shape(
                 _ => {
                     params.insert("resolution".into(), tier.name().into());
                     if let Some(q) = ratio {
-                        params.insert("ratio".into(), q.value.into());
+                        params.insert("ratio".into(), q.value.clone().into());
                     }
                 }
             }
