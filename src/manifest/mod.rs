@@ -4,6 +4,7 @@
 //! jobs, live in [`crate::plan`].
 
 pub mod diag;
+mod media;
 pub mod model;
 pub mod table;
 
