@@ -220,3 +220,29 @@ fn media_roles_go_where_each_model_reads_them() {
         "{err}"
     );
 }
+
+/// An image-to-video model may go without a prompt (none is sent); a text or reference model
+/// may not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_to_video_shot_needs_no_prompt() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = dir.path().join("i2v.yaml");
+    let write = |shots: &str| {
+        std::fs::write(
+            &manifest,
+            format!("version: 1\noutput: out\ndefaults: {{resolution: 720P, duration: 5}}\nrefs: {{start: https://example.com/start.png}}\nshots:\n{shots}"),
+        )
+        .expect("write");
+    };
+    write("  - {id: still, model: wan2.7-i2v, first_frame: start}\n");
+    let loaded = pixbatch::manifest::load(&manifest).expect("loads");
+    let jobs = pixbatch::plan::expand(&loaded, &Default::default()).expect("no prompt needed").jobs;
+    assert!(jobs[0].request_body()["input"].get("prompt").is_none(), "{}", jobs[0].request_body());
+    let fake = FakeServer::start(fast_fake()).await.expect("fake");
+    assert_eq!(run(&manifest, &fake, &fast_options()).await.counts.done, 1);
+
+    write("  - {id: still, model: wan2.7-t2v, ratio: '16:9'}\n");
+    let loaded = pixbatch::manifest::load(&manifest).expect("loads");
+    let err = pixbatch::plan::expand(&loaded, &Default::default()).expect_err("t2v needs a prompt").render(false);
+    assert!(err.contains("has no `prompt`"), "{err}");
+}

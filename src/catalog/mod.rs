@@ -111,12 +111,6 @@ impl Endpoint {
             Endpoint::Image2Video => "api/v1/services/aigc/image2video/video-synthesis",
         }
     }
-
-    /// Which endpoint a request path is, if any.
-    pub fn from_path(path: &str) -> Option<Endpoint> {
-        let path = path.trim_start_matches('/');
-        [Endpoint::VideoGeneration, Endpoint::Image2Video].into_iter().find(|e| e.path() == path)
-    }
 }
 
 /// What a media file is.
@@ -410,6 +404,8 @@ pub struct ModelSpec {
     /// clip to continue; kf2v: a first frame and a last frame).
     pub needs: &'static [&'static [Role]],
     pub mentions: Mentions,
+    /// The prompt must be given (an image-to-video model may go without one).
+    pub prompt_required: bool,
     pub prompt_max: usize,
     /// A lower limit for prompts with CJK characters (HappyHorse counts them apart).
     pub prompt_max_cjk: Option<usize>,
@@ -492,11 +488,6 @@ impl Family {
             Family::Known { slots, .. } => Some(*slots),
             Family::Other(_) => None,
         }
-    }
-
-    /// The models that draw from this pool.
-    pub fn models(&self) -> Vec<&'static str> {
-        models().filter(|m| m.family() == *self).map(|m| m.id).collect()
     }
 }
 

@@ -54,8 +54,7 @@ pub(super) fn validate_create(
     if spec.endpoint != endpoint {
         return Err(bad(format!("url error, please check url! {model} is served at /{}.", spec.endpoint.path())));
     }
-    let prompt_needed = matches!(spec.kind, catalog::Kind::T2v | catalog::Kind::R2v);
-    if prompt_needed && body["input"]["prompt"].as_str().is_none_or(str::is_empty) {
+    if spec.prompt_required && body["input"]["prompt"].as_str().is_none_or(str::is_empty) {
         return Err(missing("prompt", "a prompt is required."));
     }
     if !body["parameters"].is_object() && spec.shape_required {

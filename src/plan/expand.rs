@@ -276,16 +276,20 @@ impl<'a> Expander<'a> {
             let span = v.span;
             values::seed(diags, Some(v)).map(|value| Set { value, span, from_defaults })
         });
+        // The model's rules, looked up once for the whole job.
+        let spec = model.as_deref().and_then(catalog::lookup);
         let prompt_val = get(Field::Prompt);
-        let prompt_template = values::required_str(&mut self.diags, prompt_val.clone(), "prompt", sid, id_span);
+        let prompt_template = match (&prompt_val, spec) {
+            // An image-to-video model may go without a prompt: none is sent.
+            (None, Some(spec)) if !spec.prompt_required => Some(String::new()),
+            _ => values::required_str(&mut self.diags, prompt_val.clone(), "prompt", sid, id_span),
+        };
 
         let vars = self.vars(shot, combo);
         let prompt_span = prompt_val.as_ref().and_then(|v| v.span);
         let prompt = prompt_template.as_ref().and_then(|t| template::render(&mut self.diags, t, &vars, prompt_span));
 
         // With a variable missing, the template still shows which refs are mentioned.
-        // The model's rules, looked up once for the whole job.
-        let spec = model.as_deref().and_then(catalog::lookup);
         let needs_space = spec.is_none_or(|s| s.mentions == catalog::Mentions::AtName);
         let refs =
             prompt.as_ref().or(prompt_template.as_ref()).and_then(|p| self.media(shot, p, prompt_span, needs_space));

@@ -144,7 +144,10 @@ impl Job {
     /// The exact JSON body of the create-task request (local files as `file://` placeholders).
     pub fn request_body(&self) -> Value {
         let mut input = serde_json::Map::new();
-        input.insert("prompt".into(), self.prompt.clone().into());
+        // An image-to-video job may have no prompt: none is sent.
+        if !self.prompt.is_empty() {
+            input.insert("prompt".into(), self.prompt.clone().into());
+        }
         match self.layout {
             Layout::MediaList => {
                 if !self.media.is_empty() {

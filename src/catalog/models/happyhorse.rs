@@ -23,6 +23,7 @@ const HH_R2V: ModelSpec = ModelSpec {
         cjk_video: "[Video {}]",
         one_counter: false,
     },
+    prompt_required: true,
     prompt_max: 5000,
     prompt_max_cjk: Some(2500),
     shape: Shape::ResolutionRatio { tiers: HD, ratios: RATIOS_HH },
@@ -65,6 +66,7 @@ const HH_I2V: ModelSpec = ModelSpec {
     kind: Kind::I2v,
     slots: &[slot(FirstFrame, Image, "first_frame", 1)],
     needs: I2V,
+    prompt_required: false,
     shape: Shape::Resolution { tiers: HD },
     ..HH_T2V
 };

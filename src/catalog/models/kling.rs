@@ -19,6 +19,7 @@ const KLING_V3: ModelSpec = ModelSpec {
     images_with_video_max: None,
     needs: &[],
     mentions: Mentions::Plain,
+    prompt_required: true,
     prompt_max: 2500,
     prompt_max_cjk: None,
     shape: Shape::ModeAspect { modes: &[("std", P720), ("pro", P1080)], ratios: &["16:9", "9:16", "1:1"] },

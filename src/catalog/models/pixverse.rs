@@ -46,6 +46,7 @@ const PV_R2V: ModelSpec = ModelSpec {
     images_with_video_max: None,
     needs: &[],
     mentions: Mentions::AtName,
+    prompt_required: true,
     prompt_max: 5000,
     prompt_max_cjk: None,
     shape: Shape::Size(C1_SIZES),
@@ -74,6 +75,7 @@ const PV_IT2V: ModelSpec = ModelSpec {
     refs_min: 0,
     refs_max: 0,
     needs: I2V,
+    prompt_required: false,
     shape: Shape::Resolution { tiers: ALL_PV_TIERS },
     ..PV_R2V
 };
@@ -81,6 +83,7 @@ const PV_KF2V: ModelSpec = ModelSpec {
     kind: Kind::Kf2v,
     slots: &[slot(FirstFrame, Image, "first_frame", 1), slot(LastFrame, Image, "last_frame", 1)],
     needs: KF2V,
+    prompt_required: true,
     notes: &[
         "CONFLICT: the Python SDK posts any model named *kf2v* to the image2video endpoint; the PixVerse kf2v API page says video-generation, which pixbatch uses",
     ],

@@ -20,6 +20,7 @@ const VIDU_R2V: ModelSpec = ModelSpec {
     images_with_video_max: None,
     needs: &[],
     mentions: Mentions::Plain,
+    prompt_required: true,
     prompt_max: 5000,
     prompt_max_cjk: None,
     shape: Shape::ResolutionSize(VIDU_SIZES),
@@ -57,6 +58,7 @@ const VIDU_I2V: ModelSpec = ModelSpec {
     refs_min: 0,
     refs_max: 0,
     needs: I2V,
+    prompt_required: false,
     shape: Shape::Resolution { tiers: &[P540, P720, P1080] },
     prices: flat(row(N, N, Some(0.3125), Some(0.78125), Some(0.9375))),
     ..VIDU_R2V
@@ -67,6 +69,7 @@ const VIDU_KF: ModelSpec = ModelSpec {
     shape_required: true,
     slots: &[slot(FirstFrame, Image, "image", 1), slot(LastFrame, Image, "image", 1)],
     needs: KF2V,
+    prompt_required: true,
     ..VIDU_I2V
 };
 const VIDU_T2V: ModelSpec =

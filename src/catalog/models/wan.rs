@@ -51,6 +51,7 @@ const WAN27_R2V: ModelSpec = ModelSpec {
         cjk_video: "视频{}",
         one_counter: false,
     },
+    prompt_required: true,
     prompt_max: 5000,
     prompt_max_cjk: None,
     shape: Shape::ResolutionRatio { tiers: HD, ratios: RATIOS_5 },
@@ -99,6 +100,7 @@ const WAN27_I2V: ModelSpec = ModelSpec {
         slot(FirstClip, Video, "first_clip", 1),
     ],
     needs: &[&[FirstFrame, FirstClip]],
+    prompt_required: false,
     shape: Shape::Resolution { tiers: HD },
     ..WAN27_T2V
 };
@@ -137,6 +139,7 @@ const WAN26_I2V: ModelSpec = ModelSpec {
     layout: Layout::Fields,
     slots: &[slot(FirstFrame, Image, "img_url", 1), slot(DrivingAudio, Sound, "audio_url", 1)],
     needs: I2V,
+    prompt_required: false,
     prompt_max: 1500,
     shape: Shape::Resolution { tiers: HD },
     ..WAN27_T2V
