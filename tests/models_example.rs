@@ -246,3 +246,32 @@ async fn an_image_to_video_shot_needs_no_prompt() {
     let err = pixbatch::plan::expand(&loaded, &Default::default()).expect_err("t2v needs a prompt").render(false);
     assert!(err.contains("has no `prompt`"), "{err}");
 }
+
+/// A local image the model would refuse (too small, too elongated) is refused before sending,
+/// at its ref, with its size in pixels; the same image suits a model that takes it.
+#[test]
+fn a_local_image_the_model_would_refuse_is_an_error_at_its_ref() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // A 16×16 PNG.
+    std::fs::copy(root.join("tests/fixtures/keys/hero.png"), dir.path().join("hero.png")).expect("copy");
+    let manifest = dir.path().join("small.yaml");
+    let write = |model: &str| {
+        std::fs::write(
+            &manifest,
+            format!("version: 1\noutput: out\ndefaults: {{resolution: 720P, ratio: '16:9', duration: 5}}\nrefs: {{hero: ./hero.png}}\nshots:\n  - {{id: a, model: {model}, prompt: '@hero waves '}}\n"),
+        )
+        .expect("write");
+        let loaded = pixbatch::manifest::load(&manifest).expect("loads");
+        pixbatch::plan::expand(&loaded, &Default::default()).map_err(|d| d.render(false))
+    };
+    let err = write("happyhorse-1.0-r2v").expect_err("HappyHorse needs 400 px");
+    assert!(
+        err.contains("small.yaml:4:")
+            && err.contains("`hero` is 16×16 px; happyhorse-1.0-r2v needs at least 400 px on each side"),
+        "{err}"
+    );
+    let err = write("wan2.7-r2v").expect_err("Wan needs 240 px");
+    assert!(err.contains("needs at least 240 px"), "{err}");
+    assert!(write("pixverse/pixverse-c1-r2v").is_ok(), "PixVerse documents no minimum");
+}

@@ -387,6 +387,19 @@ pub struct Prices {
     pub intl: Option<PriceRow>,
 }
 
+/// What the model reads of an image file.
+#[derive(Clone, Copy, Debug)]
+pub struct ImageLimits {
+    /// Each side at least this many pixels.
+    pub min_side: u32,
+    /// Each side at most this many pixels.
+    pub max_side: u32,
+    /// Long side ÷ short side at most this.
+    pub max_aspect: f64,
+    /// At most this many MB.
+    pub max_mb: u32,
+}
+
 /// Everything pixbatch knows about one model.
 #[derive(Debug)]
 pub struct ModelSpec {
@@ -429,6 +442,8 @@ pub struct ModelSpec {
     pub usage: UsageShape,
     pub prices: Prices,
     pub regions: &'static [Region],
+    /// What an image may be (checked for local files, whose pixels pixbatch can read).
+    pub image: ImageLimits,
     /// Media must be public http(s) URLs: a local file cannot be sent (it would go through
     /// temporary `oss://` storage, which the model does not read).
     pub public_urls_only: bool,

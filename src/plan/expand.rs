@@ -369,10 +369,21 @@ impl<'a> Expander<'a> {
         Some(job)
     }
 
+    /// Where a ref is defined under `refs:`.
+    fn defined_at(&self, name: &str) -> Option<Span> {
+        self.loaded.manifest.refs.get(name).map(Span::at)
+    }
+
     /// A frame field's ref.
     fn frame(&mut self, name: &Set<String>) -> Option<Given> {
         match self.refs.get(&name.value) {
-            Some(r) => Some(Given { name: Some(name.value.clone()), r: r.clone(), span: name.span, role: None }),
+            Some(r) => Some(Given {
+                name: Some(name.value.clone()),
+                r: r.clone(),
+                span: name.span,
+                role: None,
+                defined_at: self.defined_at(&name.value),
+            }),
             None => {
                 if !self.loaded.manifest.refs.contains_key(&name.value) {
                     let names: Vec<String> = self.loaded.manifest.refs.keys().cloned().collect();
@@ -421,7 +432,13 @@ impl<'a> Expander<'a> {
                 let span = Some(Span::at(item));
                 match &item.value {
                     MediaItem::Ref(name) => match self.refs.get(name) {
-                        Some(r) => media.push(Given { name: Some(name.clone()), r: r.clone(), span, role: None }),
+                        Some(r) => media.push(Given {
+                            name: Some(name.clone()),
+                            r: r.clone(),
+                            span,
+                            role: None,
+                            defined_at: self.defined_at(name),
+                        }),
                         None => {
                             ok = false;
                             if !self.loaded.manifest.refs.contains_key(name) {
@@ -435,7 +452,9 @@ impl<'a> Expander<'a> {
                     },
                     MediaItem::Inline { url, ref_name } => {
                         match refs::resolve_target(&self.loaded.dir, &mut self.diags, url, None, span) {
-                            Some(r) => media.push(Given { name: ref_name.clone(), r, span, role: None }),
+                            Some(r) => {
+                                media.push(Given { name: ref_name.clone(), r, span, role: None, defined_at: span })
+                            }
                             None => ok = false,
                         }
                     }
@@ -459,7 +478,13 @@ impl<'a> Expander<'a> {
                             }
                         };
                         match self.refs.get(name) {
-                            Some(r) => media.push(Given { name: Some(name.clone()), r: r.clone(), span, role }),
+                            Some(r) => media.push(Given {
+                                name: Some(name.clone()),
+                                r: r.clone(),
+                                span,
+                                role,
+                                defined_at: self.defined_at(name),
+                            }),
                             None => {
                                 ok = false;
                                 if !self.loaded.manifest.refs.contains_key(name) {
@@ -486,7 +511,13 @@ impl<'a> Expander<'a> {
         if explicit.is_none() {
             for name in &mentioned {
                 if let Some(r) = self.refs.get(name) {
-                    media.push(Given { name: Some(name.clone()), r: r.clone(), span: prompt_span, role: None });
+                    media.push(Given {
+                        name: Some(name.clone()),
+                        r: r.clone(),
+                        span: prompt_span,
+                        role: None,
+                        defined_at: self.defined_at(name),
+                    });
                 }
             }
         } else {

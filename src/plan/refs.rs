@@ -16,6 +16,10 @@ pub struct Ref {
     pub kind: MediaKind,
     /// Seconds of a local video, read from its MP4 header.
     pub seconds: Option<f64>,
+    /// Width and height of a local image, from its header.
+    pub dims: Option<(u32, u32)>,
+    /// Bytes of a local file.
+    pub bytes: Option<u64>,
 }
 
 /// JPG, PNG or WEBP by magic bytes.
@@ -148,6 +152,8 @@ pub(super) fn resolve_target(
                 source: MediaSource::Url(target.to_owned()),
                 kind: said.unwrap_or_else(|| url_kind(target)),
                 seconds: None,
+                dims: None,
+                bytes: None,
             }),
             Ok(_) | Err(_) => {
                 diags.push(Diagnostic::error(format!("`{target}` is not a valid URL"), span).label("here"));
@@ -157,7 +163,7 @@ pub(super) fn resolve_target(
     }
     if lower.starts_with("oss://") {
         let kind = said.unwrap_or_else(|| url_kind(target));
-        return Some(Ref { source: MediaSource::Url(target.to_owned()), kind, seconds: None });
+        return Some(Ref { source: MediaSource::Url(target.to_owned()), kind, seconds: None, dims: None, bytes: None });
     }
     if let Some((scheme, _)) = target.split_once("://")
         && scheme != "file"
@@ -174,19 +180,29 @@ pub(super) fn resolve_target(
         return None;
     }
     let path = dir.join(path_text);
-    let (content_hash, kind, seconds) = check_local(diags, &path, said, span)?;
-    Some(Ref { source: MediaSource::Local { path, content_hash }, kind, seconds })
+    let local = check_local(diags, &path, said, span)?;
+    Some(Ref {
+        source: MediaSource::Local { path, content_hash: local.content_hash },
+        kind: local.kind,
+        seconds: local.seconds,
+        dims: local.dims,
+        bytes: Some(local.bytes),
+    })
+}
+
+/// What a local file is, as read once.
+struct Local {
+    content_hash: String,
+    kind: MediaKind,
+    seconds: Option<f64>,
+    dims: Option<(u32, u32)>,
+    bytes: u64,
 }
 
 /// A local reference must exist, be an image, video or audio file (of the kind the manifest
 /// says, if it says), and not be larger than the service takes; returns its hash, kind and,
-/// for a video, its length.
-fn check_local(
-    diags: &mut Diagnostics,
-    path: &Path,
-    said: Option<MediaKind>,
-    span: Option<Span>,
-) -> Option<(String, MediaKind, Option<f64>)> {
+/// for a video, its length, for an image its size in pixels.
+fn check_local(diags: &mut Diagnostics, path: &Path, said: Option<MediaKind>, span: Option<Span>) -> Option<Local> {
     let shown = crate::manifest::diag::display_path(path);
     let meta = match std::fs::metadata(path) {
         Ok(meta) if meta.is_file() => meta,
@@ -257,5 +273,9 @@ fn check_local(
         return None;
     }
     let seconds = (kind == MediaKind::Video).then(|| mp4_seconds(&bytes)).flatten();
-    Some((blake3::hash(&bytes).to_hex().to_string(), kind, seconds))
+    let dims = (kind == MediaKind::Image)
+        .then(|| imagesize::blob_size(&bytes).ok())
+        .flatten()
+        .and_then(|d| Some((u32::try_from(d.width).ok()?, u32::try_from(d.height).ok()?)));
+    Some(Local { content_hash: blake3::hash(&bytes).to_hex().to_string(), kind, seconds, dims, bytes: meta.len() })
 }

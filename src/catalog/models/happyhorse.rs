@@ -43,6 +43,8 @@ const HH_R2V: ModelSpec = ModelSpec {
         ..flat(row(N, N, N, Some(0.9), Some(1.6)))
     },
     regions: BJ_SG,
+    // §2.1: short side at least 400 px, 20 MB.
+    image: ImageLimits { min_side: 400, max_side: u32::MAX, max_aspect: f64::INFINITY, max_mb: 20 },
     public_urls_only: false,
     url_hours: 24,
     watermark_url: false,
@@ -67,6 +69,8 @@ const HH_I2V: ModelSpec = ModelSpec {
     slots: &[slot(FirstFrame, Image, "first_frame", 1)],
     needs: I2V,
     prompt_required: false,
+    // §4: at least 300 px, 1:2.5 to 2.5:1, 20 MB.
+    image: ImageLimits { min_side: 300, max_side: u32::MAX, max_aspect: 2.5, max_mb: 20 },
     shape: Shape::Resolution { tiers: HD },
     ..HH_T2V
 };

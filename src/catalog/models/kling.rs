@@ -42,6 +42,8 @@ const KLING_V3: ModelSpec = ModelSpec {
         intl: None,
     },
     regions: BJ,
+    // §2.1: 300–8000 px, 1:2.5 to 2.5:1, 10 MB.
+    image: ImageLimits { min_side: 300, max_side: 8000, max_aspect: 2.5, max_mb: 10 },
     public_urls_only: true,
     url_hours: 30 * 24,
     watermark_url: true,

@@ -15,7 +15,7 @@ use std::sync::LazyLock;
 
 use super::Role::{FirstFrame, LastFrame};
 use super::Tier::{P360, P540, P720, P1080};
-use super::{ModelSpec, PriceRow, Prices, Role, Slot, Tier};
+use super::{ImageLimits, ModelSpec, PriceRow, Prices, Role, Slot, Tier};
 use crate::manifest::Region::{self, ApSoutheast1, CnBeijing};
 
 /// The c1 reference-to-video model.
@@ -49,6 +49,9 @@ pub(super) const ALL_PV_TIERS: &[Tier] = &[P360, P540, P720, P1080];
 pub(super) const HD: &[Tier] = &[P720, P1080];
 pub(super) const RATIOS_5: &[&str] = &["16:9", "9:16", "1:1", "4:3", "3:4"];
 pub(super) const RATIOS_HH: &[&str] = &["16:9", "9:16", "3:4", "4:3", "4:5", "5:4", "1:1", "9:21", "21:9"];
+
+/// Wan's images (§2.1, §4): 240–8000 px a side, 1:8 to 8:1, 20 MB.
+pub(super) const WAN_IMAGE: ImageLimits = ImageLimits { min_side: 240, max_side: 8000, max_aspect: 8.0, max_mb: 20 };
 
 pub(super) const I2V: &[&[Role]] = &[&[FirstFrame]];
 pub(super) const KF2V: &[&[Role]] = &[&[FirstFrame], &[LastFrame]];

@@ -63,6 +63,8 @@ const PV_R2V: ModelSpec = ModelSpec {
     usage: PV_USAGE,
     prices: C1_PRICES,
     regions: BJ,
+    // dashscope-api.md §1.4: each side at most 10000 px, 20 MB; no minimum documented.
+    image: ImageLimits { min_side: 1, max_side: 10_000, max_aspect: f64::INFINITY, max_mb: 20 },
     public_urls_only: false,
     url_hours: 24,
     watermark_url: false,

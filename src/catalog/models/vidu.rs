@@ -37,6 +37,8 @@ const VIDU_R2V: ModelSpec = ModelSpec {
     usage: UsageShape { seconds_field: "duration", sr: Some(SrType::Str), in_out: false, output_seconds: true },
     prices: flat(row(N, N, Some(0.3125), Some(0.625), Some(0.78125))),
     regions: BJ,
+    // §2.1: 1:4 to 4:1, 50 MB.
+    image: ImageLimits { min_side: 1, max_side: u32::MAX, max_aspect: 4.0, max_mb: 50 },
     public_urls_only: true,
     url_hours: 24,
     watermark_url: false,

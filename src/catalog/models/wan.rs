@@ -68,6 +68,7 @@ const WAN27_R2V: ModelSpec = ModelSpec {
     usage: WAN_USAGE,
     prices: Prices { billed_ref_video_max: Some(5), ..WAN_PRICES },
     regions: BJ_SG,
+    image: WAN_IMAGE,
     public_urls_only: false,
     url_hours: 24,
     watermark_url: false,
@@ -179,6 +180,8 @@ const WAN22_T2V: ModelSpec = ModelSpec {
 };
 const WAN22_I2V: ModelSpec = ModelSpec {
     id: "wan2.2-i2v-plus",
+    // §4: 2.2 and 2.1 take images of at most 10 MB.
+    image: ImageLimits { max_mb: 10, ..WAN_IMAGE },
     slots: &[slot(FirstFrame, Image, "img_url", 1)],
     prompt_max: 800,
     shape: Shape::Resolution { tiers: &[P480, P1080] },

@@ -167,6 +167,18 @@ pub(super) fn media(diags: &mut Diagnostics, spec: &'static ModelSpec, w: &Wante
             );
         }
     }
+    for g in w.refs.iter().chain(&w.first_frame).chain(&w.last_frame) {
+        if let Some(problem) = image_problem(spec, g) {
+            diags.push(
+                Diagnostic::error(
+                    format!("`{}` {problem}", g.name.as_deref().unwrap_or("this image")),
+                    g.defined_at.or(g.span).or(w.refs_span),
+                )
+                .label("the service would refuse it")
+                .hint("resize or re-export the image"),
+            );
+        }
+    }
     if spec.public_urls_only {
         for g in w.refs.iter().chain(&w.first_frame).chain(&w.last_frame) {
             if matches!(g.r.source, MediaSource::Local { .. }) {
@@ -199,4 +211,34 @@ fn push(out: &mut Vec<Media>, spec: &ModelSpec, g: &Given, role: Role) {
 fn takes_text(spec: &ModelSpec) -> String {
     let all: Vec<String> = spec.slots.iter().map(|s| format!("{} {}", s.role.name(), s.kind.name())).collect();
     if all.is_empty() { "no media".to_owned() } else { all.join(", ") }
+}
+
+/// What is wrong with a local image for this model, if anything (a URL's pixels are unknown).
+fn image_problem(spec: &ModelSpec, g: &Given) -> Option<String> {
+    let limits = spec.image;
+    let id = spec.id;
+    if g.r.kind != MediaKind::Image {
+        return None;
+    }
+    if let Some(bytes) = g.r.bytes
+        && bytes > u64::from(limits.max_mb) * 1024 * 1024
+    {
+        return Some(format!(
+            "is {:.1} MB; {id} takes images of at most {} MB",
+            bytes as f64 / 1048576.0,
+            limits.max_mb
+        ));
+    }
+    let (w, h) = g.r.dims?;
+    let (short, long) = (w.min(h), w.max(h));
+    if short < limits.min_side {
+        return Some(format!("is {w}×{h} px; {id} needs at least {} px on each side", limits.min_side));
+    }
+    if long > limits.max_side {
+        return Some(format!("is {w}×{h} px; {id} takes at most {} px on a side", limits.max_side));
+    }
+    if f64::from(long) / f64::from(short.max(1)) > limits.max_aspect {
+        return Some(format!("is {w}×{h} px; {id} takes aspect ratios up to {}:1", limits.max_aspect));
+    }
+    None
 }

@@ -35,6 +35,8 @@ pub(super) struct Given {
     /// The role the manifest gave it (`{ref: walk, as: first_clip}`); else the model's
     /// reference role for its kind.
     pub(super) role: Option<Role>,
+    /// Where the ref is defined (`refs:`), for problems with the file itself.
+    pub(super) defined_at: Option<Span>,
 }
 
 /// Everything the manifest says about one job, before the model's rules.
