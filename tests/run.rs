@@ -267,7 +267,9 @@ fn shards_cover_every_job_exactly_once() {
 async fn a_local_reference_is_uploaded_once_per_model_and_a_rerun_renders_nothing() {
     let dir = tempfile::tempdir().expect("tmp");
     std::fs::create_dir(dir.path().join("refs")).expect("mkdir");
-    std::fs::write(dir.path().join("refs/cafe.png"), b"\x89PNG\r\n\x1a\n-not-really-pixels-").expect("png");
+    // A real (16×16) PNG: its pixels are checked against each model's limits.
+    let png = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keys/hero.png")).expect("png");
+    std::fs::write(dir.path().join("refs/cafe.png"), png).expect("png");
     let manifest = dir.path().join("m.yaml");
     std::fs::write(
         &manifest,
