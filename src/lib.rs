@@ -1,4 +1,4 @@
-//! pixbatch: render a YAML manifest of PixVerse reference-to-video jobs on DashScope.
+//! pixbatch: render a YAML manifest of DashScope video jobs (every model in [`catalog`]).
 //!
 //! [`manifest`] parses (the YAML and its `shots_from` table); [`plan`] validates and expands it into jobs; [`ledger`] records what
 //! happened to every job key and decides what a run does with it; [`views`] joins the two (plan

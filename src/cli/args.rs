@@ -16,7 +16,7 @@ static RUN: LazyLock<RunOptions> = LazyLock::new(RunOptions::default);
 static FAKE: LazyLock<FakeConfig> = LazyLock::new(FakeConfig::default);
 static RENDER: LazyLock<Render> = LazyLock::new(Render::default);
 
-/// Render a YAML manifest of PixVerse reference-to-video jobs on DashScope.
+/// Render a YAML manifest of AI videos on DashScope: PixVerse, Wan, HappyHorse, Kling and Vidu.
 #[derive(Debug, Parser)]
 #[command(name = "pixbatch", version, about, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
