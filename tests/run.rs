@@ -354,3 +354,49 @@ async fn merging_shard_ledgers_gives_the_single_machine_ledger() {
     let again = pixbatch::ledger::merge::merge(&merged, &shard_dirs[..1]).expect("merge");
     assert_eq!(again.jobs, 18);
 }
+
+/// A rerun does not hash a video it verified before and that has not changed since (its size,
+/// times and inode, kept in `verified.json`), yet a video rewritten in place — same length, its
+/// modification time put back — is still caught: its change time moved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_rewritten_in_place_behind_a_restored_mtime_is_still_caught() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = small_manifest(
+        dir.path(),
+        "m.yaml",
+        None,
+        "  - {id: a, prompt: '@man waves '}\n  - {id: b, prompt: '@man nods '}\n",
+    );
+    let fake = FakeServer::start(fast_fake()).await.expect("fake");
+    assert_eq!(run(&manifest, &fake, &fast_options()).await.counts.done, 2);
+    // The first rerun hashes both videos and keeps their stamps.
+    fake.reset_stats();
+    assert_eq!(run(&manifest, &fake, &fast_options()).await.counts.skipped, 2);
+    let stamps = std::fs::read_to_string(dir.path().join("out/.pixbatch/verified.json")).expect("verified.json");
+    assert!(stamps.contains("\"a.mp4\"") && stamps.contains("\"b.mp4\""), "{stamps}");
+
+    // Rewrite a.mp4 in place: the same length, another byte, the old modification time.
+    let path = dir.path().join("out/a.mp4");
+    let before = std::fs::metadata(&path).expect("meta");
+    let mut bytes = std::fs::read(&path).expect("read");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xFF;
+    std::fs::write(&path, &bytes).expect("rewrite");
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .expect("open")
+        .set_modified(before.modified().expect("mtime"))
+        .expect("set mtime");
+    assert_eq!(std::fs::metadata(&path).expect("meta").len(), before.len());
+
+    fake.reset_stats();
+    let s = run(&manifest, &fake, &fast_options()).await;
+    // Caught: a file the ledger did not write is left alone and reported, as for any edit.
+    assert_eq!((s.counts.skipped, s.counts.failed), (1, 1), "only b is untouched: {s:?}");
+    assert_eq!(std::fs::read(&path).expect("read"), bytes, "the edit is kept");
+    let options = pixbatch::run::RunOptions { overwrite: true, ..fast_options() };
+    let s = run(&manifest, &fake, &options).await;
+    assert_eq!(s.counts.done, 1, "{s:?}");
+    assert_eq!(verify_outputs(&manifest), 2, "with --overwrite, a is whole again");
+}

@@ -12,6 +12,7 @@
 
 pub mod journal;
 pub mod merge;
+pub mod stamps;
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -257,6 +258,8 @@ pub struct Ledger {
     pub runs: std::collections::BTreeSet<jiff::Timestamp>,
     /// (content hash, model) → (`oss://` URL, when uploaded).
     pub uploads: HashMap<(String, String), (String, jiff::Timestamp)>,
+    /// How verified files looked, so that an unchanged one is not hashed again.
+    pub stamps: stamps::Stamps,
 }
 
 /// Temporary files live 48 h; reuse one only while it has this much left.
@@ -298,7 +301,9 @@ impl Ledger {
     pub fn load(output_dir: &Path) -> Result<Ledger, LedgerError> {
         let path = Ledger::journal_path(output_dir);
         let entries = journal::read_entries(&path).map_err(|e| LedgerError::io(&path, e))?;
-        Ok(Ledger::from_entries(&entries))
+        let mut ledger = Ledger::from_entries(&entries);
+        ledger.stamps = stamps::Stamps::load(&output_dir.join(LEDGER_DIR));
+        Ok(ledger)
     }
 
     /// Replays entries.
@@ -419,26 +424,43 @@ pub struct Asked {
     pub overwrite: bool,
 }
 
-/// Re-hashes a recorded output file.
-pub fn verify_file(output_dir: &Path, record: &Record) -> FileCheck {
+/// Re-hashes a recorded output file, unless `stamps` vouch that it has not changed since it
+/// last matched.
+pub fn verify_file(output_dir: &Path, record: &Record, stamps: &stamps::Stamps) -> FileCheck {
     let (Some(rel), Some(sha)) = (&record.path, &record.sha256) else { return FileCheck::Missing };
     let path = output_dir.join(rel);
     let Ok(mut file) = File::open(&path) else { return FileCheck::Missing };
+    // Taken before the bytes are read: a write while hashing moves the change time.
+    let Ok(meta) = file.metadata() else { return FileCheck::Missing };
+    if stamps.vouch(rel, sha, &meta) {
+        return FileCheck::Verified;
+    }
     use sha2::Digest;
     let mut hasher = sha2::Sha256::new();
     // Sha256 is an io::Write: the file streams through it.
     if std::io::copy(&mut file, &mut hasher).is_err() {
         return FileCheck::Missing;
     }
-    if hex::encode(hasher.finalize()) == *sha { FileCheck::Verified } else { FileCheck::Changed }
+    if hex::encode(hasher.finalize()) == *sha {
+        stamps.remember(rel, sha, &meta);
+        FileCheck::Verified
+    } else {
+        FileCheck::Changed
+    }
 }
 
 /// The file at a job's path (`output`, relative to `output_dir`) against its record, for
 /// [`decide`]. Without a record, a file there that the ledger knows under no job (`known`,
 /// see [`Ledger::known_paths`]) is [`FileCheck::Changed`]: not ours.
-pub fn check_output(output_dir: &Path, output: &Path, record: Option<&Record>, known: &HashSet<PathBuf>) -> FileCheck {
+pub fn check_output(
+    output_dir: &Path,
+    output: &Path,
+    record: Option<&Record>,
+    known: &HashSet<PathBuf>,
+    stamps: &stamps::Stamps,
+) -> FileCheck {
     match record {
-        Some(r) => verify_file(output_dir, r),
+        Some(r) => verify_file(output_dir, r, stamps),
         None if !known.contains(output) && output_dir.join(output).exists() => FileCheck::Changed,
         None => FileCheck::Missing,
     }
@@ -518,7 +540,8 @@ pub fn open_locked(output_dir: &Path) -> Result<Opened, LedgerError> {
     let lock = Lock::acquire(output_dir)?;
     let path = Ledger::journal_path(output_dir);
     let journal = Journal::open(&path).map_err(|e| LedgerError::io(&path, e))?;
-    let ledger = Ledger::from_entries(journal.entries());
+    let mut ledger = Ledger::from_entries(journal.entries());
+    ledger.stamps = stamps::Stamps::load(&output_dir.join(LEDGER_DIR));
     Ok(Opened { lock, journal, ledger })
 }
 

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::picks::{Picks, ShotPick};
 use crate::files::{TEMP_PREFIX, write_atomic};
 use crate::key::JobKey;
+use crate::ledger::stamps::Stamps;
 use crate::ledger::{FileCheck, Ledger, Phase, verify_file};
 use crate::plan::{Expansion, Job};
 
@@ -142,7 +143,8 @@ pub fn export(
             shot: job.shot.clone(),
             why: format!("its picked take {} has no video in the ledger", job.name()),
         })?;
-        if verify_file(&expansion.output_dir, record) != FileCheck::Verified {
+        // What goes to the editor is hashed in full, whatever the stamps say.
+        if verify_file(&expansion.output_dir, record, &Stamps::default()) != FileCheck::Verified {
             return Err(ExportError::Take {
                 shot: job.shot.clone(),
                 why: format!("the video of {} is missing or changed since it was downloaded", job.name()),

@@ -695,6 +695,8 @@ impl Coordinator<'_, '_> {
             wall_seconds: started.elapsed().as_secs_f64(),
             stop: self.stop.clone(),
         };
+        // What this run hashed and found unchanged, so that the next does not hash it again.
+        self.ledger.stamps.save();
         RunOutcome { summary, ledger: self.ledger, results_written: written.is_ok() }
     }
 }

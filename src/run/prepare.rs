@@ -20,7 +20,7 @@ impl Coordinator<'_, '_> {
             let record = self.ledger.records.get(&job.key).cloned();
             let record = record.as_ref();
             let decision = ledger::decide(record, asked, now, |r| {
-                ledger::check_output(&self.output_dir, &job.output, r, &known_files)
+                ledger::check_output(&self.output_dir, &job.output, r, &known_files, &self.ledger.stamps)
             });
             let (code, message) = record
                 .map(|r| (r.error_code.clone().unwrap_or_default(), r.error_message.clone().unwrap_or_default()))

@@ -250,6 +250,10 @@ pub fn decisions(jobs: &[Job], ledger: &Ledger, output_dir: &Path, asked: Asked)
     let now = jiff::Timestamp::now();
     let known = ledger.known_paths();
     jobs.iter()
-        .map(|j| decide(ledger.records.get(&j.key), asked, now, |r| check_output(output_dir, &j.output, r, &known)))
+        .map(|j| {
+            decide(ledger.records.get(&j.key), asked, now, |r| {
+                check_output(output_dir, &j.output, r, &known, &ledger.stamps)
+            })
+        })
         .collect()
 }
