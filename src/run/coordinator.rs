@@ -339,7 +339,8 @@ impl Coordinator<'_, '_> {
         self.in_air.start(Worker::Download);
         tokio::spawn(async move {
             let result = download(&client, &url, &dest, &sem, &policy).await;
-            let _ = tx.send(WorkerEvent::Downloaded { idx, result });
+            let stat = result.as_ref().ok().and_then(|_| std::fs::metadata(&dest).ok());
+            let _ = tx.send(WorkerEvent::Downloaded { idx, result, stat });
         });
     }
 
@@ -459,11 +460,14 @@ impl Coordinator<'_, '_> {
             WorkerEvent::Polled { idx, result } => {
                 self.polled(idx, result, now);
             }
-            WorkerEvent::Downloaded { idx, result } => {
+            WorkerEvent::Downloaded { idx, result, stat } => {
                 self.counts.downloading -= 1;
                 match result {
                     Ok(d) => {
                         let path = self.jobs[idx].output.display().to_string();
+                        if let Some(meta) = &stat {
+                            self.ledger.stamps.remember(&path, &d.sha256, meta);
+                        }
                         self.record(idx, Event::Downloaded { path: path.clone(), bytes: d.bytes, sha256: d.sha256 });
                         self.states[idx] = JobState::Done;
                         self.counts.done += 1;

@@ -104,6 +104,8 @@ pub(super) enum WorkerEvent {
     Downloaded {
         idx: usize,
         result: Result<Downloaded, DownloadError>,
+        /// How the video looks in place, for the stamps (so a rerun need not hash it).
+        stat: Option<std::fs::Metadata>,
     },
 }
 
