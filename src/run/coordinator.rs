@@ -13,7 +13,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::cancel::{self, Cancel};
 use super::doubt::{Answered, Candidate, Visible};
-use super::download::download;
 use super::events::{JobState, WorkerEvent};
 use super::lane::{Doubtful, SubmitJob};
 use super::pools::{Budget, FamilyPool, InAir, Worker};
@@ -324,24 +323,6 @@ impl Coordinator<'_, '_> {
             counts.unreachable = unreachable;
         }
         self.reporter.update(&counts);
-    }
-
-    pub(super) fn start_download(&mut self, idx: usize) {
-        let Some(url) = self.ledger.records.get(&self.jobs[idx].key).and_then(|r| r.video_url.clone()) else {
-            self.fail(idx, "NoVideoUrl", "the task succeeded without a video URL");
-            return;
-        };
-        self.states[idx] = JobState::Downloading;
-        self.counts.downloading += 1;
-        let dest = self.output_dir.join(&self.jobs[idx].output);
-        let (client, tx, sem, policy) =
-            (self.client.clone(), self.tx.clone(), self.downloads.clone(), self.policy(RetryPolicy::download()));
-        self.in_air.start(Worker::Download);
-        tokio::spawn(async move {
-            let result = download(&client, &url, &dest, &sem, &policy).await;
-            let stat = result.as_ref().ok().and_then(|_| std::fs::metadata(&dest).ok());
-            let _ = tx.send(WorkerEvent::Downloaded { idx, result, stat });
-        });
     }
 
     pub(super) fn handle(&mut self, event: WorkerEvent) {

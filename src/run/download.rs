@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use tokio::sync::Semaphore;
 
+use super::events::{JobState, WorkerEvent};
+use super::pools::Worker;
 use crate::api::{ApiError, Client, DownloadError, Downloaded, RetryPolicy};
 use crate::files;
 use crate::ledger::{self};
@@ -80,4 +82,26 @@ pub(super) fn unused_folders<'a>(
     // Deepest first: a parent is empty only once its children are gone.
     folders.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
     folders
+}
+
+impl super::coordinator::Coordinator<'_, '_> {
+    /// Starts downloading a finished job's video; the worker reports back with how the file
+    /// looks in place, for the stamps.
+    pub(super) fn start_download(&mut self, idx: usize) {
+        let Some(url) = self.ledger.records.get(&self.jobs[idx].key).and_then(|r| r.video_url.clone()) else {
+            self.fail(idx, "NoVideoUrl", "the task succeeded without a video URL");
+            return;
+        };
+        self.states[idx] = JobState::Downloading;
+        self.counts.downloading += 1;
+        let dest = self.output_dir.join(&self.jobs[idx].output);
+        let (client, tx, sem, policy) =
+            (self.client.clone(), self.tx.clone(), self.downloads.clone(), self.policy(RetryPolicy::download()));
+        self.in_air.start(Worker::Download);
+        tokio::spawn(async move {
+            let result = download(&client, &url, &dest, &sem, &policy).await;
+            let stat = result.as_ref().ok().and_then(|_| std::fs::metadata(&dest).ok());
+            let _ = tx.send(WorkerEvent::Downloaded { idx, result, stat });
+        });
+    }
 }
