@@ -300,10 +300,16 @@ async fn a_local_reference_is_uploaded_once_per_model_and_a_rerun_renders_nothin
 async fn max_failures_stops_submitting() {
     let dir = tempfile::tempdir().expect("tmp");
     let manifest = two_family_manifest(dir.path(), 20, "@man fights");
-    let fake =
-        FakeServer::start(FakeConfig { faults: Faults { task_failed: 1.0, ..Faults::default() }, ..fast_fake() })
-            .await
-            .expect("fake");
+    // The service runs 2 of each family's tasks at a time, so that when the 3rd failure is seen
+    // some of the 7 sent per family are certainly still waiting (with 5 running, the slots the
+    // first failures free could start every queued task before the stop is seen).
+    let fake = FakeServer::start(FakeConfig {
+        faults: Faults { task_failed: 1.0, ..Faults::default() },
+        concurrency: Some(2),
+        ..fast_fake()
+    })
+    .await
+    .expect("fake");
     let options = pixbatch::run::RunOptions { max_failures: Some(3), ..fast_options() };
     let s = run(&manifest, &fake, &options).await;
     assert!(matches!(s.stop, Some(pixbatch::run::Stop::TooManyFailures { failed }) if failed >= 3), "{s:?}");
