@@ -50,8 +50,14 @@ struct Saved {
 pub struct Stamps {
     /// Where they are kept; `None`: not kept (a ledger built in memory).
     file: Option<PathBuf>,
-    map: Mutex<HashMap<String, Stamp>>,
-    changed: Mutex<bool>,
+    known: Mutex<Known>,
+}
+
+/// The stamps, and whether any was learnt since they were read.
+#[derive(Debug, Default)]
+struct Known {
+    map: HashMap<String, Stamp>,
+    changed: bool,
 }
 
 impl Stamps {
@@ -64,39 +70,39 @@ impl Stamps {
             .filter(|s| s.format == FORMAT)
             .map(|s| s.stamps)
             .unwrap_or_default();
-        Stamps { file: Some(file), map: Mutex::new(map), changed: Mutex::new(false) }
+        Stamps { file: Some(file), known: Mutex::new(Known { map, changed: false }) }
+    }
+
+    fn known(&self) -> std::sync::MutexGuard<'_, Known> {
+        self.known.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Whether the file at `rel`, whose metadata is `meta`, is unchanged since it was hashed
     /// to `sha256`.
     pub fn vouch(&self, rel: &str, sha256: &str, meta: &std::fs::Metadata) -> bool {
-        let map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.get(rel).is_some_and(|s| *s == Stamp::of(sha256, meta))
+        self.known().map.get(rel).is_some_and(|s| *s == Stamp::of(sha256, meta))
     }
 
     /// Remembers that the file at `rel` hashed to `sha256` as it looks now.
     pub fn remember(&self, rel: &str, sha256: &str, meta: &std::fs::Metadata) {
         let stamp = Stamp::of(sha256, meta);
-        let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map.get(rel) != Some(&stamp) {
-            map.insert(rel.to_owned(), stamp);
-            *self.changed.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = true;
+        let mut known = self.known();
+        if known.map.get(rel) != Some(&stamp) {
+            known.map.insert(rel.to_owned(), stamp);
+            known.changed = true;
         }
     }
 
     /// Writes them back if anything was learnt (atomically; a failure only costs a rehash).
     pub fn save(&self) {
         let Some(file) = &self.file else { return };
-        let mut changed = self.changed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !*changed {
+        let mut known = self.known();
+        if !known.changed {
             return;
         }
-        let map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let saved = Saved { format: FORMAT.to_owned(), stamps: map.clone() };
-        if let Ok(bytes) = serde_json::to_vec(&saved)
-            && crate::files::write_atomic(file, &bytes).is_ok()
-        {
-            *changed = false;
-        }
+        let saved = Saved { format: FORMAT.to_owned(), stamps: std::mem::take(&mut known.map) };
+        let written = serde_json::to_vec(&saved).is_ok_and(|bytes| crate::files::write_atomic(file, &bytes).is_ok());
+        known.map = saved.stamps;
+        known.changed = !written;
     }
 }

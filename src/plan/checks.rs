@@ -1,7 +1,7 @@
 //! Checks that span fields or shots: unique shot ids, matrix axes, prices, and jobs that
 //! would collide (same key or same output file). Each writes to the diagnostics sink.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use serde_saphyr::Spanned;
@@ -212,24 +212,19 @@ pub(super) fn size_error(spec: &catalog::ModelSpec, size: &str, span: Option<Spa
 /// `run.concurrency` keys name pools: a catalog pool (`c1`, `vidu`, `kling`, a Wan model id, …)
 /// or the model id of a model outside the catalog that a job uses. Any other key caps nothing.
 pub(super) fn concurrency_keys(loaded: &Loaded, diags: &mut Diagnostics, jobs: &[Job]) {
-    let mut pools: Vec<String> = catalog::models().map(|m| m.family().name().to_owned()).collect();
-    pools.extend(jobs.iter().map(|j| j.family.name().to_owned()));
-    pools.dedup();
+    let used: BTreeSet<&str> = jobs.iter().map(|j| j.family.name()).collect();
+    let catalog_pools: Vec<catalog::Family> = catalog::models().map(catalog::ModelSpec::family).collect();
+    let pools: BTreeSet<&str> = catalog_pools.iter().map(catalog::Family::name).chain(used.iter().copied()).collect();
+    let used = used.into_iter().collect::<Vec<_>>().join(", ");
     for key in loaded.manifest.run.concurrency.keys() {
-        if pools.contains(key) {
+        if pools.contains(key.as_str()) {
             continue;
         }
-        let used: Vec<String> = jobs
-            .iter()
-            .map(|j| j.family.name().to_owned())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
         diags.push(
             Diagnostic::warning(format!("run.concurrency: `{key}` is not a pool, so it caps nothing"), None).hint(
-                match did_you_mean(key, pools.iter().map(String::as_str)) {
-                    Some(best) => format!("did you mean `{best}`? this manifest's pools: {}", used.join(", ")),
-                    None => format!("this manifest's pools: {}", used.join(", ")),
+                match did_you_mean(key, pools.iter().copied()) {
+                    Some(best) => format!("did you mean `{best}`? this manifest's pools: {used}"),
+                    None => format!("this manifest's pools: {used}"),
                 },
             ),
         );

@@ -93,60 +93,42 @@ const PV_KF2V: ModelSpec = ModelSpec {
 };
 const PV_SG: &str = "CONFLICT: PixVerse is Beijing-only in the May 2026 pages; an October 2026 page documents r2v in Singapore, so r2v is allowed there (prices there UNCONFIRMED: Beijing's are used)";
 
+/// A mode's rules (t2v, it2v, kf2v, r2v) at v5.6: its prompt limit, durations, prices, pool.
+const fn v56(mode: ModelSpec) -> ModelSpec {
+    ModelSpec { prompt_max: 2048, durations: V56_DURATIONS, prices: V56_PRICES, pool: V56_POOL, ..mode }
+}
+
+/// A mode's rules at v6: its prices and pool.
+const fn v6(mode: ModelSpec) -> ModelSpec {
+    ModelSpec { prices: V6_PRICES, pool: V6_POOL, ..mode }
+}
+
 /// The PixVerse models.
 pub(super) static MODELS: &[ModelSpec] = &[
     // PixVerse: one pool per version across its four modes.
     ModelSpec { regions: BJ_SG, notes: &[PV_SG], ..PV_R2V },
     ModelSpec {
         id: V56_R2V,
-        prompt_max: 2048,
         shape: Shape::Size(V56_SIZES),
-        durations: V56_DURATIONS,
-        prices: V56_PRICES,
-        pool: V56_POOL,
         regions: BJ_SG,
         notes: &[PV_SG, "the submit limit is 300 a minute; pixbatch sends at most 5 a second"],
-        ..PV_R2V
+        ..v56(PV_R2V)
     },
     ModelSpec {
         id: "pixverse/pixverse-v6-r2v",
         prompt_max: 2048,
-        prices: V6_PRICES,
-        pool: V6_POOL,
         notes: &[
             "UNCONFIRMED: price (v6-t2v's is used, as third parties report); image count 1–7 (a third party says 2–7)",
         ],
-        ..PV_R2V
+        ..v6(PV_R2V)
     },
     ModelSpec { id: "pixverse/pixverse-c1-t2v", ..PV_T2V },
-    ModelSpec {
-        id: "pixverse/pixverse-v5.6-t2v",
-        prompt_max: 2048,
-        shape: Shape::Size(V56_T2V_SIZES),
-        durations: V56_DURATIONS,
-        prices: V56_PRICES,
-        pool: V56_POOL,
-        ..PV_T2V
-    },
-    ModelSpec { id: "pixverse/pixverse-v6-t2v", prices: V6_PRICES, pool: V6_POOL, ..PV_T2V },
+    ModelSpec { id: "pixverse/pixverse-v5.6-t2v", shape: Shape::Size(V56_T2V_SIZES), ..v56(PV_T2V) },
+    ModelSpec { id: "pixverse/pixverse-v6-t2v", ..v6(PV_T2V) },
     ModelSpec { id: "pixverse/pixverse-c1-it2v", ..PV_IT2V },
-    ModelSpec {
-        id: "pixverse/pixverse-v5.6-it2v",
-        prompt_max: 2048,
-        durations: V56_DURATIONS,
-        prices: V56_PRICES,
-        pool: V56_POOL,
-        ..PV_IT2V
-    },
-    ModelSpec { id: "pixverse/pixverse-v6-it2v", prices: V6_PRICES, pool: V6_POOL, ..PV_IT2V },
+    ModelSpec { id: "pixverse/pixverse-v5.6-it2v", ..v56(PV_IT2V) },
+    ModelSpec { id: "pixverse/pixverse-v6-it2v", ..v6(PV_IT2V) },
     ModelSpec { id: "pixverse/pixverse-c1-kf2v", ..PV_KF2V },
-    ModelSpec {
-        id: "pixverse/pixverse-v5.6-kf2v",
-        prompt_max: 2048,
-        durations: V56_DURATIONS,
-        prices: V56_PRICES,
-        pool: V56_POOL,
-        ..PV_KF2V
-    },
-    ModelSpec { id: "pixverse/pixverse-v6-kf2v", prices: V6_PRICES, pool: V6_POOL, ..PV_KF2V },
+    ModelSpec { id: "pixverse/pixverse-v5.6-kf2v", ..v56(PV_KF2V) },
+    ModelSpec { id: "pixverse/pixverse-v6-kf2v", ..v6(PV_KF2V) },
 ];

@@ -12,7 +12,7 @@ mod shape;
 
 use super::job::Media;
 use super::refs::Ref;
-use crate::catalog::{self, Audio, Durations, MediaKind, Mentions, ModelSpec, Role, Shape, Tier};
+use crate::catalog::{self, Audio, Durations, MediaKind, Mentions, ModelSpec, Role, Tier};
 use crate::manifest::{Diagnostic, Diagnostics, Region, Span};
 use media::media;
 use shape::shape;
@@ -280,7 +280,7 @@ fn fit_known(diags: &mut Diagnostics, spec: &'static ModelSpec, w: Wanted<'_>) -
         seconds.min(f64::from(cap))
     });
     let prompt = rewrite_mentions(spec.mentions, w.prompt, &media);
-    let size_label = label(spec, &params, tier);
+    let size_label = label(&params, tier);
     Some(Fitted { params, input, size_label, tier: Some(tier), prompt, media, sound, with_video, billed_input_seconds })
 }
 
@@ -373,14 +373,14 @@ fn rewrite_mentions(mentions: Mentions, prompt: &str, media: &[Media]) -> String
     super::mentions::rewrite(prompt, &words)
 }
 
-/// Describes the output shape for tables: the exact size when the request has one.
-fn label(spec: &ModelSpec, params: &BTreeMap<String, Value>, tier: Tier) -> String {
+/// Describes the output shape for tables: the exact size when the request has one, else the
+/// tier and the ratio sent (`720P 16:9`), else the tier (the aspect comes from the image).
+fn label(params: &BTreeMap<String, Value>, tier: Tier) -> String {
     if let Some(size) = params.get("size").and_then(Value::as_str) {
         return size.to_owned();
     }
     match params.get("ratio").or_else(|| params.get("aspect_ratio")).and_then(Value::as_str) {
         Some(ratio) => format!("{tier} {ratio}"),
-        None if matches!(spec.shape, Shape::Resolution { .. }) => tier.name().to_owned(),
         None => tier.name().to_owned(),
     }
 }
