@@ -6,6 +6,7 @@
 //! [`Shape`], a [`Layout`], a [`Role`], a [`Mentions`] syntax), never on a model's name: adding
 //! a model is adding an entry.
 
+pub mod images;
 mod models;
 mod sizes;
 
@@ -101,6 +102,12 @@ pub enum Endpoint {
     VideoGeneration,
     /// `/api/v1/services/aigc/image2video/video-synthesis`: the Wan first/last-frame models.
     Image2Video,
+    /// `/api/v1/services/aigc/image-generation/generation`: the messages image protocol.
+    ImageGeneration,
+    /// `/api/v1/services/aigc/text2image/image-synthesis`: the `input.prompt` protocol.
+    Text2Image,
+    /// `/api/v1/services/aigc/image2image/image-synthesis`: the same, with input images.
+    Image2Image,
 }
 
 impl Endpoint {
@@ -109,6 +116,9 @@ impl Endpoint {
         match self {
             Endpoint::VideoGeneration => "api/v1/services/aigc/video-generation/video-synthesis",
             Endpoint::Image2Video => "api/v1/services/aigc/image2video/video-synthesis",
+            Endpoint::ImageGeneration => "api/v1/services/aigc/image-generation/generation",
+            Endpoint::Text2Image => "api/v1/services/aigc/text2image/image-synthesis",
+            Endpoint::Image2Image => "api/v1/services/aigc/image2image/image-synthesis",
         }
     }
 }
@@ -493,7 +503,11 @@ impl Family {
 
     /// Parses a family name as the user writes it in `run.concurrency`.
     pub fn from_name(name: &str) -> Family {
-        models().map(ModelSpec::family).find(|f| f.name() == name).unwrap_or_else(|| Family::Other(name.to_owned()))
+        models()
+            .map(ModelSpec::family)
+            .chain(images::image_models().map(images::ImageModelSpec::family))
+            .find(|f| f.name() == name)
+            .unwrap_or_else(|| Family::Other(name.to_owned()))
     }
 
     /// How many tasks of this family the service runs at once for an account; unknown for a
@@ -514,13 +528,18 @@ impl fmt::Display for Family {
 
 /// The concurrency family of any model id, known or not.
 pub fn family_of(model: &str) -> Family {
-    lookup(model).map_or_else(|| Family::Other(model.to_owned()), ModelSpec::family)
+    match (lookup(model), images::image_lookup(model)) {
+        (Some(spec), _) => spec.family(),
+        (None, Some(spec)) => spec.family(),
+        (None, None) => Family::Other(model.to_owned()),
+    }
 }
 
 /// How long a model's result URL is trusted after the task finished (24 h unless the catalog
 /// says longer: Kling's last 30 days).
 pub fn url_lifetime(model: &str) -> jiff::SignedDuration {
-    jiff::SignedDuration::from_hours(i64::from(lookup(model).map_or(24, |m| m.url_hours)))
+    let hours = lookup(model).map(|m| m.url_hours).or_else(|| images::image_lookup(model).map(|m| m.url_hours));
+    jiff::SignedDuration::from_hours(i64::from(hours.unwrap_or(24)))
 }
 
 /// Parses `"W*H"` into its two numbers.

@@ -6,6 +6,7 @@
 //! (`..BASE`). The helpers here are the families' common vocabulary.
 
 mod happyhorse;
+pub(super) mod images;
 mod kling;
 mod pixverse;
 mod vidu;
