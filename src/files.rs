@@ -52,3 +52,9 @@ pub fn sweep_leftovers(folders: impl IntoIterator<Item = PathBuf>) -> usize {
     }
     removed
 }
+
+/// The sha256 of some bytes, in lowercase hex (the ledger's checksum).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}

@@ -23,7 +23,9 @@ use url::Url;
 
 pub use error::{ApiError, DownloadError, ErrorClass, Transport};
 pub use retry::{RetryPolicy, Retryable};
-pub use wire::{CreateResponse, ListResponse, ListedTask, TaskOutput, TaskResponse, TaskStatus, UploadPolicy, Usage};
+pub use wire::{
+    CreateResponse, ImageOut, ListResponse, ListedTask, TaskOutput, TaskResponse, TaskStatus, UploadPolicy, Usage,
+};
 
 /// Tasks per page of the list API (its largest page).
 pub const LIST_PAGE_SIZE: u32 = 100;

@@ -87,6 +87,12 @@ pub struct TaskOutput {
     pub orig_prompt: Option<String>,
     #[serde(default)]
     pub video_url: Option<String>,
+    /// An image task's results, messages protocol: every `image` of every choice's content.
+    #[serde(default)]
+    pub choices: Vec<Choice>,
+    /// An image task's results, prompt protocol: a URL, or a failed item's code and message.
+    #[serde(default)]
+    pub results: Vec<ImageOut>,
     /// Set on FAILED — but real responses sometimes lack it.
     #[serde(default)]
     pub code: Option<String>,
@@ -96,6 +102,55 @@ pub struct TaskOutput {
 
 fn unknown() -> TaskStatus {
     TaskStatus::Unknown
+}
+
+/// One choice of a messages-protocol image task.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Choice {
+    #[serde(default)]
+    pub message: ChoiceMessage,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ChoiceMessage {
+    #[serde(default)]
+    pub content: Vec<ContentItem>,
+}
+
+/// A content item: an image, or text (interleave mode), which is skipped.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ContentItem {
+    #[serde(default)]
+    pub image: Option<String>,
+}
+
+/// One candidate of an image task: its URL, or why it failed (`DataInspectionFailed`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImageOut {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl TaskOutput {
+    /// An image task's candidates in order: the prompt protocol's `results`, then every
+    /// `image` of every choice (Wan 2.6 sends a choice per image, Kling one choice with
+    /// several). A messages-protocol task returns no failed items (their shape is not
+    /// documented): fewer images than asked for is all it says.
+    pub fn images(&self) -> Vec<ImageOut> {
+        let mut out = self.results.clone();
+        for choice in &self.choices {
+            for item in &choice.message.content {
+                if let Some(url) = &item.image {
+                    out.push(ImageOut { url: Some(url.clone()), code: None, message: None });
+                }
+            }
+        }
+        out
+    }
 }
 
 /// What a succeeded task was billed for.
@@ -122,6 +177,9 @@ pub struct Usage {
     pub audio: Option<bool>,
     #[serde(default)]
     pub video_count: Option<u32>,
+    /// Successful images of an image task: the billed quantity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_count: Option<u32>,
 }
 
 fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {

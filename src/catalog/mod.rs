@@ -197,6 +197,9 @@ pub enum Layout {
     Fields,
     /// `input.<name>[]`: a list of URLs; the service tells images from videos itself.
     UrlList(&'static str),
+    /// `input.messages[0].content[]`: `{image}` items in order, then `{text}` (the image
+    /// models' messages protocol).
+    Messages,
 }
 
 /// How the prompt refers to the media, in order.

@@ -120,6 +120,8 @@ fn media<'a>(spec: &ModelSpec, input: &'a Value) -> Result<Vec<Item<'a>>, Reject
     };
     let mut items = Vec::new();
     match spec.layout {
+        // No video model takes the image models' messages.
+        Layout::Messages => {}
         Layout::MediaList => {
             let list = match &input["media"] {
                 Value::Null => Vec::new(),
@@ -219,6 +221,7 @@ fn field_of(spec: &ModelSpec, role: Role) -> String {
         Layout::MediaList => format!("media ({wire})"),
         Layout::Fields => wire.to_owned(),
         Layout::UrlList(field) => field.to_owned(),
+        Layout::Messages => "messages".to_owned(),
     }
 }
 

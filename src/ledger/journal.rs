@@ -10,8 +10,19 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::{ErrorClass, TaskStatus, Usage};
+use crate::api::{ErrorClass, ImageOut, TaskStatus, Usage};
 use crate::key::JobKey;
+
+/// One downloaded candidate of an image task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CandidateFile {
+    /// Its index among the task's candidates (failed ones included).
+    pub index: u32,
+    /// Relative to the output folder.
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
 
 /// What happened to a job. The field names are the journal's format: add, never rename.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,9 +77,19 @@ pub enum Event {
         video_url: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         usage: Option<Usage>,
+        /// An image task's candidates, in order (`video_url` is the first good one's).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        images: Vec<ImageOut>,
     },
-    /// The video is in place and verified.
-    Downloaded { path: String, bytes: u64, sha256: String },
+    /// The video is in place and verified (for an image task: its first good candidate, and
+    /// every candidate in `images`).
+    Downloaded {
+        path: String,
+        bytes: u64,
+        sha256: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        images: Vec<CandidateFile>,
+    },
     /// The download failed for good this run (the URL may still work later).
     DownloadFailed { code: String, message: String },
     /// This run stopped waiting for the task; the next run polls it again.

@@ -21,9 +21,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub use journal::{Entry, Event, JobMeta, Journal};
+pub use journal::{CandidateFile, Entry, Event, JobMeta, Journal};
 
-use crate::api::{ErrorClass, TaskStatus, Usage};
+use crate::api::{ErrorClass, ImageOut, TaskStatus, Usage};
 use crate::key::JobKey;
 
 /// The ledger's folder inside the output folder.
@@ -88,6 +88,10 @@ pub struct Record {
     pub candidates: Vec<String>,
     /// When the run of its latest intent started.
     pub run: Option<jiff::Timestamp>,
+    /// An image task's candidates as the service answered (URL, or a failed item's code).
+    pub images: Vec<ImageOut>,
+    /// An image task's downloaded candidates.
+    pub files: Vec<CandidateFile>,
 }
 
 impl Record {
@@ -114,6 +118,8 @@ impl Record {
             create_window: None,
             candidates: Vec::new(),
             run: None,
+            images: Vec::new(),
+            files: Vec::new(),
         }
     }
 
@@ -136,6 +142,8 @@ impl Record {
                 self.video_url = None;
                 self.usage = None;
                 self.finished_at = None;
+                self.images.clear();
+                self.files.clear();
             }
             Event::Submitted { task_id } => {
                 self.task_id = Some(task_id.clone());
@@ -193,7 +201,8 @@ impl Record {
             Event::Status { status } => {
                 self.status = Some(*status);
             }
-            Event::Finished { status, code, message, video_url, usage } => {
+            Event::Finished { status, code, message, video_url, usage, images } => {
+                self.images = images.clone();
                 self.status = Some(*status);
                 self.finished_at = Some(at);
                 self.error_code = code.clone();
@@ -211,7 +220,8 @@ impl Record {
                     self.error_message.get_or_insert_with(|| TASK_FAILED_MESSAGE.into());
                 }
             }
-            Event::Downloaded { path, bytes, sha256 } => {
+            Event::Downloaded { path, bytes, sha256, images } => {
+                self.files = images.clone();
                 self.path = Some(path.clone());
                 self.bytes = Some(*bytes);
                 self.sha256 = Some(sha256.clone());
@@ -231,6 +241,7 @@ impl Record {
                 self.path = None;
                 self.bytes = None;
                 self.sha256 = None;
+                self.files.clear();
                 self.phase = if self.video_url.is_some() { Phase::Succeeded } else { Phase::Expired };
             }
             Event::Uploaded { .. } => {}
@@ -428,6 +439,26 @@ pub struct Asked {
 /// last matched.
 pub fn verify_file(output_dir: &Path, record: &Record, stamps: &stamps::Stamps) -> FileCheck {
     let (Some(rel), Some(sha)) = (&record.path, &record.sha256) else { return FileCheck::Missing };
+    // An image task's candidates are verified each; the worst answer is the record's.
+    let mut worst = FileCheck::Verified;
+    for file in record.files.iter().filter(|f| &f.path != rel) {
+        match verify_one(output_dir, &file.path, &file.sha256, stamps) {
+            FileCheck::Verified => {}
+            FileCheck::Changed => worst = FileCheck::Changed,
+            FileCheck::Missing if worst == FileCheck::Verified => worst = FileCheck::Missing,
+            FileCheck::Missing => {}
+        }
+    }
+    match verify_one(output_dir, rel, sha, stamps) {
+        FileCheck::Verified => worst,
+        FileCheck::Changed => FileCheck::Changed,
+        FileCheck::Missing if worst == FileCheck::Changed => FileCheck::Changed,
+        FileCheck::Missing => FileCheck::Missing,
+    }
+}
+
+/// One recorded file against its sha256.
+fn verify_one(output_dir: &Path, rel: &str, sha: &str, stamps: &stamps::Stamps) -> FileCheck {
     let path = output_dir.join(rel);
     // A stat is enough when the stamps vouch: no open, no read.
     if std::fs::metadata(&path).is_ok_and(|meta| stamps.vouch(rel, sha, &meta)) {
@@ -442,7 +473,7 @@ pub fn verify_file(output_dir: &Path, record: &Record, stamps: &stamps::Stamps) 
     if std::io::copy(&mut file, &mut hasher).is_err() {
         return FileCheck::Missing;
     }
-    if hex::encode(hasher.finalize()) == *sha {
+    if hex::encode(hasher.finalize()) == sha {
         stamps.remember(rel, sha, &meta);
         FileCheck::Verified
     } else {

@@ -7,7 +7,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
-/// A reference image: a URL (`https://`, `oss://`), `{url: …}`, or a local path.
+/// A reference image: a URL (`https://`, `oss://`), `{url: …}`, a local path, or
+/// `{generate: …}`: made by an image model, its candidates picked by a person.
 #[derive(Debug, Clone, JsonSchema)]
 #[schemars(untagged)]
 pub enum RefSpec {
@@ -21,6 +22,44 @@ pub enum RefSpec {
         #[serde(default)]
         kind: Option<RefKind>,
     },
+    /// `{generate: {prompt: …}}`: an image model makes candidates; one is picked.
+    Generate { generate: Box<Generate> },
+}
+
+/// How an image model makes a ref's candidates (DESIGN.md § Stages).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Generate {
+    /// An async image model (default `wan2.7-image`).
+    #[serde(default)]
+    pub model: Option<String>,
+    /// What to make; `@name` mentions other refs, sent as input images.
+    pub prompt: String,
+    /// `W*H` or the model's tier (`1K`, `2K`).
+    #[serde(default)]
+    pub size: Option<String>,
+    /// A tier (`1K`, `2K`), with `ratio` made into the model's size.
+    #[serde(default)]
+    pub resolution: Option<String>,
+    /// `16:9`, `3:4`, …
+    #[serde(default)]
+    pub ratio: Option<String>,
+    #[serde(default)]
+    pub seed: Option<i64>,
+    /// Images per task (default 1; pixbatch always sends it).
+    #[serde(default)]
+    pub n: Option<u32>,
+    #[serde(default)]
+    pub negative_prompt: Option<String>,
+    /// Axes over `seed`, `model`, `size`, `resolution`, `ratio`, `prompt`: one task each.
+    #[serde(default)]
+    pub matrix: std::collections::BTreeMap<String, Vec<serde_json::Value>>,
+    /// Tasks per combination (default 1).
+    #[serde(default)]
+    pub repeat: Option<u32>,
+    /// `first`: take the first successful candidate without asking.
+    #[serde(default)]
+    pub pick: Option<super::model::AutoPick>,
 }
 
 /// What a ref is, when its URL does not say.
@@ -33,18 +72,28 @@ pub enum RefKind {
 }
 
 impl RefSpec {
-    /// What was written, URL or path.
-    pub fn target(&self) -> &str {
+    /// What was written, URL or path; `None` for a generated ref.
+    pub fn target(&self) -> Option<&str> {
         match self {
-            RefSpec::Plain(s) | RefSpec::Object { url: s, .. } => s,
+            RefSpec::Plain(s) | RefSpec::Object { url: s, .. } => Some(s),
+            RefSpec::Generate { .. } => None,
         }
     }
 
-    /// The kind written, if any.
+    /// The kind written, if any (a generated ref is an image).
     pub fn kind(&self) -> Option<RefKind> {
         match self {
             RefSpec::Plain(_) => None,
             RefSpec::Object { kind, .. } => *kind,
+            RefSpec::Generate { .. } => Some(RefKind::Image),
+        }
+    }
+
+    /// The generation, for a generated ref.
+    pub fn generate(&self) -> Option<&Generate> {
+        match self {
+            RefSpec::Generate { generate } => Some(generate),
+            _ => None,
         }
     }
 }
@@ -54,22 +103,31 @@ impl<'de> Deserialize<'de> for RefSpec {
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Obj {
-            url: String,
+            #[serde(default)]
+            url: Option<String>,
             #[serde(default)]
             kind: Option<RefKind>,
+            #[serde(default)]
+            generate: Option<Box<Generate>>,
         }
         struct V;
         impl<'de> Visitor<'de> for V {
             type Value = RefSpec;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a URL, a local path, or a map {url: …, kind: image|video|audio}")
+                f.write_str("a URL, a local path, a map {url: …, kind: image|video|audio}, or {generate: {prompt: …}}")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<RefSpec, E> {
                 Ok(RefSpec::Plain(v.to_owned()))
             }
             fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RefSpec, A::Error> {
-                let obj = Obj::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(RefSpec::Object { url: obj.url, kind: obj.kind })
+                match Obj::deserialize(de::value::MapAccessDeserializer::new(map))? {
+                    Obj { url: Some(url), kind, generate: None } => Ok(RefSpec::Object { url, kind }),
+                    Obj { url: None, kind: None | Some(RefKind::Image), generate: Some(generate) } => {
+                        Ok(RefSpec::Generate { generate })
+                    }
+                    Obj { url: None, generate: None, .. } => Err(de::Error::missing_field("url")),
+                    _ => Err(de::Error::custom("a ref has either `url` or `generate`, not both")),
+                }
             }
         }
         d.deserialize_any(V)

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 pub use diag::{Diagnostic, Diagnostics, Severity, Source, SourceId, Span};
 pub use model::{
-    Combo, Defaults, Manifest, MediaItem, Order, RefKind, RefSpec, Region, RunSection, Scalar, Shot, ShotField,
-    SpannedMap,
+    AutoPick, Combo, Defaults, Generate, Manifest, MediaItem, Order, RefKind, RefSpec, Region, RunSection, Scalar,
+    Shot, ShotField, SpannedMap,
 };
 pub use table::{Column, ColumnKind, Table};
 

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use serde_saphyr::Spanned;
 
-pub use super::media::{MediaItem, RefKind, RefSpec};
+pub use super::media::{Generate, MediaItem, RefKind, RefSpec};
 
 /// A manifest file: what to render, and how.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -481,6 +481,18 @@ pub struct RunSection {
     /// `--workspace` or `DASHSCOPE_WORKSPACE_ID`). `DASHSCOPE_BASE_URL` overrides both.
     #[serde(default)]
     pub region: Option<Region>,
+    /// `first`: every generated ref with several candidates takes its first successful one
+    /// without asking (as `generate: {pick: first}` does for one ref).
+    #[serde(default)]
+    pub auto_pick: Option<AutoPick>,
+}
+
+/// How a generated ref is picked without a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoPick {
+    /// The first successful candidate, in manifest order.
+    First,
 }
 
 /// A DashScope region pixbatch knows the endpoints of.

@@ -15,6 +15,7 @@ use super::job::{Job, slug};
 use super::matrix::{self, Combination, MatrixSpec};
 use super::mentions::{self, Bound};
 use super::refs;
+use super::stages;
 use super::template;
 use super::values::{self, Field, Val, defaults_field, shot_field};
 use crate::catalog::{self, Endpoint, Layout};
@@ -43,10 +44,29 @@ impl Default for ExpandOptions {
     }
 }
 
+/// A generated ref as the plan sees it.
+#[derive(Debug, Clone)]
+pub struct RefStage {
+    pub name: String,
+    /// Its place in the ref graph: 0 unless it uses other generated refs.
+    pub depth: u32,
+    /// Its current pick, if any (a pick of a candidate it no longer makes is not).
+    pub pick: Option<crate::review::picks::RefPick>,
+    /// `pick: first` or `run.auto_pick: first`: the first good candidate is taken.
+    pub auto_first: bool,
+    /// The refs it uses as input images.
+    pub inputs: Vec<String>,
+}
+
 /// The jobs of a manifest, in manifest order, and where their files go.
 #[derive(Debug)]
 pub struct Expansion {
+    /// Jobs ready to run: the generated refs' image jobs first (by stage), then the clips.
     pub jobs: Vec<Job>,
+    /// Jobs that use a generated ref with no pick yet: not sent, shown as `waiting`.
+    pub waiting: Vec<Job>,
+    /// The generated refs, in graph order.
+    pub refs: Vec<RefStage>,
     /// Jobs of the manifest left out by `--shard` / `--only`: not run and not listed as this
     /// command's jobs, but not orphans either (they are still in the manifest).
     pub unselected: Vec<Job>,
@@ -69,6 +89,7 @@ pub fn expand(loaded: &Loaded, options: &ExpandOptions) -> Result<Expansion, Dia
         );
     }
     cx.refs = refs::resolve_all(cx.loaded, &mut cx.diags);
+    let gens = stages::graph(cx.loaded, &mut cx.diags);
     checks::prices(cx.loaded, &mut cx.diags);
     checks::shot_ids(cx.loaded, &mut cx.diags);
     checks::table_columns(cx.loaded, &mut cx.diags);
@@ -86,7 +107,30 @@ pub fn expand(loaded: &Loaded, options: &ExpandOptions) -> Result<Expansion, Dia
         None => loaded.dir.join(DEFAULT_OUTPUT),
     };
 
+    let picks = if gens.is_empty() {
+        crate::review::picks::Picks::default()
+    } else {
+        crate::review::picks::Picks::load(&output_dir).unwrap_or_else(|e| {
+            cx.diags.push(Diagnostic::error(e.to_string(), None).hint(e.hint()));
+            crate::review::picks::Picks::default()
+        })
+    };
     let mut jobs = Vec::new();
+    let mut ref_stages = Vec::new();
+    for g in &gens {
+        let made = stages::jobs(g, &cx.refs, region, &mut cx.diags);
+        let (r, pick) = stages::resolve(g, &made, &picks, &output_dir, &mut cx.diags);
+        cx.refs.insert(g.name.to_owned(), r);
+        let auto_first = g.spec.pick.or(m.run.auto_pick).is_some();
+        ref_stages.push(RefStage {
+            name: g.name.to_owned(),
+            depth: g.depth,
+            pick,
+            auto_first,
+            inputs: g.inputs.clone(),
+        });
+        jobs.extend(made);
+    }
     let mut total = 0usize;
     for shot in &loaded.shots {
         if shot.enabled.as_ref().is_some_and(|e| !e.value) {
@@ -137,7 +181,8 @@ pub fn expand(loaded: &Loaded, options: &ExpandOptions) -> Result<Expansion, Dia
         return Err(cx.diags);
     }
     cx.diags.sort();
-    Ok(Expansion { jobs, unselected: Vec::new(), output_dir, warnings: cx.diags })
+    let (waiting, jobs) = jobs.into_iter().partition(|j: &Job| !j.waiting.is_empty());
+    Ok(Expansion { jobs, waiting, refs: ref_stages, unselected: Vec::new(), output_dir, warnings: cx.diags })
 }
 
 struct Expander<'a> {
@@ -364,7 +409,19 @@ impl<'a> Expander<'a> {
             input: fitted.input,
             params: fitted.params,
             output,
+            product: crate::plan::Product::Video,
+            price_per_image: None,
+            stage: crate::plan::Stage::Clips,
+            waiting: Vec::new(),
         };
+        job.waiting = job
+            .media
+            .iter()
+            .filter_map(|m| match &m.source {
+                crate::plan::MediaSource::Waiting(name) => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
         job.key = job.compute_key();
         Some(job)
     }

@@ -24,6 +24,11 @@ pub enum MediaSource {
         /// blake3 of the file's bytes: the job key uses it, not the temporary URL.
         content_hash: String,
     },
+    /// The picked candidate of a generated ref: a local file in the output folder, uploaded
+    /// like one, and keyed by its sha256 (the ledger's checksum of it).
+    Picked { path: PathBuf, sha256: String },
+    /// A generated ref with no pick yet: the job waits for it and is not sent.
+    Waiting(String),
 }
 
 impl MediaSource {
@@ -31,7 +36,8 @@ impl MediaSource {
     pub fn request_url(&self) -> String {
         match self {
             MediaSource::Url(url) => url.clone(),
-            MediaSource::Local { path, .. } => format!("file://{}", path.display()),
+            MediaSource::Local { path, .. } | MediaSource::Picked { path, .. } => format!("file://{}", path.display()),
+            MediaSource::Waiting(name) => format!("waiting://{name}"),
         }
     }
 
@@ -40,6 +46,45 @@ impl MediaSource {
         match self {
             MediaSource::Url(url) => url.clone(),
             MediaSource::Local { content_hash, .. } => format!("blake3:{content_hash}"),
+            MediaSource::Picked { sha256, .. } => format!("sha256:{sha256}"),
+            MediaSource::Waiting(name) => format!("waiting:{name}"),
+        }
+    }
+
+    /// A file to upload before sending, with what identifies its content (the upload cache's
+    /// key).
+    pub fn local_file(&self) -> Option<(&std::path::Path, &str)> {
+        match self {
+            MediaSource::Local { path, content_hash } => Some((path, content_hash)),
+            MediaSource::Picked { path, sha256 } => Some((path, sha256)),
+            MediaSource::Url(_) | MediaSource::Waiting(_) => None,
+        }
+    }
+}
+
+/// What a job makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Product {
+    /// One video.
+    Video,
+    /// `n` candidate images of a generated ref (one task, `parameters.n`).
+    Images { n: u32 },
+}
+
+/// When a job can run: a generated ref's candidates by depth in the ref graph (a keyframe
+/// made from other generated refs comes after them), the clips last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    Refs(u32),
+    Clips,
+}
+
+impl Stage {
+    pub fn name(self) -> String {
+        match self {
+            Stage::Refs(0) => "refs".to_owned(),
+            Stage::Refs(d) => format!("refs {}", d + 1),
+            Stage::Clips => "clips".to_owned(),
         }
     }
 }
@@ -97,6 +142,13 @@ pub struct Job {
     pub price_per_second: Option<f64>,
     /// Reference-video seconds billed on top of the output (Wan r2v); not in the key.
     pub billed_input_seconds: f64,
+    /// A video, or a generated ref's candidate images.
+    pub product: Product,
+    /// CNY per successful image, for an image job; not in the key.
+    pub price_per_image: Option<f64>,
+    pub stage: Stage,
+    /// Generated refs it uses that have no pick yet: it is `waiting` and is not sent.
+    pub waiting: Vec<String>,
 }
 
 /// Exactly what determines a job's video, hashed into its key. Nothing about the manifest's
@@ -133,6 +185,7 @@ impl Job {
     pub fn media_pointer(&self, index: usize) -> String {
         match self.layout {
             Layout::MediaList => format!("/input/media/{index}/url"),
+            Layout::Messages => format!("/input/messages/0/content/{index}/image"),
             Layout::Fields => format!("/input/{}", self.media[index].wire),
             Layout::UrlList(field) => {
                 let nth = self.media[..index].iter().filter(|m| m.wire == field).count();
@@ -144,8 +197,13 @@ impl Job {
     /// The exact JSON body of the create-task request (local files as `file://` placeholders).
     pub fn request_body(&self) -> Value {
         let mut input = serde_json::Map::new();
-        // An image-to-video job may have no prompt: none is sent.
-        if !self.prompt.is_empty() {
+        if self.layout == Layout::Messages {
+            let mut content: Vec<Value> =
+                self.media.iter().map(|m| json!({ "image": m.source.request_url() })).collect();
+            content.push(json!({ "text": self.prompt }));
+            input.insert("messages".into(), json!([{ "role": "user", "content": content }]));
+        } else if !self.prompt.is_empty() {
+            // An image-to-video job may have no prompt: none is sent.
             input.insert("prompt".into(), self.prompt.clone().into());
         }
         match self.layout {
@@ -165,6 +223,7 @@ impl Job {
                     input.insert("media".into(), items.into());
                 }
             }
+            Layout::Messages => {}
             Layout::Fields => {
                 for m in &self.media {
                     input.insert(m.wire.into(), m.source.request_url().into());
@@ -211,6 +270,13 @@ impl Job {
         // serde_json maps are sorted (no preserve_order), so this encoding is canonical.
         let bytes = serde_json::to_vec(&material).unwrap_or_default();
         JobKey::new(blake3::hash(&bytes).to_hex().to_string())
+    }
+
+    /// Where candidate `index` of an image job goes when it is not the first good one (which
+    /// is the job's output): `stem-N.png`, N 1-based.
+    pub fn candidate_path(&self, index: u32) -> PathBuf {
+        let stem = self.output.file_stem().and_then(|s| s.to_str()).unwrap_or("image");
+        self.output.with_file_name(format!("{stem}-{}.png", index + 1))
     }
 
     /// The human name: `shot` or `shot[variant]`.

@@ -10,17 +10,30 @@ pub mod job;
 pub mod matrix;
 pub mod mentions;
 pub mod refs;
+mod stages;
 mod template;
 mod values;
 
-pub use expand::{ExpandOptions, Expansion, expand};
-pub use job::{Job, Media, MediaSource};
+pub use expand::{ExpandOptions, Expansion, RefStage, expand};
+pub use job::{Job, Media, MediaSource, Product, Stage};
 
 /// Estimated cost of a job in CNY: its price per second (the catalog's, or `run.prices`) times
 /// its billed seconds (its duration, and for Wan r2v its reference videos' seconds, at most
 /// 5); `None` when nothing prices its model.
 pub fn estimate_cost(job: &Job) -> Option<f64> {
-    Some(job.price_per_second? * (f64::from(job.duration) + job.billed_input_seconds))
+    match job.product {
+        Product::Video => Some(job.price_per_second? * (f64::from(job.duration) + job.billed_input_seconds)),
+        Product::Images { n } => Some(job.price_per_image? * f64::from(n)),
+    }
+}
+
+/// What a finished task of `job` cost, from the service's `usage`: the billed seconds at the
+/// job's price per second, or the successful images at its price per image.
+pub fn billed_cost(job: &Job, usage: &crate::api::Usage) -> Option<f64> {
+    match job.product {
+        Product::Video => Some(job.price_per_second? * usage.duration?),
+        Product::Images { .. } => Some(job.price_per_image? * f64::from(usage.image_count?)),
+    }
 }
 
 /// Parses `K/N` (1-based K).

@@ -128,7 +128,9 @@ pub(super) fn resolve_all(loaded: &Loaded, diags: &mut Diagnostics) -> BTreeMap<
             );
             continue;
         }
-        if let Some(r) = resolve_target(&loaded.dir, diags, spec.value.target(), spec.value.kind(), span) {
+        // A generated ref is resolved with its stage (`stages::resolve`).
+        let Some(target) = spec.value.target() else { continue };
+        if let Some(r) = resolve_target(&loaded.dir, diags, target, spec.value.kind(), span) {
             refs.insert(name.clone(), r);
         }
     }

@@ -28,12 +28,32 @@ pub struct Pick {
     pub at: jiff::Timestamp,
 }
 
-/// Every pick of an output folder, by shot id.
+/// A generated ref's pick: one candidate image of one of its image jobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefPick {
+    /// The image job's key.
+    pub key: JobKey,
+    pub variant: String,
+    /// 0-based candidate index within the job's task.
+    pub index: u32,
+    /// The picked image, relative to the output folder, and its sha256: jobs that use the ref
+    /// are keyed by it.
+    pub path: String,
+    pub sha256: String,
+    pub at: jiff::Timestamp,
+    /// Taken without a person (`pick: first`, `run.auto_pick`, or the only candidate).
+    #[serde(default)]
+    pub auto: bool,
+}
+
+/// Every pick of an output folder, by shot id, and by generated ref.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Picks {
     #[serde(default)]
     pub format: String,
     pub shots: BTreeMap<String, Pick>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub refs: BTreeMap<String, RefPick>,
 }
 
 /// Why picks could not be read or written.

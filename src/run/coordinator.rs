@@ -441,7 +441,7 @@ impl Coordinator<'_, '_> {
             WorkerEvent::Polled { idx, result } => {
                 self.polled(idx, result, now);
             }
-            WorkerEvent::Downloaded { idx, result, stat } => {
+            WorkerEvent::Downloaded { idx, result, stat, extra } => {
                 self.counts.downloading -= 1;
                 match result {
                     Ok(d) => {
@@ -449,7 +449,11 @@ impl Coordinator<'_, '_> {
                         if let Some(meta) = &stat {
                             self.ledger.stamps.remember(&path, &d.sha256, meta);
                         }
-                        self.record(idx, Event::Downloaded { path: path.clone(), bytes: d.bytes, sha256: d.sha256 });
+                        let images = self.candidate_files(idx, &path, &d, extra);
+                        self.record(
+                            idx,
+                            Event::Downloaded { path: path.clone(), bytes: d.bytes, sha256: d.sha256, images },
+                        );
                         self.states[idx] = JobState::Done;
                         self.counts.done += 1;
                         self.reporter.note(&Note::Done { job: self.jobs[idx].name(), path });

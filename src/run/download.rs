@@ -11,15 +11,24 @@ use super::pools::Worker;
 use crate::api::{ApiError, Client, DownloadError, Downloaded, RetryPolicy};
 use crate::files;
 use crate::ledger::{self};
-use crate::plan::Job;
+use crate::plan::{Job, Product};
 
-/// Downloads one video next to its final path, checks it, and renames it into place.
+/// What a downloaded file must be: its first bytes decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Expect {
+    Mp4,
+    Image,
+}
+
+/// Downloads one video (or image) next to its final path, checks it, and renames it into
+/// place.
 pub(super) async fn download(
     client: &Client,
     url: &str,
     dest: &Path,
     sem: &Semaphore,
     policy: &RetryPolicy,
+    expect: Expect,
 ) -> Result<Downloaded, DownloadError> {
     // The semaphore is never closed; without a permit the download just goes ahead.
     let _permit = sem.acquire().await.ok();
@@ -30,14 +39,25 @@ pub(super) async fn download(
     let downloaded = policy
         .run(|| async {
             let d = client.download(url, tmp.path()).await?;
-            let mut head = [0u8; 8];
+            let mut head = [0u8; 12];
             let ok = {
                 use std::io::Read;
                 std::fs::File::open(tmp.path()).and_then(|mut f| f.read_exact(&mut head)).is_ok()
             };
-            if !ok || &head[4..8] != b"ftyp" {
-                let e = ApiError::transport("NotAnMp4", "the downloaded file is not an MP4".into(), false);
-                return Err(DownloadError::Api(e));
+            match expect {
+                Expect::Mp4 if !ok || &head[4..8] != b"ftyp" => {
+                    let e = ApiError::transport("NotAnMp4", "the downloaded file is not an MP4".into(), false);
+                    return Err(DownloadError::Api(e));
+                }
+                Expect::Image if !ok || crate::plan::refs::image_kind(&head).is_none() => {
+                    let e = ApiError::transport(
+                        "NotAnImage",
+                        "the downloaded file is not a PNG, JPG or WEBP".into(),
+                        false,
+                    );
+                    return Err(DownloadError::Api(e));
+                }
+                Expect::Mp4 | Expect::Image => {}
             }
             Ok(d)
         })
@@ -88,20 +108,93 @@ impl super::coordinator::Coordinator<'_, '_> {
     /// Starts downloading a finished job's video; the worker reports back with how the file
     /// looks in place, for the stamps.
     pub(super) fn start_download(&mut self, idx: usize) {
-        let Some(url) = self.ledger.records.get(&self.jobs[idx].key).and_then(|r| r.video_url.clone()) else {
+        let job = &self.jobs[idx];
+        let record = self.ledger.records.get(&job.key);
+        let Some(url) = record.and_then(|r| r.video_url.clone()) else {
             self.fail(idx, "NoVideoUrl", "the task succeeded without a video URL");
             return;
         };
+        // An image task: every good candidate, to its own file; the first is the job's output.
+        let candidates: Vec<(u32, String, PathBuf)> = match job.product {
+            Product::Video => Vec::new(),
+            Product::Images { .. } => record
+                .map(|r| r.images.iter().enumerate())
+                .into_iter()
+                .flatten()
+                .filter_map(|(i, img)| {
+                    let i = u32::try_from(i).ok()?;
+                    Some((i, img.url.clone()?, job.candidate_path(i)))
+                })
+                // The first good one is the job's output, downloaded as such.
+                .skip(1)
+                .collect(),
+        };
+        let expect = if job.product == Product::Video { Expect::Mp4 } else { Expect::Image };
         self.states[idx] = JobState::Downloading;
         self.counts.downloading += 1;
-        let dest = self.output_dir.join(&self.jobs[idx].output);
+        let output_dir = self.output_dir.clone();
+        let dest = self.output_dir.join(&job.output);
         let (client, tx, sem, policy) =
             (self.client.clone(), self.tx.clone(), self.downloads.clone(), self.policy(RetryPolicy::download()));
         self.in_air.start(Worker::Download);
         tokio::spawn(async move {
-            let result = download(&client, &url, &dest, &sem, &policy).await;
+            let mut result = download(&client, &url, &dest, &sem, &policy, expect).await;
             let stat = result.as_ref().ok().and_then(|_| std::fs::metadata(&dest).ok());
-            let _ = tx.send(WorkerEvent::Downloaded { idx, result, stat });
+            let mut extra = Vec::new();
+            for (index, url, rel) in candidates {
+                if result.is_err() {
+                    break;
+                }
+                let path = output_dir.join(&rel);
+                match download(&client, &url, &path, &sem, &policy, expect).await {
+                    Ok(d) => {
+                        let file = ledger::CandidateFile {
+                            index,
+                            path: rel.display().to_string(),
+                            bytes: d.bytes,
+                            sha256: d.sha256,
+                        };
+                        extra.push((file, std::fs::metadata(&path).ok()));
+                    }
+                    Err(e) => result = Err(e),
+                }
+            }
+            let _ = tx.send(WorkerEvent::Downloaded { idx, result, stat, extra });
         });
+    }
+}
+
+impl super::coordinator::Coordinator<'_, '_> {
+    /// An image job's candidate files: the first good one (at the job's output) and the
+    /// others, each stamped; empty for a video.
+    pub(super) fn candidate_files(
+        &mut self,
+        idx: usize,
+        path: &str,
+        first: &Downloaded,
+        extra: Vec<(ledger::CandidateFile, Option<std::fs::Metadata>)>,
+    ) -> Vec<ledger::CandidateFile> {
+        let job = &self.jobs[idx];
+        if job.product == Product::Video {
+            return Vec::new();
+        }
+        let record = self.ledger.records.get(&job.key);
+        let first_index = record
+            .and_then(|r| r.images.iter().position(|i| i.url.is_some()))
+            .and_then(|i| u32::try_from(i).ok())
+            .unwrap_or(0);
+        let mut files = vec![ledger::CandidateFile {
+            index: first_index,
+            path: path.to_owned(),
+            bytes: first.bytes,
+            sha256: first.sha256.clone(),
+        }];
+        for (file, stat) in extra {
+            if let Some(meta) = &stat {
+                self.ledger.stamps.remember(&file.path, &file.sha256, meta);
+            }
+            files.push(file);
+        }
+        files
     }
 }

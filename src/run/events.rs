@@ -106,6 +106,8 @@ pub(super) enum WorkerEvent {
         result: Result<Downloaded, DownloadError>,
         /// How the video looks in place, for the stamps (so a rerun need not hash it).
         stat: Option<std::fs::Metadata>,
+        /// An image task's other candidates, downloaded and checked, each with its stat.
+        extra: Vec<(crate::ledger::CandidateFile, Option<std::fs::Metadata>)>,
     },
 }
 

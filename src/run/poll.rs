@@ -10,7 +10,7 @@ use super::pools::Worker;
 use super::schedule::service_seconds;
 use crate::api::{ApiError, Client, RetryPolicy, TaskResponse, TaskStatus, describe_endpoint};
 use crate::ledger::{self, Event};
-use crate::plan::estimate_cost;
+use crate::plan::{billed_cost, estimate_cost};
 
 /// The service keeps a task 24 h (`dashscope-api.md` §3.2); an UNKNOWN answer later than this
 /// (an hour of margin for clocks) means it expired, sooner means it was never seen here.
@@ -237,24 +237,25 @@ impl Coordinator<'_, '_> {
             TaskStatus::Succeeded => {
                 self.release(idx);
                 let usage = resp.usage.clone();
-                let estimate = estimate_cost(&self.jobs[idx]).unwrap_or(0.0);
-                match usage.as_ref().and_then(|u| u.duration) {
-                    Some(secs) => {
-                        self.billed_seconds += secs;
-                        // The billed seconds (for Wan r2v, reference-video seconds too) at the job's price.
-                        self.budget.spend(self.jobs[idx].price_per_second.unwrap_or(0.0) * secs);
-                    }
-                    // No usage reported: count the estimate, so the budget never leaks.
-                    None => self.budget.spend(estimate),
+                let job = &self.jobs[idx];
+                let estimate = estimate_cost(job).unwrap_or(0.0);
+                if job.product == crate::plan::Product::Video {
+                    self.billed_seconds += usage.as_ref().and_then(|u| u.duration).unwrap_or(0.0);
                 }
+                // The billed seconds (for Wan r2v, reference-video seconds too) or images at the
+                // job's price; with no usage reported, the estimate, so the budget never leaks.
+                self.budget.spend(usage.as_ref().and_then(|u| billed_cost(job, u)).unwrap_or(estimate));
+                let images = out.images();
+                let video_url = out.video_url.clone().or_else(|| images.iter().find_map(|i| i.url.clone()));
                 self.record(
                     idx,
                     Event::Finished {
                         status: TaskStatus::Succeeded,
                         code: None,
                         message: None,
-                        video_url: out.video_url.clone(),
+                        video_url,
                         usage,
+                        images,
                     },
                 );
                 self.start_download(idx);
@@ -311,6 +312,7 @@ impl Coordinator<'_, '_> {
                         message: out.message.clone(),
                         video_url: None,
                         usage: None,
+                        images: out.images(),
                     },
                 );
                 self.fail(idx, &code, &format!("{message}; --retry-failed resubmits it"));

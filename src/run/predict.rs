@@ -186,6 +186,10 @@ mod tests {
             output: "s.mp4".into(),
             price_per_second: spec.price_per_second(tier, audio, false, crate::manifest::Region::default()),
             billed_input_seconds: 0.0,
+            product: crate::plan::Product::Video,
+            price_per_image: None,
+            stage: crate::plan::Stage::Clips,
+            waiting: Vec::new(),
         }
     }
 

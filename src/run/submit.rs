@@ -163,11 +163,9 @@ impl Coordinator<'_, '_> {
                 .media
                 .iter()
                 .enumerate()
-                .filter_map(|(i, m)| match &m.source {
-                    crate::plan::MediaSource::Local { path, content_hash } => {
-                        Some((job.media_pointer(i), path.clone(), content_hash.clone()))
-                    }
-                    crate::plan::MediaSource::Url(_) => None,
+                .filter_map(|(i, m)| {
+                    let (path, content) = m.source.local_file()?;
+                    Some((job.media_pointer(i), path.to_path_buf(), content.to_owned()))
                 })
                 .collect();
             let submit = SubmitJob {

@@ -4,7 +4,7 @@
 use super::{Given, Wanted};
 use crate::catalog::{MediaKind, Mentions, ModelSpec, Role};
 use crate::manifest::{Diagnostic, Diagnostics};
-use crate::plan::job::{Media, MediaSource};
+use crate::plan::job::Media;
 
 /// The job's media in the model's roles and order, checked against its counts.
 pub(super) fn media(diags: &mut Diagnostics, spec: &'static ModelSpec, w: &Wanted<'_>) -> Option<Vec<Media>> {
@@ -181,7 +181,7 @@ pub(super) fn media(diags: &mut Diagnostics, spec: &'static ModelSpec, w: &Wante
     }
     if spec.public_urls_only {
         for g in w.refs.iter().chain(&w.first_frame).chain(&w.last_frame) {
-            if matches!(g.r.source, MediaSource::Local { .. }) {
+            if g.r.source.local_file().is_some() {
                 diags.push(
                     Diagnostic::error(format!("{id} reads only public https:// URLs; `{}` is a local file", g.name.as_deref().unwrap_or("?")), g.span.or(w.refs_span))
                         .hint("upload the file somewhere public and give its https:// URL (the temporary oss:// storage does not work for this model)"),
