@@ -13,5 +13,8 @@ pub const FATAL_API: i32 = 3;
 pub const BUDGET: i32 = 4;
 /// An endpoint stayed unreachable for `--unreachable-grace`: its jobs are kept for the next run.
 pub const UNREACHABLE: i32 = 5;
+/// Everything that could run did, but jobs wait for a person to pick a generated ref's
+/// candidate (`pixbatch review`, `pixbatch pick`).
+pub const WAITING: i32 = 6;
 /// Interrupted (Ctrl-C, SIGTERM).
 pub const INTERRUPTED: i32 = 130;

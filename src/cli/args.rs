@@ -80,15 +80,16 @@ pub enum Command {
     },
     /// Mark the take to keep for a shot (or --clear it); `status` and results.csv show picks.
     #[command(
-        after_help = "Examples:\n  pixbatch pick storyboard.yaml intro seed=3\n  pixbatch pick storyboard.yaml finale      # a shot without variants\n  pixbatch pick storyboard.yaml intro --clear"
+        after_help = "Examples:\n  pixbatch pick storyboard.yaml intro seed=3\n  pixbatch pick storyboard.yaml finale      # a shot without variants\n  pixbatch pick storyboard.yaml intro --clear\n  pixbatch pick stages.yaml @hero seed=2      # a generated ref's candidate"
     )]
     Pick {
         /// Manifest file.
         manifest: PathBuf,
-        /// The shot's id.
+        /// The shot's id, or `@ref` for a generated ref.
         shot: String,
         /// The take's variant as `plan` and `status` show it (`seed=3`, `seed=3,size=1280*720`);
-        /// omit it for a shot without variants.
+        /// omit it for a shot without variants. A ref's candidate: its variant, with `#N` when
+        /// its task made several (`seed=2#3`).
         variant: Option<String>,
         /// Remove the shot's pick.
         #[arg(long, conflicts_with = "variant")]
@@ -203,6 +204,13 @@ pub enum LedgerCommand {
     },
 }
 
+/// The stage `--until` stops after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Until {
+    /// The generated refs (every depth of the ref graph).
+    Refs,
+}
+
 /// Flags of `pixbatch run`.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -211,6 +219,10 @@ pub struct RunArgs {
     /// Run against a fake DashScope started in this process (no key, no network).
     #[arg(long)]
     pub fake: bool,
+    /// Stop after a stage: `refs` renders only the generated refs' candidates, so they can be
+    /// reviewed and picked before any video is paid for.
+    #[arg(long, value_name = "STAGE")]
+    pub until: Option<Until>,
     /// Running tasks per pool, the same for every pool (default: the service's own cap per pool,
     /// 5 for most, 10 for Kling, 2 for Wan 2.2/2.1; overrides `run.concurrency`).
     #[arg(long)]

@@ -16,7 +16,11 @@ pub fn pick(path: &Path, shot: &str, variant: Option<&str>, clear: bool, flags: 
     let (_, expansion) = load_and_expand(path, flags)?;
     let ledger = Ledger::load(&expansion.output_dir)?;
     let variant = if clear { None } else { Some(variant.unwrap_or("")) };
-    match picks::choose(&expansion.output_dir, &expansion.jobs, &ledger, shot, variant) {
+    let chosen = match shot.strip_prefix('@') {
+        Some(name) => crate::review::ref_picks::choose_ref(&expansion.output_dir, &expansion, &ledger, name, variant),
+        None => picks::choose(&expansion.output_dir, &expansion.jobs, &ledger, shot, variant),
+    };
+    match chosen {
         Ok(said) => {
             eprintln!("{said}");
             Ok(exit::OK)

@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use super::args::{ExpandFlags, RunArgs};
+use super::args::{ExpandFlags, RunArgs, Until};
 use super::errors::CliError;
 use super::inspect::load_and_expand;
 use super::output::{init_tracing, runtime, write_stdout};
@@ -13,29 +13,61 @@ use crate::api::{ApiConfig, ApiKey, Client};
 use crate::exit;
 use crate::fake::{FakeConfig, FakeServer};
 use crate::files;
+use crate::plan::{Expansion, Stage};
 use crate::run::{PollConfig, RunInput, RunOptions, RunOutcome, RunSummary, Stop};
 use crate::views::{junit, results};
 
 pub fn run(args: &RunArgs) -> Result<i32, CliError> {
     let terminal = std::io::stderr().is_terminal();
     init_tracing(terminal);
-    let (loaded, expansion) = load_and_expand(&args.manifest, &args.expand)?;
-    let options = options(args, &loaded.manifest.run)?;
+    let (loaded, mut expansion) = load_and_expand(&args.manifest, &args.expand)?;
+    let mut options = options(args, &loaded.manifest.run)?;
     let region = args.expand.region.or(loaded.manifest.run.region).unwrap_or_default();
     runtime()?.block_on(async {
         let (client, _fake) = connect(args, region).await?;
         let interrupt = tokio_util::sync::CancellationToken::new();
         watch_signals(interrupt.clone());
-        let input = RunInput { expansion: &expansion, name: loaded.manifest.name.as_deref() };
-        let RunOutcome { summary, ledger, results_written } = if terminal && !args.json {
-            let mut bar = Bar::new(expansion.jobs.len());
-            let r = crate::run::run(input, client, &options, &mut bar, interrupt).await;
-            bar.finish();
-            r
-        } else {
-            crate::run::run(input, client, &options, &mut Lines::new(), interrupt).await
-        }
-        .map_err(|crate::run::RunError::Ledger(e)| CliError::Ledger(e))?;
+        // Stage by stage: what is ready runs; picks that need no person are made; what they
+        // made ready runs next. Each pass picks at least one ref, so this ends.
+        let mut so_far: Option<RunSummary> = None;
+        let (summary, ledger, results_written) = loop {
+            if args.until == Some(Until::Refs) {
+                let (refs, clips) =
+                    std::mem::take(&mut expansion.jobs).into_iter().partition(|j| j.stage != Stage::Clips);
+                expansion.jobs = refs;
+                expansion.unselected.extend(clips);
+            }
+            let input = RunInput { expansion: &expansion, name: loaded.manifest.name.as_deref() };
+            let RunOutcome { summary, ledger, results_written } = if terminal && !args.json {
+                let mut bar = Bar::new(expansion.jobs.len());
+                let r = crate::run::run(input, client.clone(), &options, &mut bar, interrupt.clone()).await;
+                bar.finish();
+                r
+            } else {
+                crate::run::run(input, client.clone(), &options, &mut Lines::new(), interrupt.clone()).await
+            }
+            .map_err(|crate::run::RunError::Ledger(e)| CliError::Ledger(e))?;
+            // `--max-cost` caps the whole run, every stage together.
+            options.max_cost = options.max_cost.map(|c| (c - summary.cost_cny).max(0.0));
+            let summary = match so_far.take() {
+                Some(before) => before.then(summary),
+                None => summary,
+            };
+            if summary.stop.is_some() || expansion.refs.is_empty() {
+                break (summary, ledger, results_written);
+            }
+            let made = crate::review::ref_picks::auto_pick(&expansion, &ledger)?;
+            if made.is_empty() {
+                break (summary, ledger, results_written);
+            }
+            for line in &made {
+                eprintln!("{line}");
+            }
+            so_far = Some(summary);
+            expansion = load_and_expand(&args.manifest, &args.expand)?.1;
+        };
+        let mut summary = summary;
+        waiting(&mut summary, &expansion, args.until.is_some());
         let next = if summary.stop.is_none() && summary.counts.failed > 0 {
             crate::views::next::next_steps(&expansion.jobs, &ledger, &expansion.output_dir)
         } else {
@@ -164,6 +196,14 @@ fn watch_signals(token: tokio_util::sync::CancellationToken) {
     });
 }
 
+/// What waits for a person's pick at the end: the jobs (clips, or keyframes made from other
+/// refs) and the refs they wait for.
+fn waiting(summary: &mut RunSummary, expansion: &Expansion, until: bool) {
+    let unpicked = crate::review::ref_picks::unpicked(expansion);
+    summary.waiting = expansion.waiting.len() + if until { expansion.unselected.len() } else { 0 };
+    summary.waiting_for = unpicked.iter().map(|r| format!("@{}", r.name)).collect();
+}
+
 /// The exit code a summary means.
 pub fn exit_code(s: &RunSummary) -> i32 {
     match &s.stop {
@@ -173,6 +213,7 @@ pub fn exit_code(s: &RunSummary) -> i32 {
         Some(Stop::Budget { .. }) => exit::BUDGET,
         Some(Stop::Disk { .. } | Stop::TooManyFailures { .. }) => exit::JOBS_FAILED,
         None if s.counts.failed > 0 => exit::JOBS_FAILED,
+        None if !s.waiting_for.is_empty() => exit::WAITING,
         None => exit::OK,
     }
 }
@@ -228,6 +269,12 @@ fn print_summary(s: &RunSummary, fake: bool, next: &[String]) {
         Some(Stop::TooManyFailures { failed }) => eprintln!("stopped after {failed} failures"),
         None if c.failed > 0 => print_next_steps(next),
         None => {}
+    }
+    if !s.waiting_for.is_empty() {
+        eprintln!("waiting: {} job(s) wait for a pick of {}", s.waiting, s.waiting_for.join(", "));
+        eprintln!(
+            "hint: look at the candidates and pick: pixbatch review MANIFEST (or pixbatch pick MANIFEST @ref VARIANT)"
+        );
     }
 }
 

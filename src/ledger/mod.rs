@@ -396,6 +396,8 @@ pub enum Decision {
     /// `.pixbatch` deleted?), or the recorded one was edited since. The file is kept and the job
     /// not rendered; only `--overwrite` renders (or downloads) it again.
     Exists,
+    /// It uses a generated ref with no pick yet: not sent until one is picked.
+    Waiting,
 }
 
 impl Decision {
@@ -411,6 +413,7 @@ impl Decision {
             Decision::Lost => "lost",
             Decision::Ambiguous => "ambiguous",
             Decision::Exists => "exists",
+            Decision::Waiting => "waiting",
         }
     }
 }

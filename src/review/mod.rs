@@ -4,6 +4,7 @@
 
 pub mod export;
 pub mod picks;
+pub mod ref_picks;
 pub mod server;
 pub mod sheet;
 

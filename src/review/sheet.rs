@@ -40,6 +40,7 @@ fn state_of(record: Option<&Record>, now: jiff::Timestamp) -> (&'static str, Str
         }
         Decision::Resume | Decision::Reconcile | Decision::Download => ("running", "running".into()),
         Decision::New => ("new", "not yet rendered".into()),
+        Decision::Waiting => ("new", "waiting for a pick of a generated ref".into()),
         // Not reached without re-hashing, but named: a file the ledger did not write is kept.
         Decision::Exists => ("failed", "kept: the file there is not the one the ledger recorded".into()),
     }

@@ -683,6 +683,8 @@ impl Coordinator<'_, '_> {
             queries: self.queries,
             wall_seconds: started.elapsed().as_secs_f64(),
             stop: self.stop.clone(),
+            waiting: 0,
+            waiting_for: Vec::new(),
         };
         // What this run hashed and found unchanged, so that the next does not hash it again.
         self.ledger.stamps.save();

@@ -57,6 +57,8 @@ impl Coordinator<'_, '_> {
                     );
                 }
                 Decision::New => self.enqueue_back(idx),
+                // A waiting job is never among a run's jobs (`Expansion::waiting`).
+                Decision::Waiting => {}
                 Decision::Resume => self.resume(idx),
                 Decision::Download => self.start_download(idx),
                 Decision::Reconcile => reconcile.push(idx),

@@ -98,6 +98,31 @@ pub struct RunSummary {
     /// Wall-clock seconds the run took.
     pub wall_seconds: f64,
     pub stop: Option<Stop>,
+    /// Jobs not sent because a generated ref they use has no pick yet.
+    #[serde(default)]
+    pub waiting: usize,
+    /// The generated refs that wait for a pick (`pixbatch review`, `pixbatch pick`).
+    #[serde(default)]
+    pub waiting_for: Vec<String>,
+}
+
+impl RunSummary {
+    /// One summary for a run made of stages: `next` ran after `self`, over the same ledger, so
+    /// its "already done" includes what `self` did.
+    pub fn then(self, next: RunSummary) -> RunSummary {
+        let mut counts = next.counts;
+        counts.skipped = counts.skipped.saturating_sub(self.counts.done);
+        counts.done += self.counts.done;
+        RunSummary {
+            counts,
+            billed_seconds: self.billed_seconds + next.billed_seconds,
+            cost_cny: crate::catalog::round_cents(self.cost_cny + next.cost_cny),
+            submissions: self.submissions + next.submissions,
+            queries: self.queries + next.queries,
+            wall_seconds: self.wall_seconds + next.wall_seconds,
+            ..next
+        }
+    }
 }
 
 /// Receives progress; implemented by the CLI.

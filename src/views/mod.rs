@@ -7,6 +7,7 @@ pub mod models;
 pub mod next;
 pub mod plan;
 pub mod results;
+pub mod stages;
 pub mod status;
 
 pub use plan::{PLAN_FORMAT, Plan};

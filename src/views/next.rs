@@ -15,7 +15,7 @@ pub fn next_steps(jobs: &[Job], ledger: &Ledger, output_dir: &Path) -> Vec<Strin
         (0, 0, 0, 0, 0, 0, 0);
     for (job, decision) in jobs.iter().zip(decisions(jobs, ledger, output_dir, Asked::default())) {
         match decision {
-            Decision::Done => {}
+            Decision::Done | Decision::Waiting => {}
             // Exactly what `--retry-failed` turns into `new` (see `decide`).
             Decision::Failed | Decision::Lost | Decision::Ambiguous => retry += 1,
             Decision::Resume => {

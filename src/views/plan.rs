@@ -37,8 +37,13 @@ pub struct PlanRow {
     pub output: String,
     pub estimated_cost_cny: Option<f64>,
     /// What a run would do: new, resume, reconcile, download, done, failed, lost, ambiguous,
-    /// exists.
+    /// exists, waiting.
     pub state: Decision,
+    /// `refs` (and `refs 2`, … for refs made from other generated refs) or `clips`.
+    pub stage: String,
+    /// The generated refs it waits for a pick of (state `waiting`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waits_for: Vec<String>,
 }
 
 impl PlanRow {
@@ -61,6 +66,8 @@ impl PlanRow {
             media_count: job.media.len(),
             output: output_dir.join(&job.output).display().to_string(),
             estimated_cost_cny: estimate_cost(job).map(round_cents),
+            stage: job.stage.name(),
+            waits_for: job.waiting.iter().map(|r| format!("@{r}")).collect(),
         }
     }
 }
@@ -83,6 +90,10 @@ pub struct PlanSummary {
     pub by_state: std::collections::BTreeMap<&'static str, usize>,
     /// Jobs in the ledger that left the manifest.
     pub orphaned: usize,
+    /// Per stage, in order: its jobs and what a run would submit of them.
+    pub stages: Vec<super::stages::StageCost>,
+    /// Per generated ref: its pick and what a new pick would render again.
+    pub refs: Vec<super::stages::RefPlan>,
 }
 
 /// A ledger job that left the manifest.
@@ -101,6 +112,8 @@ pub struct Plan<'a> {
     pub manifest: &'a Path,
     pub name: Option<&'a str>,
     pub expansion: &'a Expansion,
+    /// The jobs that can run, then those waiting for a pick.
+    pub jobs: Vec<&'a Job>,
     /// Per job, what a run would do (all `new` without a ledger).
     pub states: Vec<Decision>,
     pub orphans: Vec<Orphan>,
@@ -111,9 +124,11 @@ pub struct Plan<'a> {
 impl<'a> Plan<'a> {
     /// The plan of an expansion against the ledger in its output folder (if any).
     pub fn new(manifest: &'a Path, name: Option<&'a str>, expansion: &'a Expansion, ledger: &Ledger) -> Plan<'a> {
-        let states = decisions(&expansion.jobs, ledger, &expansion.output_dir, Asked::default());
+        let mut states = decisions(&expansion.jobs, ledger, &expansion.output_dir, Asked::default());
+        states.extend(expansion.waiting.iter().map(|_| Decision::Waiting));
+        let jobs: Vec<&Job> = expansion.jobs.iter().chain(&expansion.waiting).collect();
         let orphans = ledger
-            .orphans(expansion.jobs.iter().chain(&expansion.unselected).map(|j| &j.key))
+            .orphans(expansion.jobs.iter().chain(&expansion.unselected).chain(&expansion.waiting).map(|j| &j.key))
             .into_iter()
             .map(|r| Orphan {
                 key: r.key.clone(),
@@ -122,7 +137,7 @@ impl<'a> Plan<'a> {
                 last_state: RowState::of(Some(r)),
             })
             .collect();
-        Plan { manifest, name, expansion, states, orphans, region: crate::manifest::Region::default() }
+        Plan { manifest, name, expansion, jobs, states, orphans, region: crate::manifest::Region::default() }
     }
 
     fn state(&self, i: usize) -> Decision {
@@ -131,8 +146,8 @@ impl<'a> Plan<'a> {
 
     /// Totals over every job.
     pub fn summary(&self) -> PlanSummary {
-        let jobs = &self.expansion.jobs;
-        let costs: Vec<Option<f64>> = jobs.iter().map(estimate_cost).collect();
+        let jobs = &self.jobs;
+        let costs: Vec<Option<f64>> = jobs.iter().map(|j| estimate_cost(j)).collect();
         let new: Vec<usize> = (0..jobs.len()).filter(|&i| self.state(i) == Decision::New).collect();
         let mut by_state = std::collections::BTreeMap::new();
         for i in 0..jobs.len() {
@@ -147,6 +162,8 @@ impl<'a> Plan<'a> {
             unpriced_jobs: costs.iter().filter(|c| c.is_none()).count(),
             by_state,
             orphaned: self.orphans.len(),
+            stages: super::stages::stage_costs(jobs, &self.states),
+            refs: super::stages::ref_plans(self.expansion, jobs, &self.states),
         }
     }
 
@@ -172,14 +189,13 @@ impl<'a> Plan<'a> {
     /// `plan --format csv`: one row per job, the [`PlanRow`] columns.
     pub fn to_csv(&self) -> std::io::Result<Vec<u8>> {
         let out = &self.expansion.output_dir;
-        super::to_csv(self.expansion.jobs.iter().enumerate().map(|(i, job)| PlanRow::new(job, out, self.state(i))))
+        super::to_csv(self.jobs.iter().enumerate().map(|(i, job)| PlanRow::new(job, out, self.state(i))))
     }
 
     /// `plan --format table`: aligned columns and a total line.
     pub fn to_table(&self) -> String {
         let header = ["STATE", "KEY", "SHOT", "VARIANT", "MODEL", "SIZE", "DUR", "SEED", "MEDIA", "COST", "OUTPUT"];
         let rows: Vec<[String; 11]> = self
-            .expansion
             .jobs
             .iter()
             .enumerate()
@@ -249,6 +265,7 @@ impl<'a> Plan<'a> {
         if s.unpriced_jobs > 0 {
             let _ = write!(out, " (+{} jobs with unknown prices)", s.unpriced_jobs);
         }
+        super::stages::write_table(&mut out, &s);
         let _ = write!(out, "\nregion {} (DASHSCOPE_BASE_URL overrides it)", self.region);
         out.push('\n');
         out
@@ -279,8 +296,8 @@ struct JobJson {
 impl Serialize for JobsJson<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let plan = self.0;
-        let mut seq = serializer.serialize_seq(Some(plan.expansion.jobs.len()))?;
-        for (i, job) in plan.expansion.jobs.iter().enumerate() {
+        let mut seq = serializer.serialize_seq(Some(plan.jobs.len()))?;
+        for (i, job) in plan.jobs.iter().enumerate() {
             let row = PlanRow::new(job, &plan.expansion.output_dir, plan.state(i));
             seq.serialize_element(&JobJson { row, request: job.request_body() })?;
         }
