@@ -251,7 +251,10 @@ fn check_fcpxml(xml: &str, cut: &Path, want: &[Expected]) {
             .attributes()
             .map(|a| {
                 let a = a.expect("attribute");
-                (String::from_utf8_lossy(a.key.as_ref()).into_owned(), a.unescape_value().expect("escaped").into_owned())
+                (
+                    String::from_utf8_lossy(a.key.as_ref()).into_owned(),
+                    a.unescape_value().expect("escaped").into_owned(),
+                )
             })
             .collect();
         let a = |k: &str| attrs.get(k).cloned().unwrap_or_default();

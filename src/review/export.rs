@@ -88,7 +88,9 @@ impl ExportError {
             ExportError::Take { .. } => "run `pixbatch run` again to render or download it, or pick another take",
             ExportError::Foreign { .. } => "export into an empty folder, or move that file away",
             ExportError::Io { .. } => "check that the folder is writable and has free space",
-            ExportError::Timeline(_) => "the takes are exported; a timeline needs each file's MP4 header and a writable folder",
+            ExportError::Timeline(_) => {
+                "the takes are exported; a timeline needs each file's MP4 header and a writable folder"
+            }
         }
     }
 }
