@@ -341,6 +341,27 @@ mod tests {
     }
 
     #[test]
+    fn the_moov_box_is_found_after_the_media_data_too() {
+        let video = crate::fake::video_for("t-1");
+        let mut tail_moov = Vec::new();
+        let mut moov = Vec::new();
+        let mut at = 0;
+        for (name, body) in boxes(&video) {
+            let whole = &video[at..at + body.len() + 8];
+            at += whole.len();
+            if &name == b"moov" { moov.extend_from_slice(whole) } else { tail_moov.extend_from_slice(whole) }
+        }
+        tail_moov.extend_from_slice(&moov);
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(dir.path().join("late.mp4"), &tail_moov).expect("write");
+        let read = read_moov(&dir.path().join("late.mp4")).expect("read").expect("a moov");
+        assert_eq!(read, moov);
+        assert_eq!(crate::plan::refs::mp4_seconds(&read), Some(1.0));
+        std::fs::write(dir.path().join("none.mp4"), b"\0\0\0\x08free").expect("write");
+        assert_eq!(read_moov(&dir.path().join("none.mp4")).expect("read"), None);
+    }
+
+    #[test]
     fn one_line_flattens_whitespace() {
         assert_eq!(one_line("a\n b\t\tc  "), "a b c");
     }
