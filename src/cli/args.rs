@@ -473,9 +473,9 @@ pub enum ModelsFormat {
 /// Timeline formats of `export --timeline`.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum TimelineFormat {
-    /// OpenTimelineIO (Resolve, Premiere, Kdenlive via its adapters).
+    /// OpenTimelineIO JSON.
     Otio,
-    /// CMX3600 edit decision list.
+    /// CMX3600 edit decision list, video only.
     Edl,
     /// Final Cut Pro XML 1.9 (Final Cut Pro, Resolve).
     Fcpxml,
