@@ -120,7 +120,7 @@ pub enum Command {
     /// Write the picked take of every shot into a folder in storyboard order, with a
     /// concat.txt for `ffmpeg -f concat` and an export.json.
     #[command(
-        after_help = "Examples:\n  pixbatch export storyboard.yaml --to cut/\n  pixbatch export storyboard.yaml --to cut/ --first-done\n  ffmpeg -f concat -safe 0 -i cut/concat.txt -c copy cut.mp4"
+        after_help = "Examples:\n  pixbatch export storyboard.yaml --to cut/\n  pixbatch export storyboard.yaml --to cut/ --first-done\n  pixbatch export storyboard.yaml --to cut/ --timeline otio,edl,fcpxml\n  ffmpeg -f concat -safe 0 -i cut/concat.txt -c copy cut.mp4"
     )]
     Export {
         /// Manifest file.
@@ -134,6 +134,10 @@ pub enum Command {
         /// For a shot without a pick, take its first done take in manifest order.
         #[arg(long)]
         first_done: bool,
+        /// Also write the cut as an editor's timeline: DIR/timeline.otio, .edl, .fcpxml (repeat
+        /// the flag or separate with commas).
+        #[arg(long, value_enum, value_delimiter = ',', value_name = "FORMAT")]
+        timeline: Vec<TimelineFormat>,
         #[command(flatten)]
         expand: ExpandFlags,
     },
@@ -476,6 +480,27 @@ pub enum ModelsFormat {
     Json,
     /// The README's table.
     Markdown,
+}
+
+/// Timeline formats of `export --timeline`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TimelineFormat {
+    /// OpenTimelineIO JSON.
+    Otio,
+    /// CMX3600 edit decision list, video only.
+    Edl,
+    /// Final Cut Pro XML 1.9 (Final Cut Pro, Resolve).
+    Fcpxml,
+}
+
+impl From<TimelineFormat> for crate::review::timeline::Format {
+    fn from(format: TimelineFormat) -> Self {
+        match format {
+            TimelineFormat::Otio => Self::Otio,
+            TimelineFormat::Edl => Self::Edl,
+            TimelineFormat::Fcpxml => Self::Fcpxml,
+        }
+    }
 }
 
 /// Output formats of `plan` and `status`.

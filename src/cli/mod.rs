@@ -68,8 +68,9 @@ where
         Command::Review { manifest, write_static, no_open, port, expand } => {
             review_cmd::review(&manifest, write_static, no_open, port, &expand)
         }
-        Command::Export { manifest, to, allow_missing, first_done, expand } => {
-            review_cmd::export(&manifest, &to, allow_missing, first_done, &expand)
+        Command::Export { manifest, to, allow_missing, first_done, timeline, expand } => {
+            let timeline: Vec<_> = timeline.into_iter().map(Into::into).collect();
+            review_cmd::export(&manifest, &to, allow_missing, first_done, &timeline, &expand)
         }
         Command::Ledger(LedgerCommand::Merge { into, sources }) => run_cmd::merge(&into, &sources),
     };

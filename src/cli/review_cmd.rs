@@ -9,7 +9,7 @@ use super::output::runtime;
 use crate::exit;
 use crate::ledger::Ledger;
 use crate::review::export::{self, Unpicked};
-use crate::review::{PickError, Picks, picks, sheet};
+use crate::review::{PickError, Picks, picks, sheet, timeline};
 
 /// `pick`: marks (or clears) a shot's take, through the same code path as the review page.
 pub fn pick(path: &Path, shot: &str, variant: Option<&str>, clear: bool, flags: &ExpandFlags) -> Result<i32, CliError> {
@@ -36,15 +36,16 @@ pub fn pick(path: &Path, shot: &str, variant: Option<&str>, clear: bool, flags: 
     }
 }
 
-/// `export`: the picked takes in storyboard order.
+/// `export`: the picked takes in storyboard order, and the timelines asked for.
 pub fn export(
     path: &Path,
     to: &Path,
     allow_missing: bool,
     first_done: bool,
+    timeline: &[timeline::Format],
     flags: &ExpandFlags,
 ) -> Result<i32, CliError> {
-    let (_, expansion) = load_and_expand(path, flags)?;
+    let (loaded, expansion) = load_and_expand(path, flags)?;
     let ledger = Ledger::load(&expansion.output_dir)?;
     let picks = Picks::load(&expansion.output_dir)?;
     let unpicked = match (allow_missing, first_done) {
@@ -67,7 +68,25 @@ pub fn export(
         report.exported.len() - report.written,
         to.join(export::CONCAT_TXT).display()
     );
+    if !timeline.is_empty() {
+        let title = loaded.manifest.name.clone().unwrap_or_else(|| stem(path));
+        let cut = timeline::build(to, &title, &report.exported).map_err(export::ExportError::from)?;
+        for file in timeline::write(&cut, timeline).map_err(export::ExportError::from)? {
+            eprintln!(
+                "wrote {} ({} clip(s), {} frames at {} fps)",
+                file.display(),
+                cut.clips.len(),
+                cut.frames(),
+                cut.rate
+            );
+        }
+    }
     Ok(exit::OK)
+}
+
+/// A manifest's file name without its extension: a timeline's title when it has no `name`.
+fn stem(path: &Path) -> String {
+    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "pixbatch".to_owned())
 }
 
 /// `review`: the contact sheet, written or served.

@@ -42,6 +42,9 @@ pub struct Exported {
     pub source: String,
     pub sha256: String,
     pub prompt: String,
+    /// Absent from an `export.json` written before timelines.
+    #[serde(default)]
+    pub model: String,
 }
 
 /// `export.json`.
@@ -72,6 +75,8 @@ pub enum ExportError {
     Foreign { path: PathBuf },
     #[error("cannot write {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Timeline(#[from] super::timeline::TimelineError),
 }
 
 impl ExportError {
@@ -83,6 +88,9 @@ impl ExportError {
             ExportError::Take { .. } => "run `pixbatch run` again to render or download it, or pick another take",
             ExportError::Foreign { .. } => "export into an empty folder, or move that file away",
             ExportError::Io { .. } => "check that the folder is writable and has free space",
+            ExportError::Timeline(_) => {
+                "the takes are exported; a timeline needs each file's MP4 header and a writable folder"
+            }
         }
     }
 }
@@ -161,6 +169,7 @@ pub fn export(
             source: source.clone(),
             sha256: sha256.clone(),
             prompt: job.prompt.clone(),
+            model: job.model.clone(),
         };
         let in_place = earlier.iter().any(|e| e.file == file && e.sha256 == sha256) && dest.exists();
         if !in_place {

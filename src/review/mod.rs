@@ -1,5 +1,5 @@
 //! After the run, a person chooses: picks (the take to keep, per shot) and the export of the
-//! picked takes in storyboard order. Above `views`: it joins the manifest's jobs, the ledger
+//! picked takes in storyboard order, as files and as an editor's timeline. Above `views`: it joins the manifest's jobs, the ledger
 //! and the picks.
 
 pub mod export;
@@ -7,6 +7,7 @@ pub mod picks;
 pub mod ref_picks;
 pub mod server;
 pub mod sheet;
+pub mod timeline;
 
 pub use picks::{Pick, PickError, Picks, PicksError, ShotPick};
 
