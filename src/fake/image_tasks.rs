@@ -227,6 +227,11 @@ impl Sim {
         (!*image.failed.get(index)?).then(|| (task.body.to_string(), image.pixels))
     }
 
+    /// Whether a task is an image model's.
+    pub fn is_image_task(&self, id: &str) -> bool {
+        self.tasks.get(id).is_some_and(|t| t.image.is_some())
+    }
+
     /// Exact bodies sent by create calls → the images their SUCCEEDED tasks billed.
     pub fn billed_images(&self) -> HashMap<String, u32> {
         self.bodies
