@@ -28,7 +28,7 @@ pub struct ImageTask {
     failed: Vec<bool>,
     /// What the service reports it made (`usage.size`).
     size: (u32, u32),
-    /// The served PNG's size: the same aspect, smaller (see [`crate::fake::png::pixels_for`]).
+    /// The served PNG's size: the same aspect, smaller (`png::pixels_for`).
     pixels: (u32, u32),
     /// Kling's `usage.SR`: the short side it stands for.
     sr: Option<u32>,
@@ -129,12 +129,13 @@ pub(super) fn unique_key(t: &Task) -> String {
 
 /// A neighbour's copy of one of this client's image requests: the prompt reworded.
 pub(super) fn reword(body: &mut Value, take: u64) {
-    let text = match body["input"]["prompt"].is_string() {
-        true => Some(&mut body["input"]["prompt"]),
-        false => body["input"]["messages"][0]["content"]
+    let text = if body["input"]["prompt"].is_string() {
+        Some(&mut body["input"]["prompt"])
+    } else {
+        body["input"]["messages"][0]["content"]
             .as_array_mut()
             .and_then(|items| items.iter_mut().find(|i| i["text"].is_string()))
-            .map(|i| &mut i["text"]),
+            .map(|i| &mut i["text"])
     };
     if let Some(text) = text {
         *text = format!("{}, take {take}", text.as_str().unwrap_or_default()).into();
