@@ -401,6 +401,9 @@ async fn image_urls_expire_like_video_urls() {
     let task = c.run(MESSAGES, &wan27("a lake", "1K", 1, 1)).await;
     let url = &choice_urls(&task)[0];
     assert_eq!(c.download(url).await.0, 200);
+    let id = task["output"]["task_id"].as_str().expect("id");
+    assert_eq!(c.download(&format!("{}/__media/{id}.mp4", fake.base_url())).await.0, 404, "an image task has no video");
+    assert_eq!(c.download(&format!("{}/__media/{id}-1.png", fake.base_url())).await.0, 404, "n was 1");
     fake.expire_urls();
     assert_eq!(c.download(url).await.0, 403, "expired as the service's signed URLs do");
     assert_eq!(fake.stats().expired_downloads, 1);

@@ -28,7 +28,7 @@ pub struct ImageTask {
     failed: Vec<bool>,
     /// What the service reports it made (`usage.size`).
     size: (u32, u32),
-    /// The served PNG's size: the same aspect, smaller (see [`crate::fake::png::pixels_for`]).
+    /// The served PNG's size: the same aspect, smaller (`png::pixels_for`).
     pixels: (u32, u32),
     /// Kling's `usage.SR`: the short side it stands for.
     sr: Option<u32>,
@@ -129,12 +129,13 @@ pub(super) fn unique_key(t: &Task) -> String {
 
 /// A neighbour's copy of one of this client's image requests: the prompt reworded.
 pub(super) fn reword(body: &mut Value, take: u64) {
-    let text = match body["input"]["prompt"].is_string() {
-        true => Some(&mut body["input"]["prompt"]),
-        false => body["input"]["messages"][0]["content"]
+    let text = if body["input"]["prompt"].is_string() {
+        Some(&mut body["input"]["prompt"])
+    } else {
+        body["input"]["messages"][0]["content"]
             .as_array_mut()
             .and_then(|items| items.iter_mut().find(|i| i["text"].is_string()))
-            .map(|i| &mut i["text"]),
+            .map(|i| &mut i["text"])
     };
     if let Some(text) = text {
         *text = format!("{}, take {take}", text.as_str().unwrap_or_default()).into();
@@ -227,6 +228,11 @@ impl Sim {
         (!*image.failed.get(index)?).then(|| (task.body.to_string(), image.pixels))
     }
 
+    /// Whether a task is an image model's.
+    pub fn is_image_task(&self, id: &str) -> bool {
+        self.tasks.get(id).is_some_and(|t| t.image.is_some())
+    }
+
     /// Exact bodies sent by create calls → the images their SUCCEEDED tasks billed.
     pub fn billed_images(&self) -> HashMap<String, u32> {
         self.bodies
@@ -260,5 +266,45 @@ impl Sim {
         }
         self.stats.images_billed = billed;
         self.stats.images_failed = failed;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::fake::{FakeConfig, Neighbours, image_rules};
+
+    #[test]
+    fn a_neighbour_copies_an_image_request_as_a_valid_image_request_with_another_prompt() {
+        let neighbours = Neighbours { per_second: 20.0, similar: 1.0, echo_seed: false };
+        let mut sim = Sim::new(FakeConfig { neighbours, ..FakeConfig::default() });
+        let ours = json!({
+            "model": "wan2.7-image",
+            "input": {"messages": [{"role": "user", "content": [{"text": "a bridge"}]}]},
+            "parameters": {"size": "1K", "n": 2, "seed": 1},
+        });
+        let t0 = Instant::now();
+        assert!(matches!(sim.create(&ours, t0), super::super::Created::Task { .. }));
+        sim.advance(t0 + Duration::from_secs(3));
+        let copies: Vec<&Task> =
+            sim.tasks.values().filter(|t| t.owner == super::super::Owner::Neighbour && t.image.is_some()).collect();
+        assert!(!copies.is_empty(), "some neighbours copied the image request");
+        for copy in copies {
+            let checked = image_rules::validate_create(&copy.body, Endpoint::ImageGeneration, false, &HashMap::new());
+            assert!(checked.is_ok(), "{}: {checked:?}", copy.body);
+            let text = copy.body["input"]["messages"][0]["content"][0]["text"].as_str().unwrap_or_default();
+            assert!(text.starts_with("a bridge, take "), "{}", copy.body);
+            assert!(copy.body["input"]["prompt"].is_null(), "no field the protocol lacks: {}", copy.body);
+        }
+    }
+
+    #[test]
+    fn an_image_task_runs_a_third_to_two_thirds_of_a_video_draw_per_image() {
+        let sim = Sim::new(FakeConfig::default());
+        let body = json!({"model": "wan2.7-image", "parameters": {"n": 3}});
+        let t = sim.image_run_time(Duration::from_secs(3), &body, 3);
+        assert!(t >= Duration::from_secs(3) && t <= Duration::from_secs(6), "{t:?} for 3 images");
     }
 }

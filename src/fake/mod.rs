@@ -560,10 +560,6 @@ async fn media(State(shared): State<Arc<Shared>>, Path(file): Path<String>) -> R
     let id = candidate.as_ref().map_or_else(|| file.strip_suffix(".mp4").unwrap_or(&file).to_owned(), |c| c.0.clone());
     let (truncate, image) = {
         let mut sim = shared.sim();
-        let image = candidate.map(|(_, i)| sim.image_candidate(&id, i).map(|(body, size)| (body, i, size)));
-        if image.as_ref().is_some_and(Option::is_none) {
-            return (StatusCode::NOT_FOUND, "NoSuchKey").into_response();
-        }
         match sim.video(&id, Instant::now()) {
             None => return (StatusCode::NOT_FOUND, "NoSuchKey").into_response(),
             Some(false) => {
@@ -574,13 +570,22 @@ async fn media(State(shared): State<Arc<Shared>>, Path(file): Path<String>) -> R
             }
             Some(true) => {}
         }
+        // An image task has PNGs (of the candidates that passed), a video task an MP4.
+        let image = match candidate {
+            Some((_, i)) => match sim.image_candidate(&id, i) {
+                Some((body, size)) => Some((body, i, size)),
+                None => return (StatusCode::NOT_FOUND, "NoSuchKey").into_response(),
+            },
+            None if sim.is_image_task(&id) => return (StatusCode::NOT_FOUND, "NoSuchKey").into_response(),
+            None => None,
+        };
         sim.stats.downloads += 1;
         let p = sim.config.faults.truncated_download;
         let t = sim.roll(p);
         if t {
             sim.stats.truncated += 1;
         }
-        (t, image.flatten())
+        (t, image)
     };
     let (video, content_type) = match image {
         None => (video_for(&id), "video/mp4"),

@@ -16,7 +16,8 @@ pub use super::stats::Stats;
 use crate::api::{TaskStatus, beijing};
 use crate::catalog::{self, Family};
 use crate::rate::Window;
-pub use image_tasks::{INSPECTION_FAILED, ImageTask};
+pub use image_tasks::INSPECTION_FAILED;
+use image_tasks::ImageTask;
 
 /// How a task will end, decided when it is created.
 #[derive(Debug, Clone)]
