@@ -11,6 +11,11 @@ const WAN25_IMAGE: ImageLimits = ImageLimits { min_side: 384, max_side: 5000, ma
 /// Kling (§2.1): 300–8000 px, 1:2.5–2.5:1, 10 MB, http(s) URLs only.
 const KLING_IMAGE: ImageLimits = ImageLimits { min_side: 300, max_side: 8000, max_aspect: 2.5, max_mb: 10 };
 
+/// The smallest side of a square as large as the smallest size wan2.6-t2i and
+/// wan2.5-t2i-preview take (see [`T2I_FLOOR_NOTE`]).
+const T2I_FLOOR: u32 = 1264;
+const T2I_FLOOR_NOTE: &str = "CONFLICT size floor: the May 2026 page says [1280², 1440²] pixels, an older copy [768², 1440²], and the page's own recommended sizes (1104*1472, 1696*960) fall about 1% under 1280²; pixbatch takes 1264² and up, so that those pass.";
+
 /// wan2.7-image (§2.1, §5, §6): messages, 0–9 inputs, `n` 1–4 (default 1; 12 in 组图 mode,
 /// which pixbatch does not use), 1K/2K or W*H within [768², 2048²], 5 running, 0.20 CNY.
 const WAN27: ImageModelSpec = ImageModelSpec {
@@ -81,18 +86,19 @@ pub static MODELS: [ImageModelSpec; 15] = [
         id: "wan2.6-t2i",
         inputs_max: 0,
         n_default: 4,
-        shape: ImageShape::Pixels { min_total: 1280, max_total: 1440, max_aspect: 4.0 },
+        shape: ImageShape::Pixels { min_total: T2I_FLOOR, max_total: 1440, max_aspect: 4.0 },
         default_size: Some("1280*1280"),
         negative_prompt: NegativePrompt::Parameters,
         prompt_extend: true,
         prompt_max: 2100,
         submit_rps: 1,
-        notes: &[
-            "CONFLICT size floor: the May 2026 page says [1280², 1440²], an older copy [768², 1440²]; pixbatch takes 1280².",
-        ],
+        notes: &[T2I_FLOOR_NOTE],
         ..WAN27
     },
-    old_t2i("wan2.5-t2i-preview", 1280, 1440, 4.0, "1280*1280", 2000, 5, 0.20),
+    ImageModelSpec {
+        notes: &[T2I_FLOOR_NOTE],
+        ..old_t2i("wan2.5-t2i-preview", T2I_FLOOR, 1440, 4.0, "1280*1280", 2000, 5, 0.20)
+    },
     old_t2i("wan2.2-t2i-plus", 512, 1440, 2.8125, "1024*1024", 500, 2, 0.20),
     old_t2i("wan2.2-t2i-flash", 512, 1440, 2.8125, "1024*1024", 500, 2, 0.14),
     old_t2i("wanx2.1-t2i-plus", 512, 1440, 2.8125, "1024*1024", 500, 2, 0.20),

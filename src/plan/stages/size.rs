@@ -134,7 +134,9 @@ mod tests {
         assert!(
             p("kling/kling-v3-image-generation", None, None, Some("4:3")).is_err_and(|e| e.contains("16:9, 9:16, 1:1"))
         );
-        assert!(p("wan2.6-t2i", Some("1024*1024"), None, None).is_err_and(|e| e.contains("1280")));
-        assert!(p("wan2.6-t2i", None, None, Some("16:9")).is_ok());
+        assert!(p("wan2.6-t2i", Some("1024*1024"), None, None).is_err_and(|e| e.contains("1264")));
+        // The page's own recommended sizes pass.
+        assert_eq!(p("wan2.6-t2i", None, None, Some("16:9")).as_deref(), Ok(r#"{"size":"1696*960"}"#));
+        assert_eq!(p("wan2.6-t2i", None, None, Some("3:4")).as_deref(), Ok(r#"{"size":"1104*1472"}"#));
     }
 }
