@@ -76,16 +76,40 @@ impl Selection {
         };
         if let Some(set) = &set
             && !expansion.jobs.is_empty()
-            && !expansion.jobs.iter().any(|j| set.is_match(&j.shot))
+            && !expansion.jobs.iter().chain(&expansion.waiting).any(|j| set.is_match(&j.shot))
         {
             return Err(format!("no shot matches --only {}", self.only.join(" --only ")));
         }
         let in_shard = |j: &Job| self.shard.is_none_or(|(k, n)| j.key.shard(n) == k - 1);
-        let (kept, left) = std::mem::take(&mut expansion.jobs)
-            .into_iter()
-            .partition(|j| in_shard(j) && set.as_ref().is_none_or(|s| s.is_match(&j.shot)));
+        let matched = |j: &Job| set.as_ref().is_none_or(|s| s.is_match(&j.shot));
+        // A generated ref's image jobs go with the shots (and refs) `--only` selects that use it.
+        let mut needed: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+        for j in expansion.jobs.iter().chain(&expansion.waiting).filter(|j| matched(j)) {
+            needed.extend(j.media.iter().filter_map(|m| m.name.as_deref()));
+        }
+        let mut grew = true;
+        while grew {
+            grew = false;
+            for r in &expansion.refs {
+                if needed.contains(r.name.as_str()) {
+                    for input in &r.inputs {
+                        grew |= needed.insert(input.as_str());
+                    }
+                }
+            }
+        }
+        let needed: std::collections::BTreeSet<String> = needed.into_iter().map(str::to_owned).collect();
+        let keep = |j: &Job| {
+            let by_ref = j.shot.strip_prefix('@').is_some_and(|name| needed.contains(name));
+            in_shard(j) && (matched(j) || by_ref)
+        };
+        let (kept, left) = std::mem::take(&mut expansion.jobs).into_iter().partition(|j| keep(j));
+        let (waiting, left_waiting): (Vec<Job>, Vec<Job>) =
+            std::mem::take(&mut expansion.waiting).into_iter().partition(|j| keep(j));
         expansion.jobs = kept;
+        expansion.waiting = waiting;
         expansion.unselected = left;
+        expansion.unselected.extend(left_waiting);
         Ok(())
     }
 }
