@@ -410,6 +410,27 @@ mod tests {
         HashMap::new()
     }
 
+    /// An image task reports the size it made (`2976*1408` for a `2K` request, §3 of the image
+    /// facts): a lost create of its own must still be adopted, never made (and paid) again.
+    #[test]
+    fn an_image_tasks_own_usage_size_is_no_contradiction() {
+        let e = Expect {
+            model: "wan2.7-image".into(),
+            prompt: "a bridge".into(),
+            size: "2K".into(),
+            duration: 0,
+            audio: false,
+        };
+        let usage = Usage { size: Some("2976*1408".into()), image_count: Some(1), ..Usage::default() };
+        let c = Candidate {
+            model: Some("wan2.7-image".into()),
+            orig_prompt: None,
+            usage: Some(usage),
+            ..done("t", 1, "", "")
+        };
+        assert_eq!(verdict(&e, &c), Verdict::Matches);
+    }
+
     #[test]
     fn the_documented_rewrite_is_not_a_different_prompt() {
         // dashscope-api.md §10.5 / §12.3, byte for byte.
