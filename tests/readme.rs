@@ -10,10 +10,13 @@ fn the_readme_lists_the_catalog_as_it_is() {
     let table = &body[..end + 1];
     assert_eq!(
         table,
-        pixbatch::views::models::markdown(),
+        pixbatch::views::models::markdown() + "\n" + &pixbatch::views::image_models::markdown(),
         "README.md's models table is stale: paste `pixbatch models --format markdown` over it"
     );
     for model in pixbatch::catalog::models() {
+        assert!(table.contains(&format!("`{}`", model.id)), "{} is missing", model.id);
+    }
+    for model in pixbatch::catalog::images::image_models() {
         assert!(table.contains(&format!("`{}`", model.id)), "{} is missing", model.id);
     }
 }

@@ -103,6 +103,11 @@ pub fn image_lookup(model: &str) -> Option<&'static ImageModelSpec> {
     image_models().find(|m| m.id == model)
 }
 
+/// Every image model pixbatch refuses.
+pub fn refused_models() -> impl Iterator<Item = &'static Refused> {
+    super::models::images::REFUSED.iter()
+}
+
 /// An image model pixbatch refuses, if `model` is one.
 pub fn refused(model: &str) -> Option<&'static Refused> {
     super::models::images::REFUSED.iter().find(|m| m.id == model)

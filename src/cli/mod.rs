@@ -36,9 +36,11 @@ where
         Command::Status { manifest, format, expand } => inspect::status(&manifest, format, &expand),
         Command::Models { format } => {
             let text = match format {
-                args::ModelsFormat::Table => crate::views::models::table(),
+                args::ModelsFormat::Table => crate::views::models::table() + &crate::views::image_models::table(),
                 args::ModelsFormat::Json => crate::views::models::json(),
-                args::ModelsFormat::Markdown => crate::views::models::markdown(),
+                args::ModelsFormat::Markdown => {
+                    crate::views::models::markdown() + "\n" + &crate::views::image_models::markdown()
+                }
             };
             output::write_stdout(text.as_bytes()).map(|()| exit::OK)
         }

@@ -2,6 +2,7 @@
 //! `results.csv`/`results.json` and JUnit are built here, above both `plan` (which knows
 //! nothing of the ledger) and `ledger` (which knows job keys, not jobs).
 
+pub mod image_models;
 pub mod junit;
 pub mod models;
 pub mod next;

@@ -207,7 +207,16 @@ pub fn table() -> String {
     out
 }
 
-/// The JSON form: every row in full.
+/// The JSON form: every row in full, the video models' then the image models' (`kind:
+/// "image"`).
 pub fn json() -> String {
-    serde_json::to_string_pretty(&rows()).unwrap_or_default() + "\n"
+    #[derive(Serialize)]
+    #[serde(untagged)]
+    enum Row {
+        Video(ModelRow),
+        Image(super::image_models::ImageRow),
+    }
+    let rows: Vec<Row> =
+        rows().into_iter().map(Row::Video).chain(super::image_models::rows().into_iter().map(Row::Image)).collect();
+    serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n"
 }
