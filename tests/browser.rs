@@ -176,3 +176,132 @@ async fn the_contact_sheet_plays_filters_and_picks_in_a_real_browser() {
     assert!(!shot_of_pick.is_empty());
     client.close().await.expect("close");
 }
+
+/// Polls `js` (a function body returning a value) until it returns something truthy, or fails
+/// after 30 s naming `what`.
+async fn until(client: &fantoccini::Client, js: &str, what: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let v = client.execute(js, vec![]).await.expect("js");
+        if !(v.is_null() || v == false || v == 0 || v == "") {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A storyboard whose every take is done, served by `pixbatch review`'s server.
+async fn served_storyboard(dir: &Path) -> (PathBuf, pixbatch::review::server::ReviewServer) {
+    let manifest = storyboard(dir);
+    let fake = pixbatch::fake::FakeServer::start(common::fast_fake()).await.expect("fake");
+    assert_eq!(common::run(&manifest, &fake, &common::fast_options()).await.counts.done, 8);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let server = pixbatch::review::server::start(listener, expand(&manifest), Some("browser".into())).expect("serve");
+    (manifest, server)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arrow_right_then_p_picks_the_next_take() {
+    let Some((driver, chromium)) = driver() else { return };
+    let dir = tempfile::tempdir().expect("tmp");
+    let (_manifest, server) = served_storyboard(dir.path()).await;
+    let out = dir.path().join("out");
+    let client = browser(&driver, &chromium).await;
+    client.goto(&server.url()).await.expect("open");
+
+    // The cursor starts on the first take, visibly and for assistive technology.
+    let keys: Vec<String> = serde_json::from_value(
+        client
+            .execute("return [...document.querySelectorAll('.take')].map(f => f.dataset.key);", vec![])
+            .await
+            .expect("js"),
+    )
+    .expect("keys");
+    let cursor = |key: &str| format!(".take.cursor[aria-current=true][data-key='{key}']");
+    client.wait().for_element(Locator::Css(&cursor(&keys[0]))).await.expect("the cursor on the first take");
+    let ring =
+        until(&client, "return getComputedStyle(document.querySelector('.take.cursor')).outlineStyle;", "a ring").await;
+    assert_eq!(ring, "solid", "the cursor is visible");
+
+    client.active_element().await.expect("focus").send_keys(&fantoccini::key::Key::Right.to_string()).await.expect("→");
+    client.wait().for_element(Locator::Css(&cursor(&keys[1]))).await.expect("→ moves the cursor to the next take");
+    client.active_element().await.expect("focus").send_keys("p").await.expect("p");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let picks = pixbatch::review::Picks::load(&out).expect("picks");
+        if picks.shots.values().any(|p| p.key.as_str() == keys[1]) {
+            assert_eq!(picks.shots.len(), 1, "only the take under the cursor: {picks:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "p wrote no pick");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The page reloads with the pick shown and the cursor where it was.
+    let picked = format!("figure.picked.cursor[data-key='{}']", keys[1]);
+    client.wait().for_element(Locator::Css(&picked)).await.expect("the pick shown, the cursor kept");
+    client.close().await.expect("close");
+}
+
+/// Resolves with the largest gap between the two compared videos' `currentTime` over the next
+/// `timeupdate` events of the first (or fails after 20 s).
+const GAP_WHILE_PLAYING: &str = r#"
+const done = arguments[arguments.length - 1];
+const [a, b] = document.querySelectorAll('#compare video');
+let gap = 0, seen = 0;
+const give_up = setTimeout(() => done({gap: -1, seen}), 20000);
+a.addEventListener('timeupdate', function f() {
+  if (a.seeking || b.seeking) return;
+  gap = Math.max(gap, Math.abs(a.currentTime - b.currentTime));
+  if (++seen >= 6) { a.removeEventListener('timeupdate', f); clearTimeout(give_up); done({gap, seen, paused: a.paused || b.paused}); }
+});
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_takes_compared_side_by_side_play_and_seek_in_sync() {
+    let Some((driver, chromium)) = driver() else { return };
+    let dir = tempfile::tempdir().expect("tmp");
+    let (_manifest, server) = served_storyboard(dir.path()).await;
+    let client = browser(&driver, &chromium).await;
+    client.goto(&server.url()).await.expect("open");
+
+    // Two takes of `walk` (three seeds) are chosen: the compare view opens with both.
+    let boxes = client.find_all(Locator::Css("section[data-shot=walk] input.compare")).await.expect("checkboxes");
+    assert_eq!(boxes.len(), 3);
+    boxes[0].click().await.expect("first");
+    boxes[2].click().await.expect("second");
+    client.wait().for_element(Locator::Css("dialog#compare[open]")).await.expect("the compare view opens");
+    let srcs = until(
+        &client,
+        "const v = [...document.querySelectorAll('#compare video')]; return v.length === 2 && v.every(x => x.readyState >= 2) && v.map(x => x.getAttribute('src'));",
+        "both videos loaded",
+    )
+    .await;
+    assert_eq!(srcs, serde_json::json!(["walk/seed-1.mp4", "walk/seed-3.mp4"]));
+
+    // One control plays both.
+    client.find(Locator::Css("#cplay")).await.expect("play").click().await.expect("click");
+    until(
+        &client,
+        "const v = [...document.querySelectorAll('#compare video')]; return v.every(x => !x.paused && x.currentTime > 0);",
+        "both videos playing",
+    )
+    .await;
+    // Seek with the shared slider: both move there, and stay together while they play.
+    client
+        .execute(
+            "const s = document.getElementById('cseek'); s.value = '0.5'; s.dispatchEvent(new Event('input'));",
+            vec![],
+        )
+        .await
+        .expect("seek");
+    let gap = client.execute_async(GAP_WHILE_PLAYING, vec![]).await.expect("samples");
+    let (g, paused) = (gap["gap"].as_f64().unwrap_or(-1.0), gap["paused"].as_bool());
+    assert!((0.0..0.15).contains(&g), "the two takes drift apart: {gap}");
+    assert_eq!(paused, Some(false), "both still play: {gap}");
+    // And one control pauses both.
+    client.find(Locator::Css("#cplay")).await.expect("pause").click().await.expect("click");
+    until(&client, "return [...document.querySelectorAll('#compare video')].every(x => x.paused);", "both paused")
+        .await;
+    client.close().await.expect("close");
+}
