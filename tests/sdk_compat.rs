@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use pixbatch::fake::{FakeConfig, FakeServer};
+use std::time::Duration;
+
+use pixbatch::fake::{DurationRange, FakeConfig, FakeServer};
 
 const SDK: &str = "dashscope==2.0.2";
 
@@ -59,4 +61,30 @@ async fn the_official_python_sdk_parses_every_answer() {
         "one cancelled while PENDING, one done, one failed: {:?}",
         stats.final_states
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_python_sdk_drives_both_image_protocols() {
+    let python = tokio::task::spawn_blocking(venv_python).await.expect("venv");
+    let quick = FakeConfig {
+        run_time: DurationRange::fixed(Duration::from_millis(300)),
+        pending_min: Duration::ZERO,
+        ..FakeConfig::default()
+    };
+    let fake = FakeServer::start(quick).await.expect("fake starts");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/sdk_images.py");
+    let out = tokio::process::Command::new(&python)
+        .arg(&script)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DASHSCOPE_HTTP_BASE_URL", format!("{}/api/v1", fake.base_url()))
+        .env("DASHSCOPE_API_KEY", "sk-test")
+        .output()
+        .await
+        .expect("script runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "SDK script failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("all SDK image checks passed"), "{stdout}");
+    assert_eq!(fake.stats().images_billed, 5, "2 + 1 + 2 images");
 }

@@ -127,6 +127,9 @@ pub struct ContentItem {
 /// One candidate of an image task: its URL, or why it failed (`DataInspectionFailed`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ImageOut {
+    /// The prompt as sent (prompt protocol); not kept in the ledger.
+    #[serde(default, skip_serializing)]
+    pub orig_prompt: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -145,11 +148,16 @@ impl TaskOutput {
         for choice in &self.choices {
             for item in &choice.message.content {
                 if let Some(url) = &item.image {
-                    out.push(ImageOut { url: Some(url.clone()), code: None, message: None });
+                    out.push(ImageOut { url: Some(url.clone()), ..ImageOut::default() });
                 }
             }
         }
         out
+    }
+
+    /// The first result's `orig_prompt` (an image task of the prompt protocol).
+    pub fn first_orig_prompt(&self) -> Option<String> {
+        self.results.iter().find_map(|r| r.orig_prompt.clone())
     }
 }
 

@@ -374,6 +374,10 @@ pub struct FakeServerArgs {
     /// Probability that a task ends FAILED without code or message.
     #[arg(long, default_value_t = FAKE.faults.task_failed_silent)]
     pub task_failed_silent: f64,
+    /// Probability that an image candidate fails the output inspection (DataInspectionFailed);
+    /// a task whose every candidate fails ends FAILED.
+    #[arg(long, default_value_t = FAKE.faults.image_fail_rate)]
+    pub image_fail_rate: f64,
     /// Probability that a download is cut in half.
     #[arg(long, default_value_t = FAKE.faults.truncated_download)]
     pub truncated_download: f64,
@@ -427,6 +431,7 @@ impl FakeServerArgs {
                 lost_create_answer: self.lost_create_answer,
                 task_failed: self.task_failed,
                 task_failed_silent: self.task_failed_silent,
+                image_fail_rate: self.image_fail_rate,
                 truncated_download: self.truncated_download,
                 slow: self.slow,
                 slow_delay: self.slow_delay.0,

@@ -79,7 +79,8 @@ pub fn run(args: &RunArgs) -> Result<i32, CliError> {
         }
         // The rows of the reports: the ledger as the run left it.
         let rows = if args.junit.is_some() || args.json {
-            let mut rows = results::rows(&expansion.jobs, &expansion.unselected, &ledger);
+            let mut rows =
+                results::rows(expansion.jobs.iter().chain(&expansion.waiting), &expansion.unselected, &ledger);
             if let Ok(picks) = crate::review::Picks::load(&expansion.output_dir) {
                 crate::review::picks::mark(&mut rows, &picks);
             }

@@ -127,7 +127,11 @@ pub struct Faults {
     pub task_failed: f64,
     /// A task ends FAILED with neither code nor message (seen in the wild).
     pub task_failed_silent: f64,
-    /// A download sends part of the video and then closes.
+    /// An image candidate fails the output inspection: left out of the answer, with
+    /// `DataInspectionFailed` where the protocol shows failed items; a task whose every
+    /// candidate failed ends FAILED with that code.
+    pub image_fail_rate: f64,
+    /// A download sends part of the video (or image) and then closes.
     pub truncated_download: f64,
     /// A response is delayed by `slow_delay`.
     pub slow: f64,

@@ -14,9 +14,12 @@
 //! on `127.0.0.1:0`; `pixbatch fake-server` wraps it for the command line.
 
 pub mod config;
+mod image_rules;
 mod listen;
 mod models;
+mod png;
 pub mod sim;
+mod stats;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -115,7 +118,15 @@ impl FakeServer {
         sim.billed_bodies()
     }
 
-    /// From now on, the video URLs of every task that has already ended answer 403 "Request
+    /// Exact bodies sent by create calls → the images their SUCCEEDED tasks billed
+    /// (`usage.image_count` summed; image models only).
+    pub fn billed_images(&self) -> HashMap<String, u32> {
+        let mut sim = self.shared.sim();
+        sim.advance(Instant::now());
+        sim.billed_images()
+    }
+
+    /// From now on, the video and image URLs of every task that has already ended answer 403 "Request
     /// has expired" (the service expiring them early).
     pub fn expire_urls(&self) {
         self.shared.sim().urls_expired_at = Some(Instant::now());
@@ -183,7 +194,7 @@ impl std::error::Error for DropConnection {}
 /// Injects request-level faults around the real handlers.
 async fn gate(shared: Arc<Shared>, router: Router, req: Request<Body>) -> Result<Response, DropConnection> {
     let faultable = !req.uri().path().starts_with("/__fake");
-    let is_create = req.method() == axum::http::Method::POST && req.uri().path().ends_with("/video-synthesis");
+    let is_create = req.method() == axum::http::Method::POST && req.uri().path().starts_with("/api/v1/services/");
     if faultable {
         let (slow, delay, drop_before, throttle, server_error) = {
             let mut sim = shared.sim();
@@ -243,6 +254,18 @@ fn routes(shared: Arc<Shared>) -> Router {
         .route(
             "/api/v1/services/aigc/image2video/video-synthesis",
             post(|state, headers, body| create(state, headers, body, Endpoint::Image2Video)),
+        )
+        .route(
+            "/api/v1/services/aigc/image-generation/generation",
+            post(|state, headers, body| create(state, headers, body, Endpoint::ImageGeneration)),
+        )
+        .route(
+            "/api/v1/services/aigc/text2image/image-synthesis",
+            post(|state, headers, body| create(state, headers, body, Endpoint::Text2Image)),
+        )
+        .route(
+            "/api/v1/services/aigc/image2image/image-synthesis",
+            post(|state, headers, body| create(state, headers, body, Endpoint::Image2Image)),
         )
         .route("/api/v1/tasks/{id}", get(get_task))
         .route("/api/v1/tasks/{id}/cancel", post(cancel))
@@ -322,7 +345,12 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
         );
     };
     let oss_header = headers.get("x-dashscope-ossresourceresolve").and_then(|v| v.to_str().ok()) == Some("enable");
-    if let Err((status, code, message)) = models::validate_create(&body, endpoint, oss_header, &sim.uploads) {
+    let checked = if image_rules::is_image_request(body["model"].as_str(), endpoint) {
+        image_rules::validate_create(&body, endpoint, oss_header, &sim.uploads)
+    } else {
+        models::validate_create(&body, endpoint, oss_header, &sim.uploads)
+    };
+    if let Err((status, code, message)) = checked {
         return error(&mut sim, status, code, &message);
     }
     if let Some(r) = sim.config.refuse_creates.clone() {
@@ -474,6 +502,7 @@ async fn oss_upload(State(shared): State<Arc<Shared>>, mut form: Multipart) -> R
     let mut fields: HashMap<String, String> = HashMap::new();
     let mut file_len = None;
     let mut seconds = None;
+    let mut image_size = None;
     loop {
         match form.next_field().await {
             Ok(Some(field)) => {
@@ -483,6 +512,7 @@ async fn oss_upload(State(shared): State<Arc<Shared>>, mut form: Multipart) -> R
                         Ok(b) => {
                             file_len = Some(b.len());
                             seconds = crate::plan::refs::mp4_seconds(&b);
+                            image_size = imagesize::blob_size(&b).ok().map(|s| (s.width as u32, s.height as u32));
                         }
                         Err(_) => return (StatusCode::BAD_REQUEST, "bad file part").into_response(),
                     }
@@ -505,6 +535,9 @@ async fn oss_upload(State(shared): State<Arc<Shared>>, mut form: Multipart) -> R
     if sim.uploads.contains_key(&key) {
         return (StatusCode::CONFLICT, "FileAlreadyExists").into_response();
     }
+    if let Some(size) = image_size {
+        sim.upload_sizes.insert(key.clone(), size);
+    }
     sim.uploads.insert(key, seconds);
     sim.stats.uploads += 1;
     StatusCode::OK.into_response()
@@ -521,8 +554,11 @@ pub fn video_for(task_id: &str) -> Vec<u8> {
 }
 
 async fn media(State(shared): State<Arc<Shared>>, Path(file): Path<String>) -> Response {
-    let id = file.strip_suffix(".mp4").unwrap_or(&file).to_owned();
-    let truncate = {
+    // An image candidate is `{task}-{index}.png`; a video `{task}.mp4`.
+    let candidate = file.strip_suffix(".png").and_then(|f| f.rsplit_once('-'));
+    let candidate = candidate.and_then(|(id, i)| Some((id.to_owned(), i.parse::<usize>().ok()?)));
+    let id = candidate.as_ref().map_or_else(|| file.strip_suffix(".mp4").unwrap_or(&file).to_owned(), |c| c.0.clone());
+    let (truncate, image) = {
         let mut sim = shared.sim();
         match sim.video(&id, Instant::now()) {
             None => return (StatusCode::NOT_FOUND, "NoSuchKey").into_response(),
@@ -534,15 +570,30 @@ async fn media(State(shared): State<Arc<Shared>>, Path(file): Path<String>) -> R
             }
             Some(true) => {}
         }
+        // An image task has PNGs (of the candidates that passed), a video task an MP4.
+        let image = match candidate {
+            Some((_, i)) => match sim.image_candidate(&id, i) {
+                Some((body, size)) => Some((body, i, size)),
+                None => return (StatusCode::NOT_FOUND, "NoSuchKey").into_response(),
+            },
+            None if sim.is_image_task(&id) => return (StatusCode::NOT_FOUND, "NoSuchKey").into_response(),
+            None => None,
+        };
         sim.stats.downloads += 1;
         let p = sim.config.faults.truncated_download;
         let t = sim.roll(p);
         if t {
             sim.stats.truncated += 1;
         }
-        t
+        (t, image)
     };
-    let video = video_for(&id);
+    let (video, content_type) = match image {
+        None => (video_for(&id), "video/mp4"),
+        Some((body, index, (w, h))) => match png::candidate(&body, index as u32, w, h) {
+            Ok(bytes) => (bytes, "image/png"),
+            Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        },
+    };
     let len = video.len();
     let body = if truncate {
         let head = Bytes::copy_from_slice(&video[..len / 2]);
@@ -552,7 +603,7 @@ async fn media(State(shared): State<Arc<Shared>>, Path(file): Path<String>) -> R
     } else {
         Body::from(video)
     };
-    ([(header::CONTENT_TYPE, "video/mp4".to_owned()), (header::CONTENT_LENGTH, len.to_string())], body).into_response()
+    ([(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_LENGTH, len.to_string())], body).into_response()
 }
 
 async fn stats(State(shared): State<Arc<Shared>>) -> Response {

@@ -9,13 +9,15 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::config::FakeConfig;
+pub use super::stats::Stats;
 use crate::api::{TaskStatus, beijing};
 use crate::catalog::{self, Family};
 use crate::rate::Window;
+pub use image_tasks::INSPECTION_FAILED;
+use image_tasks::ImageTask;
 
 /// How a task will end, decided when it is created.
 #[derive(Debug, Clone)]
@@ -49,6 +51,8 @@ pub struct Task {
     prompt: String,
     /// The request as sent.
     pub body: Value,
+    /// What an image task makes (`None`: a video task).
+    image: Option<ImageTask>,
     request_id: String,
 }
 
@@ -61,79 +65,6 @@ pub fn orig_prompt(prompt: &str, body: &Value) -> String {
         out = out.replace(&format!("@{name} "), name).replace(&format!("@{name}"), name);
     }
     out
-}
-
-/// Counters for tests and benchmarks (`GET /__fake/stats`).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Stats {
-    /// Accepted create calls.
-    pub submissions: u64,
-    /// Create calls whose exact body had been accepted before while that earlier task had
-    /// not failed: money spent twice on one video (a resubmission after FAILED or CANCELED is
-    /// not counted).
-    pub duplicate_submissions: u64,
-    /// Task queries.
-    pub queries: u64,
-    pub lists: u64,
-    pub cancels: u64,
-    pub policies: u64,
-    pub uploads: u64,
-    /// Video downloads started.
-    pub downloads: u64,
-    /// 429 answers, for any reason.
-    pub throttled: u64,
-    /// 401 answers (wrong or missing key).
-    pub unauthorized: u64,
-    /// 500 answers injected.
-    pub server_errors: u64,
-    /// Connections closed without an answer.
-    pub dropped: u64,
-    pub slowed: u64,
-    pub truncated: u64,
-    /// Most tasks RUNNING at once, per family.
-    pub peak_running: BTreeMap<String, u32>,
-    /// Most tasks PENDING or RUNNING at once, per family.
-    pub peak_in_flight: BTreeMap<String, u32>,
-    /// Seconds of RUNNING summed over tasks, per family.
-    pub busy_seconds: BTreeMap<String, f64>,
-    /// Seconds from the family's first submission to its last task's end.
-    pub span_seconds: BTreeMap<String, f64>,
-    /// Slots refilled after a task ended, per family, and the seconds they stood empty
-    /// (from the end of one task to the start of the next in that slot).
-    pub refills: BTreeMap<String, u64>,
-    pub refill_gap_seconds: BTreeMap<String, f64>,
-    /// Each task's run time, per family, in the order the tasks were created.
-    pub run_seconds: BTreeMap<String, Vec<f64>>,
-    /// Tasks by final state.
-    pub final_states: BTreeMap<String, u64>,
-    /// Tasks other clients of the account created.
-    pub neighbour_tasks: u64,
-    /// Requests (exact bodies) sent by create calls that SUCCEEDED more than once: the same
-    /// video paid for twice.
-    pub bodies_paid_twice: u64,
-    /// Downloads refused because the URL had expired.
-    pub expired_downloads: u64,
-}
-
-impl Stats {
-    /// Share of the family's slot time that was busy between its first submission and last end.
-    pub fn utilisation(&self, family: &str, slots: u32) -> f64 {
-        let busy = self.busy_seconds.get(family).copied().unwrap_or(0.0);
-        let span = self.span_seconds.get(family).copied().unwrap_or(0.0);
-        if span <= 0.0 { 0.0 } else { busy / (span * f64::from(slots)) }
-    }
-
-    /// Mean seconds between a task ending and its slot taking the next task, per family.
-    pub fn mean_refill_gap(&self, family: &str) -> f64 {
-        let n = self.refills.get(family).copied().unwrap_or(0);
-        let gap = self.refill_gap_seconds.get(family).copied().unwrap_or(0.0);
-        if n == 0 { 0.0 } else { gap / n as f64 }
-    }
-
-    /// All requests that reached the API (creates, queries, lists, cancels).
-    pub fn api_requests(&self) -> u64 {
-        self.submissions + self.queries + self.lists + self.cancels
-    }
 }
 
 #[derive(Debug, Default)]
@@ -186,6 +117,8 @@ pub struct Sim {
     /// Uploaded files by key, with the length of an MP4 (what the service bills of a
     /// reference video).
     pub uploads: HashMap<String, Option<f64>>,
+    /// The pixel size of each uploaded image, by key (an image model's input aspect).
+    pub upload_sizes: HashMap<String, (u32, u32)>,
     pub stats: Stats,
     epoch: Instant,
     epoch_wall: jiff::Timestamp,
@@ -215,6 +148,7 @@ impl Sim {
             query_window: Window::new(Duration::from_secs(1)),
             bodies: HashMap::new(),
             uploads: HashMap::new(),
+            upload_sizes: HashMap::new(),
             stats: Stats::default(),
             epoch: Instant::now(),
             epoch_wall,
@@ -350,9 +284,10 @@ impl Sim {
         let model = body["model"].as_str().unwrap_or_default().to_owned();
         let family = catalog::family_of(&model);
         let limit = self.pool_limit(&family);
-        let rps = match (self.config.submit_rps, catalog::lookup(&model)) {
+        let image_rps = || catalog::images::image_lookup(&model).map(|s| s.submit_rps);
+        let rps = match (self.config.submit_rps, catalog::lookup(&model).map(|s| s.submit_rps).or_else(image_rps)) {
             (0, _) => 0,
-            (rps, Some(spec)) => rps.min(spec.submit_rps),
+            (rps, Some(limit)) => rps.min(limit),
             (rps, None) => rps,
         };
         if self
@@ -408,7 +343,8 @@ impl Sim {
         }
         let id = self.new_id();
         let request_id = self.new_id();
-        let outcome = self.decide_outcome(&model, body);
+        let mut outcome = self.decide_outcome(&model, body);
+        let image = self.image_task(body, &mut outcome);
         let run_for = match &self.config.render {
             Some(render) => render.run_time(self.config.seed, body),
             None => {
@@ -419,6 +355,7 @@ impl Sim {
                 if hi > lo { rng.random_range(lo..=hi) } else { lo }
             }
         };
+        let run_for = image.as_ref().map_or(run_for, |i| self.image_run_time(run_for, body, i.candidates()));
         if owner == Owner::Api {
             self.stats.run_seconds.entry(family.name().to_owned()).or_default().push(run_for.as_secs_f64());
         }
@@ -433,6 +370,7 @@ impl Sim {
             end: None,
             run_for,
             outcome,
+            image,
             prompt: body["input"]["prompt"].as_str().unwrap_or_default().to_owned(),
             body: body.clone(),
             request_id: request_id.clone(),
@@ -474,6 +412,11 @@ impl Sim {
             let pick = self.rng.random_range(0..self.recent.len());
             let mut body = self.recent[pick].clone();
             let model = body["model"].as_str().unwrap_or_default().to_owned();
+            if catalog::images::image_lookup(&model).is_some() {
+                image_tasks::reword(&mut body, n);
+                body["parameters"]["seed"] = self.rng.random_range(0..1000).into();
+                return body;
+            }
             let spec = catalog::lookup(&model);
             match self.rng.random_range(0..3) {
                 0 => {
@@ -533,6 +476,7 @@ impl Sim {
     pub fn stats_now(&mut self, now: Instant) -> Stats {
         self.advance(now);
         self.stats.bodies_paid_twice = self.billed_bodies().values().filter(|n| **n > 1).count() as u64;
+        self.count_images();
         self.stats.clone()
     }
 
@@ -579,6 +523,10 @@ impl Sim {
         }
         let mut usage = Value::Null;
         match (&task.outcome, task.status) {
+            (Outcome::Succeed, TaskStatus::Succeeded) if task.image.is_some() => {
+                output["end_time"] = task.end.map(|e| self.wall_text(e)).into();
+                usage = task.image.as_ref().map(|i| i.fill_succeeded(&task.id, base, &mut output)).into();
+            }
             (Outcome::Succeed, TaskStatus::Succeeded) => {
                 output["end_time"] = task.end.map(|e| self.wall_text(e)).into();
                 output["orig_prompt"] = orig_prompt(&task.prompt, &task.body).into();
@@ -596,6 +544,9 @@ impl Sim {
                 }
                 if let Some(m) = message {
                     output["message"] = m.clone().into();
+                }
+                if let Some(image) = &task.image {
+                    image.fill_failed(&task.id, base, &mut output);
                 }
             }
             _ => {}
@@ -656,7 +607,7 @@ impl Sim {
                 "api_key_id": if t.owner == Owner::Api { "fake" } else { "neighbour" },
                 "caller_parent_id": "fake",
                 "caller_uid": "fake",
-                "user_api_unique_key": format!("apikey:v1:aigc:video-generation:video-synthesis:{}", t.model),
+                "user_api_unique_key": image_tasks::unique_key(t),
             }));
         }
         out
@@ -673,6 +624,9 @@ impl Sim {
         Some(!expired)
     }
 }
+
+#[path = "image_tasks.rs"]
+mod image_tasks;
 
 #[cfg(test)]
 #[path = "sim_tests.rs"]

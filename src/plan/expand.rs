@@ -131,6 +131,12 @@ pub fn expand(loaded: &Loaded, options: &ExpandOptions) -> Result<Expansion, Dia
         });
         jobs.extend(made);
     }
+    // Refs in a cycle (an error already) still name something: no cascade of unknown refs.
+    for (name, spec) in &m.refs {
+        if spec.value.generate().is_some() && !cx.refs.contains_key(name) {
+            cx.refs.insert(name.clone(), stages::waiting_ref(name));
+        }
+    }
     let mut total = 0usize;
     for shot in &loaded.shots {
         if shot.enabled.as_ref().is_some_and(|e| !e.value) {

@@ -621,7 +621,7 @@ impl Coordinator<'_, '_> {
 
     pub(super) fn finish(
         mut self,
-        others: &[Job],
+        others: [&[Job]; 2],
         name: Option<&str>,
         started: Instant,
         picks: &crate::review::Picks,
@@ -631,7 +631,8 @@ impl Coordinator<'_, '_> {
         }
         self.commit();
         // results.csv lists every job of the manifest, this run's first.
-        let mut rows = results::rows(self.jobs.iter().chain(others), std::iter::empty(), &self.ledger);
+        let mut rows =
+            results::rows(self.jobs.iter().chain(others.into_iter().flatten()), std::iter::empty(), &self.ledger);
         crate::review::picks::mark(&mut rows, picks);
         let written = results::write(&self.output_dir, name, &rows);
         if let Err(e) = &written {

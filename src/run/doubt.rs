@@ -244,7 +244,9 @@ pub fn verdict(e: &Expect, c: &Candidate) -> Verdict {
     if let Some(u) = &c.usage {
         // Only a model that is sent an exact size reports it back; the others report what they
         // made (the first frame's aspect, a tier's default), which says nothing of the request.
-        let exact_size = crate::catalog::lookup(&e.model).is_none_or(|m| matches!(m.shape, Shape::Size(_)));
+        // An image model reports roughly what it made (`2976*1408` for `2K`): never evidence.
+        let exact_size = crate::catalog::lookup(&e.model).is_none_or(|m| matches!(m.shape, Shape::Size(_)))
+            && crate::catalog::images::image_lookup(&e.model).is_none();
         if let Some(size) = u.size.as_deref().filter(|s| exact_size && *s != e.size) {
             return Verdict::Contradicts(format!("size {size}"));
         }

@@ -147,7 +147,7 @@ pub async fn run(
         coord.reporter.note(&Note::Info { message: format!("{e}; results.csv and review.html show no picks") });
         crate::review::Picks::default()
     });
-    let outcome = coord.finish(&input.expansion.unselected, input.name, started, &picks);
+    let outcome = coord.finish([&input.expansion.unselected, &input.expansion.waiting], input.name, started, &picks);
     // A renamed shot's video moved to its new folder; its old folder, if empty, goes too.
     let unused = unused_folders(output_dir, &outcome.ledger, jobs.iter().chain(&input.expansion.unselected));
     let removed = files::remove_empty_folders(unused);

@@ -92,7 +92,8 @@ pub async fn probe(
             limiter.until_ready().await;
             let details = policy.run(|| client.get_task(&task.task_id)).await?;
             candidate.status = details.output.task_status;
-            candidate.orig_prompt = details.output.orig_prompt;
+            // An image task of the prompt protocol says its prompt per result.
+            candidate.orig_prompt = details.output.orig_prompt.clone().or_else(|| details.output.first_orig_prompt());
             candidate.usage = details.usage;
         }
         out.candidates.push(candidate);

@@ -38,18 +38,21 @@ impl Coordinator<'_, '_> {
         }
     }
 
-    pub(super) fn lane(&mut self, model: &str) -> mpsc::UnboundedSender<SubmitJob> {
+    /// The lane of a job's model (its endpoint: the catalog gives one per model).
+    pub(super) fn lane(&mut self, model: &str, endpoint: crate::catalog::Endpoint) -> mpsc::UnboundedSender<SubmitJob> {
         if let Some(tx) = self.lanes.get(model) {
             return tx.clone();
         }
         let (tx, rx) = mpsc::unbounded_channel();
-        let spec = crate::catalog::lookup(model);
+        let spec_rps = crate::catalog::lookup(model)
+            .map(|s| s.submit_rps)
+            .or_else(|| crate::catalog::images::image_lookup(model).map(|s| s.submit_rps));
         // The rate the user set, else the model's own (5 a second outside the catalog).
-        let rps = self.options.submit_per_second.unwrap_or_else(|| spec.map_or(5, |s| s.submit_rps));
+        let rps = self.options.submit_per_second.unwrap_or_else(|| spec_rps.unwrap_or(5));
         let lane = Lane {
             client: self.client.clone(),
             model: model.to_owned(),
-            endpoint: spec.map_or(crate::catalog::Endpoint::VideoGeneration, |s| s.endpoint),
+            endpoint,
             limiter: SlidingWindow::new(rps),
             submit: self.policy(RetryPolicy::submit()),
             reads: self.policy(RetryPolicy::poll()),
@@ -175,7 +178,7 @@ impl Coordinator<'_, '_> {
                 ahead: ahead.contains(&idx),
                 visible: visible_of(job),
             };
-            let lane = self.lane(&job.model);
+            let lane = self.lane(&job.model, job.endpoint);
             if lane.send(submit).is_ok() {
                 self.in_air.start(Worker::Submit);
             }

@@ -39,6 +39,8 @@ pub enum RowState {
     Ambiguous,
     /// In the ledger, no longer in the manifest.
     Orphaned,
+    /// It uses a generated ref with no pick yet: not sent.
+    Waiting,
 }
 
 impl RowState {
@@ -70,6 +72,7 @@ impl RowState {
             RowState::Expired => "expired",
             RowState::Ambiguous => "ambiguous",
             RowState::Orphaned => "orphaned",
+            RowState::Waiting => "waiting",
         }
     }
 }
@@ -115,7 +118,8 @@ pub fn billed_cost(record: &Record) -> Option<f64> {
 impl ResultRow {
     /// The row of a manifest job.
     pub fn for_job(job: &Job, record: Option<&Record>) -> ResultRow {
-        let mut row = ResultRow::from_record(record, RowState::of(record));
+        let state = if job.waiting.is_empty() { RowState::of(record) } else { RowState::Waiting };
+        let mut row = ResultRow::from_record(record, state);
         row.key = job.key.clone();
         row.shot = job.shot.clone();
         row.variant = job.variant.clone();
@@ -125,10 +129,11 @@ impl ResultRow {
         row.seed = job.seed;
         // Where the video really is: a renamed shot whose file could not be moved keeps its old path.
         row.output = record.and_then(|r| r.path.clone()).unwrap_or_else(|| job.output.display().to_string());
-        row.cost_cny = match (row.billed_seconds, job.price_per_second) {
-            (Some(secs), Some(p)) => Some(round_cents(secs * p)),
-            _ => row.cost_cny,
-        };
+        row.cost_cny = record
+            .and_then(|r| r.usage.as_ref())
+            .and_then(|u| crate::plan::billed_cost(job, u))
+            .map(round_cents)
+            .or(row.cost_cny);
         row
     }
 

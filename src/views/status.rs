@@ -40,9 +40,10 @@ impl Serialize for StatusState {
 
 /// The rows of `status`: the selected jobs, then the orphans.
 pub fn rows(expansion: &Expansion, ledger: &Ledger) -> Vec<ResultRow<StatusState>> {
-    let decisions = results::decisions(&expansion.jobs, ledger, &expansion.output_dir, Asked::default());
+    let mut decisions = results::decisions(&expansion.jobs, ledger, &expansion.output_dir, Asked::default());
+    decisions.extend(expansion.waiting.iter().map(|_| Decision::Waiting));
     let mut decisions = decisions.into_iter();
-    results::rows(&expansion.jobs, &expansion.unselected, ledger)
+    results::rows(expansion.jobs.iter().chain(&expansion.waiting), &expansion.unselected, ledger)
         .into_iter()
         .map(|row| {
             let state = match (row.state, decisions.next()) {

@@ -132,6 +132,11 @@ fn cycle_from(start: &str, left: &BTreeMap<&str, GenRef<'_>>) -> Vec<String> {
     path.iter().map(|p| format!("@{p}")).collect()
 }
 
+/// A generated ref with no pick.
+pub(super) fn waiting_ref(name: &str) -> Ref {
+    Ref { source: MediaSource::Waiting(name.to_owned()), kind: MediaKind::Image, seconds: None, dims: None, bytes: None }
+}
+
 /// What a generated ref is to the jobs that use it: its pick (a file in the output folder,
 /// checked against the sha256 recorded when it was picked), or `waiting`. A pick of a
 /// candidate that is not one of `jobs` (the generation changed since) is stale: the ref waits
@@ -143,13 +148,7 @@ pub(super) fn resolve(
     output_dir: &Path,
     diags: &mut Diagnostics,
 ) -> (Ref, Option<RefPick>) {
-    let waiting = Ref {
-        source: MediaSource::Waiting(g.name.to_owned()),
-        kind: MediaKind::Image,
-        seconds: None,
-        dims: None,
-        bytes: None,
-    };
+    let waiting = waiting_ref(g.name);
     let Some(pick) = picks.refs.get(g.name).filter(|p| jobs.iter().any(|j| j.key == p.key)) else {
         return (waiting, None);
     };

@@ -23,12 +23,14 @@ fn parse_ratio(ratio: &str) -> Option<(f64, f64)> {
     (w > 0.0 && h > 0.0).then_some((w, h))
 }
 
-/// `W*H` with `total` pixels at `ratio`, each side a multiple of 16.
-fn sized(total: f64, (rw, rh): (f64, f64)) -> String {
+/// `W*H` with about `total` pixels at `ratio`, each side a multiple of 16: rounded down,
+/// unless that falls under the model's minimum, then up.
+fn sized(spec: &ImageModelSpec, total: f64, (rw, rh): (f64, f64)) -> String {
     let w = (total * rw / rh).sqrt();
     let h = w * rh / rw;
-    let round16 = |x: f64| ((x / 16.0).round() as u32).max(1) * 16;
-    format!("{}*{}", round16(w), round16(h))
+    let to16 = |x: f64, up: bool| ((if up { (x / 16.0).ceil() } else { (x / 16.0).floor() }) as u32).max(1) * 16;
+    let down = format!("{}*{}", to16(w, false), to16(h, false));
+    if spec.check_size(&down).is_ok() { down } else { format!("{}*{}", to16(w, true), to16(h, true)) }
 }
 
 /// The shape parameters to send; `Err` says what the model takes instead.
@@ -92,7 +94,7 @@ pub(super) fn params(
                         None => spec.default_size.and_then(tier_side).unwrap_or(min_total.max(1280).min(max_total)),
                     };
                     let side = f64::from(side.clamp(min_total, max_total));
-                    Some(sized(side * side, r))
+                    Some(sized(spec, side * side, r))
                 }
                 (None, Some(t), None) => {
                     let side = tier_side(t).ok_or_else(|| format!("`{t}` is not a resolution: 1K, 2K or 4K"))?;
@@ -121,7 +123,7 @@ mod tests {
 
     #[test]
     fn a_ratio_becomes_each_models_own_fields() {
-        assert_eq!(p("wan2.7-image", None, Some("1K"), Some("16:9")).as_deref(), Ok(r#"{"size":"1712*960"}"#));
+        assert_eq!(p("wan2.7-image", None, Some("1K"), Some("16:9")).as_deref(), Ok(r#"{"size":"1696*960"}"#));
         assert_eq!(p("wan2.7-image", None, Some("2k"), None).as_deref(), Ok(r#"{"size":"2K"}"#));
         assert_eq!(p("wan2.7-image", None, None, None).as_deref(), Ok(r#"{"size":"2K"}"#));
         assert_eq!(p("qwen-image-plus", None, None, Some("3:4")).as_deref(), Ok(r#"{"size":"1104*1472"}"#));
