@@ -305,3 +305,107 @@ async fn two_takes_compared_side_by_side_play_and_seek_in_sync() {
         .await;
     client.close().await.expect("close");
 }
+
+/// `pixbatch plan --format json` of `manifest`: key per job name (`shot` or `shot[variant]`).
+async fn plan_keys(fake: &pixbatch::fake::FakeServer, manifest: &Path) -> std::collections::BTreeMap<String, String> {
+    let out = common::pixbatch(fake, "sk-test")
+        .args(["plan", "--format", "json"])
+        .arg(manifest)
+        .output()
+        .await
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let field = |j: &serde_json::Value, k: &str| j[k].as_str().unwrap_or_default().to_owned();
+    doc["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .map(|j| {
+            let name = match field(j, "variant").as_str() {
+                "" => field(j, "shot"),
+                v => format!("{}[{v}]", field(j, "shot")),
+            };
+            (name, field(j, "key"))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_candidate_picked_in_the_page_changes_the_keys_of_exactly_its_dependents() {
+    let Some((driver, chromium)) = driver() else { return };
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = dir.path().join("stages.yaml");
+    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stages.yaml"), &manifest).expect("copy");
+    let fake = pixbatch::fake::FakeServer::start(common::fast_fake()).await.expect("fake");
+    // The ref stage, a pick of each ref, then everything the picks feed.
+    let (code, stderr) = common::run_to_end(&fake, &manifest, &[]).await;
+    assert_eq!(code, pixbatch::exit::WAITING, "{stderr}");
+    for what in [["@hero", "seed=1"], ["@bridge", "seed=1"]] {
+        let out =
+            common::pixbatch(&fake, "sk-test").arg("pick").arg(&manifest).args(what).output().await.expect("pick");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let (code, stderr) = common::run_to_end(&fake, &manifest, &[]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let before = plan_keys(&fake, &manifest).await;
+
+    let reload_from = manifest.clone();
+    let reload: pixbatch::review::server::Reload = Box::new(move || {
+        let loaded = pixbatch::manifest::load(&reload_from).map_err(|d| d.render(false))?;
+        pixbatch::plan::expand(&loaded, &pixbatch::plan::ExpandOptions::default()).map_err(|d| d.render(false))
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let server = pixbatch::review::server::start_reloading(listener, reload, Some("stages".into())).expect("serve");
+    let client = browser(&driver, &chromium).await;
+    client.goto(&server.url()).await.expect("open");
+
+    // Every candidate is an image that loaded; the picks are marked; each take names the
+    // candidates it was made from.
+    let images = until(
+        &client,
+        "const i = [...document.querySelectorAll('#references img')]; return i.every(x => x.complete && x.naturalWidth > 0) && i.length;",
+        "the candidates' images",
+    )
+    .await;
+    assert_eq!(images, 7, "3 + 3 candidates and the keyframe");
+    let marked = client.execute(
+        "return [...document.querySelectorAll('#references figure.picked')].map(f => f.querySelector('b').textContent);",
+        vec![],
+    );
+    assert_eq!(marked.await.expect("js"), serde_json::json!(["@bridge seed=1", "@hero seed=1", "@bridge_end #1"]));
+    let uses =
+        client.execute("return document.querySelector('section[data-shot=crossing] .uses').textContent;", vec![]);
+    assert_eq!(uses.await.expect("js"), "@hero seed=1 · @bridge seed=1");
+    let hero = client.find(Locator::Css("section[data-ref=hero] .consequence")).await.expect("hero");
+    assert!(hero.text().await.expect("text").starts_with("a new pick renders 4 jobs again, ¥"));
+    if std::env::var_os("PIXBATCH_REFS_SCREENSHOT").is_some() {
+        // For the README: `PIXBATCH_REFS_SCREENSHOT=1 cargo nextest run --test browser`.
+        client.set_window_size(1280, 2000).await.expect("a window the whole section fits in");
+        let png = client.find(Locator::Css("#references")).await.expect("section").screenshot().await.expect("png");
+        client.set_window_size(1280, 1400).await.expect("back");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/images/references.png");
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, png).expect("write screenshot");
+    }
+
+    // A click on another candidate of @hero picks it, through `choose_ref`.
+    let button = "section[data-ref=hero] button.pick[data-variant='seed=2']";
+    client.find(Locator::Css(button)).await.expect("a pick button").click().await.expect("click");
+    let out = dir.path().join("renders/stages");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while pixbatch::review::Picks::load(&out).expect("picks").refs.get("hero").is_none_or(|p| p.variant != "seed=2") {
+        assert!(Instant::now() < deadline, "the click wrote no pick");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let shown = "section[data-ref=hero] figure.picked button.pick[data-variant='seed=2']";
+    client.wait().for_element(Locator::Css(shown)).await.expect("the page shows the new pick");
+
+    // Exactly the jobs that use @hero (directly, or through the keyframe made from it) have new keys.
+    let after = plan_keys(&fake, &manifest).await;
+    let changed: Vec<&String> =
+        after.iter().filter(|(name, key)| before.get(*name) != Some(*key)).map(|(n, _)| n).collect();
+    assert_eq!(changed, ["@bridge_end", "arrival", "crossing", "look-back"], "{before:?}\n{after:?}");
+    assert_eq!(before.len(), after.len());
+    client.close().await.expect("close");
+}

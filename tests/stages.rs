@@ -52,8 +52,15 @@ fn requests(fake: &FakeServer) -> u64 {
 }
 
 /// The names of the jobs whose key is not what it was.
-fn changed(before: &BTreeMap<String, (String, String)>, after: &BTreeMap<String, (String, String)>) -> BTreeSet<String> {
-    after.iter().filter(|(name, (key, _))| before.get(*name).is_none_or(|(k, _)| k != key)).map(|(n, _)| n.clone()).collect()
+fn changed(
+    before: &BTreeMap<String, (String, String)>,
+    after: &BTreeMap<String, (String, String)>,
+) -> BTreeSet<String> {
+    after
+        .iter()
+        .filter(|(name, (key, _))| before.get(*name).is_none_or(|(k, _)| k != key))
+        .map(|(n, _)| n.clone())
+        .collect()
 }
 
 fn names(list: &[&str]) -> BTreeSet<String> {
@@ -134,7 +141,9 @@ async fn until_refs_renders_the_stills_only() {
     let fake = FakeServer::start(fast_fake()).await.expect("fake");
     pixbatch(&fake, "sk-test").arg("validate").arg(&manifest).status().await.expect("validates");
     // Picks made up front: --until refs stops after the keyframe, before any clip.
-    let text = std::fs::read_to_string(&manifest).expect("read").replace("version: 1\n", "version: 1\nrun: {auto_pick: first}\n");
+    let text = std::fs::read_to_string(&manifest)
+        .expect("read")
+        .replace("version: 1\n", "version: 1\nrun: {auto_pick: first}\n");
     std::fs::write(&manifest, text).expect("write");
     let (code, stderr) = run_to_end(&fake, &manifest, &["--until", "refs"]).await;
     assert_eq!(code, 0, "every ref picked, the clips left for later: {stderr}");

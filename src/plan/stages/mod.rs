@@ -134,7 +134,13 @@ fn cycle_from(start: &str, left: &BTreeMap<&str, GenRef<'_>>) -> Vec<String> {
 
 /// A generated ref with no pick.
 pub(super) fn waiting_ref(name: &str) -> Ref {
-    Ref { source: MediaSource::Waiting(name.to_owned()), kind: MediaKind::Image, seconds: None, dims: None, bytes: None }
+    Ref {
+        source: MediaSource::Waiting(name.to_owned()),
+        kind: MediaKind::Image,
+        seconds: None,
+        dims: None,
+        bytes: None,
+    }
 }
 
 /// What a generated ref is to the jobs that use it: its pick (a file in the output folder,
