@@ -48,10 +48,15 @@ fn downloaded(out: &Path, job: &Job, ok: &[u32], n: u32) -> Vec<Entry> {
     };
     let images: Vec<ImageOut> = (0..n)
         .map(|i| match ok.contains(&i) {
-            true => ImageOut { url: Some(format!("https://x/{i}.png")), code: None, message: None },
-            false => {
-                ImageOut { url: None, code: Some("DataInspectionFailed".into()), message: Some("inappropriate".into()) }
+            true => {
+                ImageOut { url: Some(format!("https://x/{i}.png")), code: None, message: None, ..ImageOut::default() }
             }
+            false => ImageOut {
+                url: None,
+                code: Some("DataInspectionFailed".into()),
+                message: Some("inappropriate".into()),
+                ..ImageOut::default()
+            },
         })
         .collect();
     let files: Vec<CandidateFile> = ok
