@@ -65,16 +65,17 @@ fn consequence(expansion: &Expansion, r: &RefStage) -> String {
     let cost = round_cents(deps.iter().filter_map(|j| crate::plan::estimate_cost(j)).sum());
     let jobs = |n: usize| if n == 1 { "1 job".to_owned() } else { format!("{n} jobs") };
     if r.pick.is_none() {
+        // Everything that uses it waits, directly or through a ref made from it.
+        if deps.is_empty() {
+            return "nothing uses it yet".to_owned();
+        }
         let mut shots: Vec<&str> = Vec::new();
-        for j in expansion.waiting.iter().filter(|j| j.waiting.contains(&r.name)) {
+        for j in &deps {
             if !shots.contains(&j.shot.as_str()) {
                 shots.push(&j.shot);
             }
         }
-        if shots.is_empty() {
-            return "nothing waits for it".to_owned();
-        }
-        let what = if shots.len() == 1 { "1 shot waits".to_owned() } else { format!("{} shots wait", shots.len()) };
+        let what = if deps.len() == 1 { "1 job waits".to_owned() } else { format!("{} jobs wait", deps.len()) };
         return format!("{what} for a pick: {}", shots.join(", "));
     }
     format!("a new pick renders {} again, ¥{cost:.2}", jobs(deps.len()))

@@ -124,7 +124,7 @@ fn references_list_every_candidate_failed_ones_with_their_code() {
     assert_eq!(html.matches("data-shot=\"@hero\"").count(), 3);
     assert!(html.contains("data-variant=\"seed=1#2\""));
     // Nothing picked: the shot waits, and says for what.
-    assert!(html.contains("no pick yet") && html.contains("1 shot waits for a pick: walk"), "{html}");
+    assert!(html.contains("no pick yet") && html.contains("1 job waits for a pick: walk"), "{html}");
     assert!(html.contains("data-state=\"waiting\"") && html.contains("waiting for a pick of @hero"));
     assert!(!html.contains("class=\"take candidate picked"));
 }
