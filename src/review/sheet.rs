@@ -3,8 +3,12 @@
 //! from `file://` and from a copied or zipped output folder), generated with `maud`, which
 //! escapes every value (a prompt is user text).
 //!
-//! Shots in manifest order; within a shot, a grid of its takes, or a table when its variants
-//! vary along exactly two axes (say seed × size). Videos load only when scrolled into view.
+//! First the generated refs' candidate images (`sheet_refs`), then the shots in manifest order
+//! (those waiting for a pick after the others); within a shot, a grid of its takes, or a table
+//! when its variants vary along exactly two axes (say seed × size). Videos load only when
+//! scrolled into view. The page's script (`sheet.js`) adds a keyboard cursor over takes and
+//! candidates (arrows move, `p` picks, `c` marks a take to compare) and a view playing two
+//! takes side by side in sync.
 
 use std::collections::BTreeSet;
 
