@@ -85,20 +85,36 @@ pub struct Source<'a> {
     pub budget: Option<f64>,
 }
 
-fn group_of(r: &Record, by: By) -> String {
-    let when = r.finished_at.or(r.submitted_at).or(r.intent_at);
+fn group_of(a: &Attempt<'_>, by: By) -> String {
     match by {
-        By::Run => r.run.map_or_else(|| "(unknown run)".to_owned(), |t| t.strftime("%Y-%m-%d %H:%M:%S").to_string()),
-        By::Day => when.map_or_else(|| "(unknown day)".to_owned(), |t| t.strftime("%Y-%m-%d").to_string()),
-        By::Shot => r.meta.shot.clone(),
-        By::Model => r.meta.model.clone(),
-        By::Stage => r.meta.stage.clone().unwrap_or_else(|| "clips".to_owned()),
+        By::Run => {
+            a.run.map_or_else(|| "(unknown run)".to_owned(), |t| t.strftime("%Y-%m-%d %H:%M:%S%.3f").to_string())
+        }
+        By::Day => a.when.map_or_else(|| "(unknown day)".to_owned(), |t| t.strftime("%Y-%m-%d").to_string()),
+        By::Shot => a.meta.shot.clone(),
+        By::Model => a.meta.model.clone(),
+        By::Stage => a.meta.stage.clone().unwrap_or_else(|| "clips".to_owned()),
     }
 }
 
-/// Adds one record's money to a row.
-fn add(row: &mut SpendRow, r: &Record) {
-    match r.spend() {
+/// One attempt's money: the record's current one, or a past one.
+struct Attempt<'a> {
+    spend: Spend,
+    meta: &'a crate::ledger::JobMeta,
+    run: Option<jiff::Timestamp>,
+    when: Option<jiff::Timestamp>,
+}
+
+/// Every attempt of a record: the past ones, then the current.
+fn attempts(r: &Record) -> impl Iterator<Item = Attempt<'_>> {
+    let past = r.past.iter().map(|p| Attempt { spend: p.spend.clone(), meta: &p.meta, run: p.run, when: p.when });
+    let when = r.finished_at.or(r.submitted_at).or(r.intent_at);
+    past.chain(std::iter::once(Attempt { spend: r.spend(), meta: &r.meta, run: r.run, when }))
+}
+
+/// Adds one attempt's money to a row.
+fn add(row: &mut SpendRow, a: &Attempt<'_>) {
+    match a.spend.clone() {
         Spend::Nothing => {}
         Spend::Committed(cny) => {
             row.committed_tasks += 1;
@@ -107,7 +123,7 @@ fn add(row: &mut SpendRow, r: &Record) {
         Spend::Billed(b) => {
             row.billed_tasks += 1;
             row.billed_cny += b.cny;
-            if let Some(est) = r.meta.estimate_cny {
+            if let Some(est) = a.meta.estimate_cny {
                 row.estimated_cny += est;
                 row.drift_cny += b.cny - est;
             }
@@ -129,17 +145,9 @@ fn rounded(mut row: SpendRow) -> SpendRow {
     row
 }
 
-/// A ledger's billed + committed (what `run.budget` caps).
+/// A ledger's billed + committed over every attempt (what `run.budget` caps).
 pub fn spent(ledger: &Ledger) -> f64 {
-    ledger
-        .records
-        .values()
-        .map(|r| match r.spend() {
-            Spend::Committed(c) => c,
-            Spend::Billed(b) => b.cny,
-            Spend::Nothing | Spend::Free => 0.0,
-        })
-        .sum()
+    ledger.records.values().flat_map(attempts).map(|a| a.spend.cny()).sum()
 }
 
 /// The report over every source; `since` keeps the tasks sent or finished since then.
@@ -149,14 +157,13 @@ pub fn report(sources: &[Source<'_>], by: By, since: Option<jiff::Timestamp>) ->
     let (mut left_jobs, mut left_cny) = (0, 0.0);
     let mut budgets = Vec::new();
     for s in sources {
-        for r in s.ledger.records.values() {
-            let when = r.finished_at.or(r.submitted_at).or(r.intent_at);
-            if since.is_some_and(|cut| when.is_none_or(|w| w < cut)) {
+        for a in s.ledger.records.values().flat_map(attempts) {
+            if since.is_some_and(|cut| a.when.is_none_or(|w| w < cut)) {
                 continue;
             }
-            let key = group_of(r, by);
-            add(groups.entry(key.clone()).or_insert_with(|| SpendRow { group: key, ..SpendRow::default() }), r);
-            add(&mut total, r);
+            let key = group_of(&a, by);
+            add(groups.entry(key.clone()).or_insert_with(|| SpendRow { group: key, ..SpendRow::default() }), &a);
+            add(&mut total, &a);
         }
         let decisions =
             super::results::decisions(&s.expansion.jobs, s.ledger, &s.expansion.output_dir, Default::default());
