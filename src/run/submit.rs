@@ -141,7 +141,7 @@ impl Coordinator<'_, '_> {
                     audio: job.audio,
                     seed: job.seed,
                     output: job.output.display().to_string(),
-                    estimate_cny: crate::plan::estimate_cost(job),
+                    estimate_cny: crate::plan::estimate_cost(job).map(crate::catalog::round_cents),
                     stage: Some(job.stage.name()),
                 };
                 let (endpoint, run) = (Some(self.endpoint.clone()), Some(self.run_started));
