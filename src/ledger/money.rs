@@ -45,6 +45,12 @@ pub struct Billed {
     pub quantity: f64,
     pub unit: Unit,
     pub source: PriceSource,
+    /// The run that created the task, when another run billed it (a killed run's task,
+    /// resumed; or a lost create adopted through the list API): the price is the one in force
+    /// when it finished, in the run that saw it finish.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub inherited_from: Option<jiff::Timestamp>,
 }
 
 /// A task's money now.
@@ -125,5 +131,12 @@ pub fn replayed(record: &Record) -> Option<Billed> {
         (None, Some(spec)) => (spec.price, f64::from(usage.image_count?), Unit::Image),
         (None, None) => return None,
     };
-    Some(Billed { cny: unit_price * quantity, unit_price, quantity, unit, source: PriceSource::Replayed })
+    Some(Billed {
+        cny: unit_price * quantity,
+        unit_price,
+        quantity,
+        unit,
+        source: PriceSource::Replayed,
+        inherited_from: None,
+    })
 }

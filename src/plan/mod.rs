@@ -36,7 +36,7 @@ pub fn billed(job: &Job, usage: &crate::api::Usage) -> Option<crate::ledger::mon
     };
     // To a millionth of a yuan: the float product's noise is not money.
     let cny = (unit_price * quantity * 1e6).round() / 1e6;
-    Some(Billed { cny, unit_price, quantity, unit, source: job.price_source })
+    Some(Billed { cny, unit_price, quantity, unit, source: job.price_source, inherited_from: None })
 }
 
 /// Parses `K/N` (1-based K).
