@@ -139,7 +139,7 @@ fn take(t: &Take<'_>, mode: Mode<'_>) -> Markup {
     let video = t.record.and_then(|r| r.path.as_deref()).filter(|_| t.state == "done").map(href);
     html! {
         figure.take data-state=(t.state) data-search=(search) data-key=(job.key) .picked[t.picked] tabindex="-1"
-            aria-label=(format!("{} {label}, {}", job.shot, t.state_text)) {
+            aria-label={ (job.shot) " " (label) ", " (t.state_text) } {
             @if let Some(src) = &video {
                 video preload="none" controls muted playsinline data-src=(src) {}
             } @else {
@@ -165,7 +165,7 @@ fn take(t: &Take<'_>, mode: Mode<'_>) -> Markup {
                 p.prompt { (job.prompt) }
                 @if let (true, Some(src)) = (t.comparable, &video) {
                     label.cmp {
-                        input.compare type="checkbox" data-src=(src) data-label=(format!("{} {label}", job.shot));
+                        input.compare type="checkbox" data-src=(src) data-label={ (job.shot) " " (label) };
                         " compare"
                     }
                     " "
