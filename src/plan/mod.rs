@@ -11,6 +11,7 @@ pub mod matrix;
 pub mod mentions;
 pub mod refs;
 mod stages;
+pub use stages::{candidate_label, dependents};
 mod template;
 mod values;
 

@@ -32,15 +32,10 @@ pub fn candidates<'a>(expansion: &'a Expansion, ledger: &Ledger, name: &str) -> 
     let mut out = Vec::new();
     for job in ref_jobs(expansion, name) {
         let Some(record) = ledger.records.get(&job.key).filter(|r| r.phase == Phase::Downloaded) else { continue };
-        let several = matches!(job.product, crate::plan::Product::Images { n } if n > 1);
         let mut files = record.files.clone();
         files.sort_by_key(|f| f.index);
         for f in files {
-            let label = match (several, job.variant.is_empty()) {
-                (true, true) => format!("#{}", f.index + 1),
-                (true, false) => format!("{}#{}", job.variant, f.index + 1),
-                (false, _) => job.variant.clone(),
-            };
+            let label = crate::plan::candidate_label(job, f.index);
             out.push(Candidate { job, index: f.index, path: f.path.clone(), sha256: f.sha256.clone(), label });
         }
     }
@@ -132,29 +127,6 @@ pub fn choose_ref(
     let line = format!("@{name}: picked {}", shown(c));
     Picks::update(output_dir, |p| p.refs.insert(name.to_owned(), pick))?;
     Ok(line)
-}
-
-/// The jobs that use `name`, directly or through other generated refs: those a new pick
-/// re-renders.
-pub fn dependents<'a>(expansion: &'a Expansion, name: &str) -> Vec<&'a Job> {
-    let mut names = vec![name.to_owned()];
-    let mut grew = true;
-    while grew {
-        grew = false;
-        for r in &expansion.refs {
-            if !names.contains(&r.name) && r.inputs.iter().any(|i| names.contains(i)) {
-                names.push(r.name.clone());
-                grew = true;
-            }
-        }
-    }
-    expansion
-        .jobs
-        .iter()
-        .chain(&expansion.waiting)
-        .filter(|j| j.shot != format!("@{name}"))
-        .filter(|j| j.media.iter().any(|m| m.name.as_ref().is_some_and(|n| names.contains(n))))
-        .collect()
 }
 
 /// The refs with no pick, and whether a person must pick (several candidates, no `pick: first`).

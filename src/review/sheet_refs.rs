@@ -61,7 +61,7 @@ fn slot_label(job: &Job, index: u32) -> String {
 
 /// What waits for `r`'s pick, or what a new pick would render again.
 fn consequence(expansion: &Expansion, r: &RefStage) -> String {
-    let deps = ref_picks::dependents(expansion, &r.name);
+    let deps = crate::plan::dependents(expansion, &r.name);
     let cost = round_cents(deps.iter().filter_map(|j| crate::plan::estimate_cost(j)).sum());
     let jobs = |n: usize| if n == 1 { "1 job".to_owned() } else { format!("{n} jobs") };
     if r.pick.is_none() {

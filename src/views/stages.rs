@@ -68,13 +68,16 @@ pub fn ref_plans(expansion: &Expansion, _jobs: &[&Job], _states: &[Decision]) ->
         .refs
         .iter()
         .map(|r| {
-            let deps = crate::review::ref_picks::dependents(expansion, &r.name);
+            let deps = crate::plan::dependents(expansion, &r.name);
             RefPlan {
                 name: format!("@{}", r.name),
-                picked: r
-                    .pick
-                    .as_ref()
-                    .map(|p| if p.variant.is_empty() { format!("#{}", p.index + 1) } else { p.variant.clone() }),
+                picked: r.pick.as_ref().map(|p| {
+                    let job = expansion.jobs.iter().chain(&expansion.waiting).find(|j| j.key == p.key);
+                    match job.map(|j| crate::plan::candidate_label(j, p.index)) {
+                        Some(l) if !l.is_empty() => l,
+                        _ => format!("#{}", p.index + 1),
+                    }
+                }),
                 auto: r.pick.as_ref().is_some_and(|p| p.auto),
                 dependents: deps.len(),
                 repick_cost_cny: round_cents(deps.iter().filter_map(|j| estimate_cost(j)).sum()),

@@ -190,3 +190,37 @@ pub(super) fn resolve(
     };
     (r, Some(pick.clone()))
 }
+
+/// How `pixbatch pick` names candidate `index` of `job`: its variant, with `#N` when its task
+/// made several.
+pub fn candidate_label(job: &Job, index: u32) -> String {
+    let several = matches!(job.product, crate::plan::Product::Images { n } if n > 1);
+    match (several, job.variant.is_empty()) {
+        (true, true) => format!("#{}", index + 1),
+        (true, false) => format!("{}#{}", job.variant, index + 1),
+        (false, _) => job.variant.clone(),
+    }
+}
+
+/// The jobs that use `name`, directly or through other generated refs: those a new pick
+/// re-renders.
+pub fn dependents<'a>(expansion: &'a crate::plan::Expansion, name: &str) -> Vec<&'a Job> {
+    let mut names = vec![name.to_owned()];
+    let mut grew = true;
+    while grew {
+        grew = false;
+        for r in &expansion.refs {
+            if !names.contains(&r.name) && r.inputs.iter().any(|i| names.contains(i)) {
+                names.push(r.name.clone());
+                grew = true;
+            }
+        }
+    }
+    expansion
+        .jobs
+        .iter()
+        .chain(&expansion.waiting)
+        .filter(|j| j.shot != format!("@{name}"))
+        .filter(|j| j.media.iter().any(|m| m.name.as_ref().is_some_and(|n| names.contains(n))))
+        .collect()
+}
