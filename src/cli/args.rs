@@ -483,7 +483,7 @@ impl ExpandFlags {
 pub enum ModelsFormat {
     Table,
     Json,
-    /// The README's table.
+    /// The table in docs/models.md.
     Markdown,
 }
 
