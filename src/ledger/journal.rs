@@ -80,6 +80,9 @@ pub enum Event {
         /// An image task's candidates, in order (`video_url` is the first good one's).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         images: Vec<ImageOut>,
+        /// What it was billed, at the price in force (SUCCEEDED only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        billed: Option<super::money::Billed>,
     },
     /// The video is in place and verified (for an image task: its first good candidate, and
     /// every candidate in `images`).
@@ -122,6 +125,12 @@ pub struct JobMeta {
     pub seed: Option<i64>,
     /// Relative to the output folder.
     pub output: String,
+    /// The estimate when it was sent: its money while it is committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate_cny: Option<f64>,
+    /// `refs`, `refs 2`, `clips` (none in older journals: clips).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
 }
 
 /// One journal line.

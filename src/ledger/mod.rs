@@ -12,6 +12,7 @@
 
 pub mod journal;
 pub mod merge;
+pub mod money;
 pub mod stamps;
 
 use std::collections::{HashMap, HashSet};
@@ -89,9 +90,14 @@ pub struct Record {
     /// When the run of its latest intent started.
     pub run: Option<jiff::Timestamp>,
     /// An image task's candidates as the service answered (URL, or a failed item's code).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<ImageOut>,
     /// An image task's downloaded candidates.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<CandidateFile>,
+    /// What its task was billed, once SUCCEEDED (see [`money`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billed: Option<money::Billed>,
 }
 
 impl Record {
@@ -120,6 +126,7 @@ impl Record {
             run: None,
             images: Vec::new(),
             files: Vec::new(),
+            billed: None,
         }
     }
 
@@ -144,6 +151,7 @@ impl Record {
                 self.finished_at = None;
                 self.images.clear();
                 self.files.clear();
+                self.billed = None;
             }
             Event::Submitted { task_id } => {
                 self.task_id = Some(task_id.clone());
@@ -201,8 +209,9 @@ impl Record {
             Event::Status { status } => {
                 self.status = Some(*status);
             }
-            Event::Finished { status, code, message, video_url, usage, images } => {
+            Event::Finished { status, code, message, video_url, usage, images, billed } => {
                 self.images = images.clone();
+                self.billed = billed.clone();
                 self.status = Some(*status);
                 self.finished_at = Some(at);
                 self.error_code = code.clone();
@@ -215,6 +224,9 @@ impl Record {
                     TaskStatus::Unknown => Phase::Expired,
                     _ => Phase::Failed,
                 };
+                if self.phase == Phase::Succeeded && self.billed.is_none() {
+                    self.billed = money::replayed(self);
+                }
                 if self.phase == Phase::Failed && self.error_code.is_none() {
                     self.error_code = Some(TASK_FAILED_CODE.into());
                     self.error_message.get_or_insert_with(|| TASK_FAILED_MESSAGE.into());

@@ -148,15 +148,17 @@ pub(super) fn axes(
     }
 }
 
-/// `run.prices` keys must name a tier, optionally `+audio`; prices are CNY per second.
+/// `run.prices` keys must name a tier, optionally `+audio` (CNY per second), or `image` for
+/// an image model (CNY per image).
 pub(super) fn prices(loaded: &Loaded, diags: &mut Diagnostics) {
     for (model, table) in &loaded.manifest.run.prices {
         for (key, price) in table {
             let tier = key.strip_suffix("+audio").unwrap_or(key);
-            if !catalog::Tier::ALL.iter().any(|t| t.name() == tier) {
+            if key == "image" && catalog::images::image_lookup(model).is_some() {
+            } else if !catalog::Tier::ALL.iter().any(|t| t.name() == tier) {
                 diags.push(
                     Diagnostic::error(format!("run.prices.\"{model}\": `{key}` is not a tier"), None)
-                        .hint("write 360P, 480P, 540P, 720P or 1080P, optionally with +audio (e.g. \"720P+audio\")"),
+                        .hint("write 360P, 480P, 540P, 720P or 1080P, optionally with +audio (e.g. \"720P+audio\"); for an image model, `image`"),
                 );
             }
             if !(price.is_finite() && *price >= 0.0) {

@@ -19,6 +19,7 @@ use super::stages;
 use super::template;
 use super::values::{self, Field, Val, defaults_field, shot_field};
 use crate::catalog::{self, Endpoint, Layout};
+use crate::ledger::money::PriceSource;
 use crate::manifest::diag::did_you_mean;
 use crate::manifest::{Combo, Defaults, Diagnostic, Diagnostics, Loaded, MediaItem, Region, Shot, Span};
 
@@ -118,7 +119,7 @@ pub fn expand(loaded: &Loaded, options: &ExpandOptions) -> Result<Expansion, Dia
     let mut jobs = Vec::new();
     let mut ref_stages = Vec::new();
     for g in &gens {
-        let made = stages::jobs(g, &cx.refs, region, &mut cx.diags);
+        let made = stages::jobs(g, &cx.refs, region, &m.run.prices, &mut cx.diags);
         let (r, pick) = stages::resolve(g, &made, &picks, &output_dir, &mut cx.diags);
         cx.refs.insert(g.name.to_owned(), r);
         let auto_first = g.spec.pick.or(m.run.auto_pick).is_some();
@@ -392,7 +393,7 @@ impl<'a> Expander<'a> {
         )?;
 
         let (variant, output) = variant_and_output(sid, combo, sample, repeat);
-        let price_per_second = self.price(&model, spec, fitted.tier, fitted.sound, fitted.with_video);
+        let (price_per_second, price_source) = self.price(&model, spec, fitted.tier, fitted.sound, fitted.with_video);
         let mut job = Job {
             price_per_second,
             billed_input_seconds: fitted.billed_input_seconds,
@@ -417,6 +418,7 @@ impl<'a> Expander<'a> {
             output,
             product: crate::plan::Product::Video,
             price_per_image: None,
+            price_source,
             stage: crate::plan::Stage::Clips,
             waiting: Vec::new(),
         };
@@ -465,15 +467,15 @@ impl<'a> Expander<'a> {
         tier: Option<catalog::Tier>,
         sound: bool,
         with_video: bool,
-    ) -> Option<f64> {
-        let tier = tier?;
+    ) -> (Option<f64>, PriceSource) {
+        let Some(tier) = tier else { return (None, PriceSource::Catalog) };
         if let Some(table) = self.loaded.manifest.run.prices.get(model) {
             let key = if sound { format!("{tier}+audio") } else { tier.to_string() };
             if let Some(p) = table.get(&key) {
-                return Some(*p);
+                return (Some(*p), PriceSource::Manifest);
             }
         }
-        spec?.price_per_second(tier, sound, with_video, self.region)
+        (spec.and_then(|s| s.price_per_second(tier, sound, with_video, self.region)), PriceSource::Catalog)
     }
 
     /// The job's references: the explicit list, or the refs mentioned in the prompt in order;

@@ -146,6 +146,8 @@ pub struct Job {
     pub product: Product,
     /// CNY per successful image, for an image job; not in the key.
     pub price_per_image: Option<f64>,
+    /// Where its price came from (the catalog, or the manifest's `run.prices`).
+    pub price_source: crate::ledger::money::PriceSource,
     pub stage: Stage,
     /// Generated refs it uses that have no pick yet: it is `waiting` and is not sent.
     pub waiting: Vec<String>,

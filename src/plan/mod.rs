@@ -27,13 +27,14 @@ pub fn estimate_cost(job: &Job) -> Option<f64> {
     }
 }
 
-/// What a finished task of `job` cost, from the service's `usage`: the billed seconds at the
-/// job's price per second, or the successful images at its price per image.
-pub fn billed_cost(job: &Job, usage: &crate::api::Usage) -> Option<f64> {
-    match job.product {
-        Product::Video => Some(job.price_per_second? * usage.duration?),
-        Product::Images { .. } => Some(job.price_per_image? * f64::from(usage.image_count?)),
-    }
+/// What a finished task of `job` was billed, with the price in force and where it came from.
+pub fn billed(job: &Job, usage: &crate::api::Usage) -> Option<crate::ledger::money::Billed> {
+    use crate::ledger::money::{Billed, Unit};
+    let (unit_price, quantity, unit) = match job.product {
+        Product::Video => (job.price_per_second?, usage.duration?, Unit::Second),
+        Product::Images { .. } => (job.price_per_image?, f64::from(usage.image_count?), Unit::Image),
+    };
+    Some(Billed { cny: unit_price * quantity, unit_price, quantity, unit, source: job.price_source })
 }
 
 /// Parses `K/N` (1-based K).

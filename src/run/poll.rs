@@ -10,7 +10,7 @@ use super::pools::Worker;
 use super::schedule::service_seconds;
 use crate::api::{ApiError, Client, RetryPolicy, TaskResponse, TaskStatus, describe_endpoint};
 use crate::ledger::{self, Event};
-use crate::plan::{billed_cost, estimate_cost};
+use crate::plan::estimate_cost;
 
 /// The service keeps a task 24 h (`dashscope-api.md` §3.2); an UNKNOWN answer later than this
 /// (an hour of margin for clocks) means it expired, sooner means it was never seen here.
@@ -244,7 +244,8 @@ impl Coordinator<'_, '_> {
                 }
                 // The billed seconds (for Wan r2v, reference-video seconds too) or images at the
                 // job's price; with no usage reported, the estimate, so the budget never leaks.
-                self.budget.spend(usage.as_ref().and_then(|u| billed_cost(job, u)).unwrap_or(estimate));
+                let billed = usage.as_ref().and_then(|u| crate::plan::billed(job, u));
+                self.budget.spend(billed.as_ref().map_or(estimate, |b| b.cny));
                 let images = out.images();
                 let video_url = out.video_url.clone().or_else(|| images.iter().find_map(|i| i.url.clone()));
                 self.record(
@@ -256,6 +257,7 @@ impl Coordinator<'_, '_> {
                         video_url,
                         usage,
                         images,
+                        billed,
                     },
                 );
                 self.start_download(idx);
@@ -313,6 +315,7 @@ impl Coordinator<'_, '_> {
                         video_url: None,
                         usage: None,
                         images: out.images(),
+                        billed: None,
                     },
                 );
                 self.fail(idx, &code, &format!("{message}; --retry-failed resubmits it"));

@@ -188,6 +188,7 @@ mod tests {
             billed_input_seconds: 0.0,
             product: crate::plan::Product::Video,
             price_per_image: None,
+            price_source: crate::ledger::money::PriceSource::Catalog,
             stage: crate::plan::Stage::Clips,
             waiting: Vec::new(),
         }

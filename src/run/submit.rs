@@ -141,6 +141,8 @@ impl Coordinator<'_, '_> {
                     audio: job.audio,
                     seed: job.seed,
                     output: job.output.display().to_string(),
+                    estimate_cny: crate::plan::estimate_cost(job),
+                    stage: Some(job.stage.name()),
                 };
                 let (endpoint, run) = (Some(self.endpoint.clone()), Some(self.run_started));
                 self.record(idx, Event::Intent { attempt, meta, endpoint, run });

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::catalog::{self, round_cents};
+use crate::catalog::round_cents;
 use crate::files::write_atomic;
 use crate::key::JobKey;
 use crate::ledger::{Asked, Decision, Ledger, Phase, Record, check_output, decide};
@@ -105,14 +105,10 @@ pub struct ResultRow<S = RowState> {
     pub picked: bool,
 }
 
-/// Billed cost of a record at the catalog's prices (a job that left the manifest has no
-/// `run.prices` any more).
+/// What a record's task was billed, as recorded when it finished (a later price change does
+/// not rewrite it).
 pub fn billed_cost(record: &Record) -> Option<f64> {
-    let secs = record.billed_seconds()?;
-    let spec = catalog::lookup(&record.meta.model)?;
-    let tier = spec.tier_of_label(&record.meta.size)?;
-    let price = spec.price_per_second(tier, record.meta.audio, false, crate::manifest::Region::default())?;
-    Some(round_cents(price * secs))
+    record.billed.as_ref().map(|b| round_cents(b.cny))
 }
 
 impl ResultRow {
@@ -129,11 +125,6 @@ impl ResultRow {
         row.seed = job.seed;
         // Where the video really is: a renamed shot whose file could not be moved keeps its old path.
         row.output = record.and_then(|r| r.path.clone()).unwrap_or_else(|| job.output.display().to_string());
-        row.cost_cny = record
-            .and_then(|r| r.usage.as_ref())
-            .and_then(|u| crate::plan::billed_cost(job, u))
-            .map(round_cents)
-            .or(row.cost_cny);
         row
     }
 

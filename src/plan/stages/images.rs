@@ -9,9 +9,13 @@ use serde_json::Value;
 use super::GenRef;
 use crate::catalog::images::{self, ImageModelSpec, ImageProtocol, NegativePrompt};
 use crate::catalog::{Layout, MediaKind, Mentions, Role};
+use crate::ledger::money::PriceSource;
 use crate::manifest::{Diagnostic, Diagnostics, Region};
 use crate::plan::job::{Job, Media, Product, Stage, slug};
 use crate::plan::refs::Ref;
+
+/// `run.prices`: model → key → CNY.
+type Prices = BTreeMap<String, BTreeMap<String, f64>>;
 
 /// The axes a `generate:` matrix may have.
 const AXES: &[&str] = &["seed", "model", "size", "resolution", "ratio", "prompt"];
@@ -34,6 +38,7 @@ pub(in crate::plan) fn jobs(
     g: &GenRef<'_>,
     refs: &BTreeMap<String, Ref>,
     region: Region,
+    prices: &Prices,
     diags: &mut Diagnostics,
 ) -> Vec<Job> {
     let errors = diags.error_count();
@@ -70,7 +75,7 @@ pub(in crate::plan) fn jobs(
     let mut out = Vec::new();
     for combo in &combos {
         for sample in 0..repeat {
-            if let Some(job) = job(g, combo, sample, repeat, refs, region, diags) {
+            if let Some(job) = job(g, combo, sample, repeat, refs, (region, prices), diags) {
                 out.push(job);
             }
         }
@@ -120,7 +125,7 @@ fn job(
     sample: u32,
     repeat: u32,
     refs: &BTreeMap<String, Ref>,
-    region: Region,
+    (region, prices): (Region, &Prices),
     diags: &mut Diagnostics,
 ) -> Option<Job> {
     let spec = g.spec;
@@ -269,6 +274,11 @@ fn job(
             _ => None,
         })
         .collect();
+    // The manifest's `run.prices.<model>.image`, else the catalog's.
+    let (price, price_source) = match prices.get(&model).and_then(|t| t.get("image")) {
+        Some(p) => (*p, PriceSource::Manifest),
+        None => (m.price_in(region), PriceSource::Catalog),
+    };
     let size = params.get("size").or_else(|| params.get("resolution")).map_or_else(|| "auto".to_owned(), text_of);
     let mut job = Job {
         key: crate::key::JobKey::default(),
@@ -293,7 +303,8 @@ fn job(
         price_per_second: None,
         billed_input_seconds: 0.0,
         product: Product::Images { n },
-        price_per_image: Some(m.price_in(region)),
+        price_per_image: Some(price),
+        price_source,
         stage: Stage::Refs(g.depth),
         waiting,
     };

@@ -1,0 +1,94 @@
+//! Money in the ledger: every paid task's spend, in one of three states.
+//!
+//! - *committed*: accepted (or possibly accepted: a create with no answer) and not final, at
+//!   the estimate written with its intent;
+//! - *billed*: final and SUCCEEDED, at `usage` × the price in force when it finished, with that
+//!   price and where it came from written in the journal, so a later price change does not
+//!   rewrite history;
+//! - *free*: failed, cancelled or expired unbilled; never billed.
+//!
+//! Journals written before money was recorded still replay: a SUCCEEDED task without its
+//! money gets it computed from its usage at the catalog's price (`source: replayed`).
+
+use serde::{Deserialize, Serialize};
+
+use super::{Phase, Record};
+use crate::catalog;
+
+/// Where a billed task's price came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PriceSource {
+    /// The catalog's price (`dashscope-*-models.md`) when the task finished.
+    Catalog,
+    /// The manifest's `run.prices` when the task finished.
+    Manifest,
+    /// Computed when the journal was read: it was written before money was recorded.
+    Replayed,
+}
+
+/// What is billed for: seconds of video or images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    Second,
+    Image,
+}
+
+/// A billed task's money, as recorded when it finished.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Billed {
+    pub cny: f64,
+    /// CNY per unit, in force when it finished.
+    pub unit_price: f64,
+    /// Units the service billed (`usage`).
+    pub quantity: f64,
+    pub unit: Unit,
+    pub source: PriceSource,
+}
+
+/// A task's money now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Spend {
+    /// Nothing was ever sent.
+    Nothing,
+    /// Sent, not final: the estimate.
+    Committed(f64),
+    Billed(Billed),
+    /// Ended without a bill.
+    Free,
+}
+
+impl Record {
+    /// The record's money: committed, billed or free.
+    pub fn spend(&self) -> Spend {
+        match self.phase {
+            Phase::New => Spend::Nothing,
+            // A create with no answer may have made its task: counted until reconciled.
+            Phase::Intent | Phase::InFlight => Spend::Committed(self.meta.estimate_cny.unwrap_or(0.0)),
+            Phase::Succeeded | Phase::Downloaded | Phase::Expired if self.billed.is_some() => {
+                self.billed.clone().map_or(Spend::Free, Spend::Billed)
+            }
+            // Ambiguous: several tasks may be its own; the one that is was billed to someone.
+            Phase::Ambiguous => Spend::Committed(self.meta.estimate_cny.unwrap_or(0.0)),
+            Phase::Succeeded | Phase::Downloaded | Phase::Expired | Phase::Failed | Phase::Canceled => Spend::Free,
+        }
+    }
+}
+
+/// A SUCCEEDED task's money from its usage at the catalog's price (for journals written before
+/// money was recorded).
+pub fn replayed(record: &Record) -> Option<Billed> {
+    let usage = record.usage.as_ref()?;
+    let model = &record.meta.model;
+    let (unit_price, quantity, unit) = match (catalog::lookup(model), catalog::images::image_lookup(model)) {
+        (Some(spec), _) => {
+            let tier = spec.tier_of_label(&record.meta.size)?;
+            let price = spec.price_per_second(tier, record.meta.audio, false, crate::manifest::Region::default())?;
+            (price, usage.duration?, Unit::Second)
+        }
+        (None, Some(spec)) => (spec.price, f64::from(usage.image_count?), Unit::Image),
+        (None, None) => return None,
+    };
+    Some(Billed { cny: unit_price * quantity, unit_price, quantity, unit, source: PriceSource::Replayed })
+}
