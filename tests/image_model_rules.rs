@@ -6,8 +6,6 @@
 //! marks a fact CONFLICT or UNCONFIRMED, the catalog may choose; there the test asks for a
 //! note that names the choice rather than for a value, and says which source it follows.
 //!
-//! A test marked `#[ignore = "catalog bug: …"]` states a documented fact the catalog gets
-//! wrong today; fix the catalog, then remove the `ignore`.
 
 use pixbatch::catalog::images::{
     DEFAULT_IMAGE_MODEL, ImageModelSpec, ImageProtocol, ImageShape, NegativePrompt, image_lookup, image_models, refused,
@@ -22,7 +20,8 @@ const I2I_PATH: &str = "api/v1/services/aigc/image2image/image-synthesis";
 
 /// The async image models §1 lists with a documented request schema (Vidu image is left out:
 /// its parameters are UNCONFIRMED, §2.1).
-const ASYNC_MODELS: [&str; 15] = [
+/// §1: the async models, with Singapore's own spelling of the Wan 2.1 ids.
+const ASYNC_MODELS: [&str; 17] = [
     "wan2.7-image-pro",
     "wan2.7-image",
     "wan2.6-image",
@@ -32,6 +31,8 @@ const ASYNC_MODELS: [&str; 15] = [
     "wan2.2-t2i-flash",
     "wanx2.1-t2i-plus",
     "wanx2.1-t2i-turbo",
+    "wan2.1-t2i-plus",
+    "wan2.1-t2i-turbo",
     "wanx2.0-t2i-turbo",
     "wan2.5-i2i-preview",
     "qwen-image-plus",
@@ -147,7 +148,6 @@ fn sync_only_qwen_and_z_image_models_are_refused_with_a_reason() {
 }
 
 #[test]
-#[ignore = "catalog bug: only the base ids are refused; a snapshot id gets `not an image model pixbatch knows`"]
 fn dated_snapshots_of_sync_only_qwen_models_are_refused_too() {
     // §1: the sync-only rows list these snapshots; `qwen-image-plus-2026-01-09` is sync only
     // although `qwen-image-plus` itself is async.
@@ -395,7 +395,6 @@ fn old_wan_t2i_sizes_are_512_to_1440_a_side() {
 }
 
 #[test]
-#[ignore = "catalog bug: a total-and-aspect check lets a side under 512 or over 1440 through (ImageShape has no per-side rule)"]
 fn old_wan_t2i_refuses_a_side_under_512_or_over_1440() {
     for id in OLD_WAN_T2I {
         refuses(id, &["511*1024", "1024*511", "1441*1024", "1024*1441", "1600*800"]);
@@ -410,25 +409,31 @@ fn old_wan_t2i_prices_plus_a_fifth_flash_and_turbo_less() {
     assert_price("wanx2.1-t2i-plus", 0.20, None);
     assert_price("wanx2.1-t2i-turbo", 0.14, None);
     assert_price("wanx2.0-t2i-turbo", 0.04, None);
-    for id in ["wan2.2-t2i-plus", "wan2.2-t2i-flash", "wanx2.1-t2i-plus", "wanx2.1-t2i-turbo"] {
+    for id in ["wan2.2-t2i-plus", "wan2.2-t2i-flash"] {
         assert_eq!(spec(id).regions, &[CnBeijing, ApSoutheast1], "{id}");
+    }
+    // §1: the Wan 2.1 ids are spelt `wanx2.1-…` in Beijing and `wan2.1-…` in Singapore.
+    for id in ["wanx2.1-t2i-plus", "wanx2.1-t2i-turbo"] {
+        assert_eq!(spec(id).regions, &[CnBeijing], "{id}");
+    }
+    for id in ["wan2.1-t2i-plus", "wan2.1-t2i-turbo"] {
+        assert_eq!(spec(id).regions, &[ApSoutheast1], "{id}");
     }
 }
 
 #[test]
-#[ignore = "catalog bug: old_t2i() sets price_intl None, so Singapore is billed at the Beijing price"]
 fn old_protocol_models_cost_more_in_singapore() {
     // §6, Singapore column.
     assert_price("wan2.5-t2i-preview", 0.20, Some(0.220177));
     assert_price("wan2.2-t2i-plus", 0.20, Some(0.366962));
     assert_price("wan2.2-t2i-flash", 0.14, Some(0.183481));
-    assert_price("wanx2.1-t2i-plus", 0.20, Some(0.366962));
-    assert_price("wanx2.1-t2i-turbo", 0.14, Some(0.183481));
+    // Singapore's spelling of the Wan 2.1 ids (§1).
+    assert!((price("wan2.1-t2i-plus", ApSoutheast1) - 0.366962).abs() < 1e-9);
+    assert!((price("wan2.1-t2i-turbo", ApSoutheast1) - 0.183481).abs() < 1e-9);
     assert_price("wan2.5-i2i-preview", 0.20, Some(0.220177));
 }
 
 #[test]
-#[ignore = "catalog bug: Singapore's ids for Wan 2.1 t2i are `wan2.1-t2i-*`; the catalog knows only `wanx2.1-t2i-*`"]
 fn singapore_wan21_t2i_models_go_by_their_singapore_ids() {
     // §1: "Singapore spells them `wan2.1-t2i-plus` / `wan2.1-t2i-turbo`". Either the catalog
     // knows those ids, or it does not offer the `wanx` spelling in Singapore.

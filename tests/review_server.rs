@@ -102,3 +102,50 @@ async fn the_server_serves_only_the_folder_and_picks_only_with_its_token() {
     let page = http.get(server.url()).send().await.expect("page").text().await.expect("text");
     assert!(page.contains("picked ✓"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_candidate_is_picked_only_with_the_token_and_the_page_follows_the_new_keys() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = dir.path().join("stages.yaml");
+    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stages.yaml"), &manifest).expect("copy");
+    let fake = FakeServer::start(fast_fake()).await.expect("fake");
+    let (code, stderr) = common::run_to_end(&fake, &manifest, &[]).await;
+    assert_eq!(code, pixbatch::exit::WAITING, "{stderr}");
+    let from = manifest.clone();
+    let reload: pixbatch::review::server::Reload = Box::new(move || {
+        let loaded = pixbatch::manifest::load(&from).map_err(|d| d.render(false))?;
+        pixbatch::plan::expand(&loaded, &pixbatch::plan::ExpandOptions::default()).map_err(|d| d.render(false))
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let server = pixbatch::review::server::start_reloading(listener, reload, None).expect("serves");
+    let http = reqwest::Client::new();
+    let page = http.get(server.url()).send().await.expect("page").text().await.expect("text");
+    assert_eq!(page.matches("pick this image").count(), 6, "3 + 3 candidates");
+    let waiting = |page: &str| page.matches("data-state=\"waiting\"").count();
+    assert_eq!(waiting(&page), 4, "the keyframe and the three shots");
+
+    let out = dir.path().join("renders/stages");
+    let body = r#"{"shot": "@hero", "variant": "seed=2"}"#;
+    let no_token = http.post(format!("{}pick", server.url())).body(body).send().await.expect("post");
+    assert_eq!(no_token.status(), 403);
+    assert!(pixbatch::review::Picks::load(&out).expect("picks").refs.is_empty(), "no pick was written");
+    let unknown = http
+        .post(format!("{}pick", server.url()))
+        .header("X-Pixbatch-Token", &server.token)
+        .body(r#"{"shot": "@hero", "variant": "seed=9"}"#)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(unknown.status(), 400);
+    assert!(unknown.text().await.expect("text").contains("seed=1, seed=2, seed=3"));
+    let with_token =
+        http.post(format!("{}pick", server.url())).header("X-Pixbatch-Token", &server.token).body(body).send().await;
+    assert_eq!(with_token.expect("post").status(), 200);
+    let saved = pixbatch::review::Picks::load(&out).expect("picks");
+    assert_eq!(saved.refs.get("hero").map(|p| p.variant.as_str()), Some("seed=2"));
+    // The page is made from the manifest as it is now: look-back no longer waits, and says
+    // which candidate its key was made from.
+    let page = http.get(server.url()).send().await.expect("page").text().await.expect("text");
+    assert!(page.contains("<span class=\"uses\">@hero seed=2</span>"), "{page}");
+    assert_eq!(waiting(&page), 3, "the keyframe, arrival and crossing still wait for @bridge");
+}

@@ -23,6 +23,8 @@ pub enum ImageShape {
     TierOrPixels { tiers: &'static [&'static str], min_total: u32, max_total: u32, max_aspect: f64 },
     /// `parameters.size` as `W*H` only, within a total pixel range and an aspect limit.
     Pixels { min_total: u32, max_total: u32, max_aspect: f64 },
+    /// `parameters.size` as `W*H`, each side within `min..=max` pixels (Wan 2.2 and older).
+    Sides { min: u32, max: u32 },
     /// `parameters.size`, one of a fixed set of `W*H`.
     Fixed(&'static [&'static str]),
     /// `parameters.resolution` (`1k`, …) and `parameters.aspect_ratio` (Kling).
@@ -164,6 +166,11 @@ impl ImageModelSpec {
                 }
             }
             ImageShape::Pixels { min_total, max_total, max_aspect } => pixels(min_total, max_total, max_aspect),
+            ImageShape::Sides { min, max } => match super::parse_size(size) {
+                Some((w, h)) if (min..=max).contains(&w) && (min..=max).contains(&h) => Ok(()),
+                Some(_) => Err(format!("W*H with each side from {min} to {max} pixels")),
+                None => Err(format!("`{size}` is not W*H")),
+            },
             ImageShape::Fixed(sizes) => {
                 if sizes.contains(&size) {
                     Ok(())

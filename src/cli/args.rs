@@ -98,7 +98,9 @@ pub enum Command {
         expand: ExpandFlags,
     },
     /// Look at every take: the contact sheet served on 127.0.0.1 with a pick button per take
-    /// (opens the browser unless --no-open), or written to OUTPUT/review.html with --static.
+    /// and per candidate image of a generated ref (opens the browser unless --no-open), or
+    /// written to OUTPUT/review.html with --static. Keys: arrows move, p picks, c compares two
+    /// takes side by side.
     #[command(
         after_help = "Examples:\n  pixbatch review storyboard.yaml\n  pixbatch review storyboard.yaml --no-open --port 8765\n  pixbatch review storyboard.yaml --static"
     )]

@@ -111,7 +111,21 @@ pub fn review(path: &Path, write_static: bool, no_open: bool, port: u16, flags: 
                 Some("pick another --port, or 0 for any"),
             )
         })?;
-        let server = crate::review::server::start(listener, expansion, name)
+        // Expanded again for every request, quietly (the warnings were printed once above):
+        // a pick of a generated ref changes the keys of the jobs that use it.
+        drop(expansion);
+        let (manifest, options, selection) = (
+            path.to_path_buf(),
+            crate::plan::ExpandOptions { max_jobs: flags.max_jobs, region: flags.region },
+            flags.selection(),
+        );
+        let reload: crate::review::server::Reload = Box::new(move || {
+            let loaded = crate::manifest::load(&manifest).map_err(|d| d.render(false))?;
+            let mut expansion = crate::plan::expand(&loaded, &options).map_err(|d| d.render(false))?;
+            selection.apply(&mut expansion)?;
+            Ok(expansion)
+        });
+        let server = crate::review::server::start_reloading(listener, reload, name)
             .map_err(|e| CliError::setup(format!("cannot serve the review: {e}"), None))?;
         let url = server.url();
         eprintln!("reviewing at {url} (Ctrl-C stops)");

@@ -7,6 +7,7 @@ pub mod picks;
 pub mod ref_picks;
 pub mod server;
 pub mod sheet;
+pub mod sheet_refs;
 pub mod timeline;
 
 pub use picks::{Pick, PickError, Picks, PicksError, ShotPick};

@@ -1,5 +1,5 @@
 //! `pixbatch review`: the contact sheet served on `127.0.0.1`, with a pick button on every
-//! take. It serves only regular files inside the output folder (no `..`, no absolute paths, no
+//! take and on every candidate image of a generated ref. It serves only regular files inside the output folder (no `..`, no absolute paths, no
 //! symlink that leads out), answers only requests addressed to the loopback (a rebound DNS name
 //! gets nothing), and refuses a pick without the token embedded in the page at launch, so that
 //! another local web page cannot change picks.
@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
 
 use super::picks::{self, PickError, Picks};
+use super::ref_picks;
 use super::sheet::{Mode, render};
 use crate::ledger::Ledger;
 use crate::plan::Expansion;
@@ -26,8 +27,18 @@ use crate::plan::Expansion;
 /// The header a pick must carry.
 pub const TOKEN_HEADER: &str = "x-pixbatch-token";
 
+/// Expands the manifest again: a ref pick changes the keys of the jobs that use the ref (and the
+/// image jobs of refs made from it), so each request works on the manifest as it is now.
+pub type Reload = Box<dyn Fn() -> Result<Expansion, String> + Send + Sync>;
+
+/// Where the page's jobs come from.
+enum Source {
+    Fixed(Arc<Expansion>),
+    Reload(Reload),
+}
+
 struct Review {
-    expansion: Expansion,
+    source: Source,
     name: Option<String>,
     /// The output folder, resolved (symlinks followed).
     root: PathBuf,
@@ -60,8 +71,32 @@ impl Drop for ReviewServer {
     }
 }
 
-/// Starts serving the contact sheet of `expansion` on `listener` (bind it to loopback).
+impl Review {
+    fn expansion(&self) -> Result<Arc<Expansion>, String> {
+        match &self.source {
+            Source::Fixed(e) => Ok(e.clone()),
+            Source::Reload(reload) => reload().map(Arc::new),
+        }
+    }
+}
+
+/// Starts serving the contact sheet of `expansion` on `listener` (bind it to loopback). The jobs
+/// stay as they are at launch: for a manifest with generated refs, use [`start_reloading`].
 pub fn start(listener: TcpListener, expansion: Expansion, name: Option<String>) -> std::io::Result<ReviewServer> {
+    serve(listener, Source::Fixed(Arc::new(expansion)), name)
+}
+
+/// Starts serving the contact sheet of the expansion `reload` makes, made again for every
+/// request (a pick of a generated ref changes the keys of the jobs that use it).
+pub fn start_reloading(listener: TcpListener, reload: Reload, name: Option<String>) -> std::io::Result<ReviewServer> {
+    serve(listener, Source::Reload(reload), name)
+}
+
+fn serve(listener: TcpListener, source: Source, name: Option<String>) -> std::io::Result<ReviewServer> {
+    let expansion = match &source {
+        Source::Fixed(e) => e.clone(),
+        Source::Reload(reload) => Arc::new(reload().map_err(std::io::Error::other)?),
+    };
     let addr = listener.local_addr()?;
     if !addr.ip().is_loopback() {
         return Err(std::io::Error::other(format!("the review server listens on loopback only, not {}", addr.ip())));
@@ -73,7 +108,7 @@ pub fn start(listener: TcpListener, expansion: Expansion, name: Option<String>) 
         let bytes: [u8; 16] = rand::rng().random();
         hex::encode(bytes)
     };
-    let state = Arc::new(Review { expansion, name, root, token: token.clone(), port: addr.port() });
+    let state = Arc::new(Review { source, name, root, token: token.clone(), port: addr.port() });
     let router = Router::new()
         .route("/", get(page))
         .route("/pick", post(pick))
@@ -99,20 +134,25 @@ async fn loopback_only(State(review): State<Arc<Review>>, request: Request, next
 }
 
 async fn page(State(review): State<Arc<Review>>) -> Response {
-    let ledger = match Ledger::load(&review.expansion.output_dir) {
+    let expansion = match review.expansion() {
+        Ok(e) => e,
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+    };
+    let ledger = match Ledger::load(&expansion.output_dir) {
         Ok(l) => l,
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     };
-    let picks = match Picks::load(&review.expansion.output_dir) {
+    let picks = match Picks::load(&expansion.output_dir) {
         Ok(p) => p,
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     };
-    Html(render(&review.expansion, &ledger, &picks, review.name.as_deref(), Mode::Served { token: &review.token }))
+    Html(render(&expansion, &ledger, &picks, review.name.as_deref(), Mode::Served { token: &review.token }))
         .into_response()
 }
 
 #[derive(serde::Deserialize)]
 struct PickRequest {
+    /// A shot id, or `@name` for a generated ref (then `variant` is the candidate's label).
     shot: String,
     /// The take's variant; absent or null clears the shot's pick.
     variant: Option<String>,
@@ -126,12 +166,20 @@ async fn pick(State(review): State<Arc<Review>>, headers: HeaderMap, body: axum:
     let Ok(request) = serde_json::from_slice::<PickRequest>(&body) else {
         return (StatusCode::BAD_REQUEST, "expected {\"shot\": …, \"variant\": …}").into_response();
     };
-    let dir = &review.expansion.output_dir;
+    let expansion = match review.expansion() {
+        Ok(e) => e,
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+    };
+    let dir = &expansion.output_dir;
     let ledger = match Ledger::load(dir) {
         Ok(l) => l,
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     };
-    match picks::choose(dir, &review.expansion.jobs, &ledger, &request.shot, request.variant.as_deref()) {
+    let chosen = match request.shot.strip_prefix('@') {
+        Some(name) => ref_picks::choose_ref(dir, &expansion, &ledger, name, request.variant.as_deref()),
+        None => picks::choose(dir, &expansion.jobs, &ledger, &request.shot, request.variant.as_deref()),
+    };
+    match chosen {
         Ok(said) => said.into_response(),
         Err(e @ PickError::Picks(_)) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
         Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),

@@ -3,17 +3,22 @@
 //! from `file://` and from a copied or zipped output folder), generated with `maud`, which
 //! escapes every value (a prompt is user text).
 //!
-//! Shots in manifest order; within a shot, a grid of its takes, or a table when its variants
-//! vary along exactly two axes (say seed × size). Videos load only when scrolled into view.
+//! First the generated refs' candidate images (`sheet_refs`), then the shots in manifest order
+//! (those waiting for a pick after the others); within a shot, a grid of its takes, or a table
+//! when its variants vary along exactly two axes (say seed × size). Videos load only when
+//! scrolled into view. The page's script (`sheet.js`) adds a keyboard cursor over takes and
+//! candidates (arrows move, `p` picks, `c` marks a take to compare) and a view playing two
+//! takes side by side in sync.
 
 use std::collections::BTreeSet;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::picks::Picks;
+use super::sheet_refs;
 use crate::catalog::round_cents;
 use crate::ledger::{Decision, Ledger, Record, decide};
-use crate::plan::{Expansion, Job, estimate_cost};
+use crate::plan::{Expansion, Job, Product, estimate_cost};
 
 /// The file in the output folder.
 pub const REVIEW_HTML: &str = "review.html";
@@ -28,7 +33,7 @@ pub enum Mode<'a> {
 }
 
 /// A take's state as the sheet shows it.
-fn state_of(record: Option<&Record>, now: jiff::Timestamp) -> (&'static str, String) {
+pub(super) fn state_of(record: Option<&Record>, now: jiff::Timestamp) -> (&'static str, String) {
     // The file is not re-hashed here: a 10 000-job sheet must be quick; `status` re-hashes.
     match decide(record, crate::ledger::Asked::default(), now, |_| crate::ledger::FileCheck::Verified) {
         Decision::Done => ("done", "done".into()),
@@ -51,7 +56,7 @@ const PATH: &percent_encoding::AsciiSet =
     &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b'/');
 
 /// Percent-encodes a relative path for an `src` attribute (segments kept).
-fn href(path: &str) -> String {
+pub(super) fn href(path: &str) -> String {
     percent_encoding::utf8_percent_encode(path, PATH).to_string()
 }
 
@@ -118,6 +123,10 @@ struct Take<'a> {
     state: &'static str,
     state_text: String,
     picked: bool,
+    /// The candidate of each generated ref it is keyed by (`@hero seed=2`).
+    uses: Vec<String>,
+    /// Its shot has other takes: it can be compared with one of them.
+    comparable: bool,
 }
 
 fn take(t: &Take<'_>, mode: Mode<'_>) -> Markup {
@@ -130,12 +139,12 @@ fn take(t: &Take<'_>, mode: Mode<'_>) -> Markup {
         .map(|(s, p)| round_cents(s * p))
         .or_else(|| estimate_cost(job).map(round_cents));
     let search = format!("{} {} {} {}", job.shot, job.variant, job.model, job.prompt).to_lowercase();
+    let video = t.record.and_then(|r| r.path.as_deref()).filter(|_| t.state == "done");
     html! {
-        figure.take data-state=(t.state) data-search=(search) data-key=(job.key) .picked[t.picked] {
-            @if t.state == "done" {
-                @if let Some(path) = t.record.and_then(|r| r.path.as_deref()) {
-                    video preload="none" controls muted playsinline data-src=(href(path)) {}
-                }
+        figure.take data-state=(t.state) data-search=(search) data-key=(job.key) .picked[t.picked] tabindex="-1"
+            aria-label=(format!("{} {label}, {}", job.shot, t.state_text)) {
+            @if let Some(path) = video {
+                video preload="none" controls muted playsinline data-src=(href(path)) {}
             } @else {
                 div.placeholder { (t.state_text) }
             }
@@ -152,10 +161,21 @@ fn take(t: &Take<'_>, mode: Mode<'_>) -> Markup {
                 }
                 br;
                 span.state { (t.state_text) }
+                @if !t.uses.is_empty() {
+                    br;
+                    span.uses { (t.uses.join(" · ")) }
+                }
                 p.prompt { (job.prompt) }
+                @if let (true, Some(path)) = (t.comparable, video) {
+                    label.cmp {
+                        input.compare type="checkbox" data-src=(href(path)) data-label=(format!("{} {label}", job.shot));
+                        " compare"
+                    }
+                    " "
+                }
                 @if let Mode::Served { .. } = mode {
                     @if t.state == "done" {
-                        button.pick type="button" data-shot=(job.shot) data-variant=(job.variant) {
+                        button.pick type="button" data-shot=(job.shot) data-variant=(job.variant) aria-pressed=(t.picked) {
                             @if t.picked { "picked ✓" } @else { "pick this take" }
                         }
                     }
@@ -166,27 +186,26 @@ fn take(t: &Take<'_>, mode: Mode<'_>) -> Markup {
 }
 
 const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:1em;background:#111;color:#ddd}\
-h2{margin:1.2em 0 .3em}.grid{display:flex;flex-wrap:wrap;gap:10px}\
+h2{margin:1.2em 0 .3em}h3{margin:.8em 0 .2em}.grid{display:flex;flex-wrap:wrap;gap:10px}\
 .take{margin:0;width:320px;background:#1c1c1c;padding:6px;border:2px solid #1c1c1c}\
 .take.picked{border-color:#4caf50}.take video,.placeholder{width:100%;aspect-ratio:16/9;background:#000}\
+.take img{width:100%;height:240px;object-fit:contain;background:#000;display:block}\
+.candidate .placeholder{height:240px;aspect-ratio:auto}\
+.take:focus{outline:none}.take.cursor{outline:3px solid #ffb300;outline-offset:2px}\
 .placeholder{display:flex;align-items:center;justify-content:center;color:#888;font-size:12px;padding:4px;box-sizing:border-box}\
-.take[data-state=failed] .state{color:#f66}.badge{background:#4caf50;color:#000;padding:0 4px;border-radius:3px}\
-.meta,.state{font-size:12px;color:#aaa}.prompt{font-size:12px;white-space:pre-wrap;margin:.3em 0}\
+.take[data-state=failed] .state,.take[data-state=failed] .placeholder{color:#f66}\
+.badge{background:#4caf50;color:#000;padding:0 4px;border-radius:3px}.auto{color:#8c8;font-size:12px}\
+.meta,.state,.keys{font-size:12px;color:#aaa}.uses{font-size:12px;color:#8cf}.prompt{font-size:12px;white-space:pre-wrap;margin:.3em 0}\
+.refline{margin:.2em 0 .5em}.consequence{color:#fc6}#references{border-bottom:1px solid #333;padding-bottom:1em}\
 table{border-collapse:collapse}td,th{vertical-align:top;padding:4px}.hidden{display:none}\
-#bar{position:sticky;top:0;background:#111;padding:.5em 0;z-index:1}";
+#bar{position:sticky;top:0;background:#111;padding:.5em 0;z-index:1}#said{color:#fc6;margin-left:1em}\
+#compare{background:#1c1c1c;color:#ddd;border:1px solid #444;max-width:96vw}#compare::backdrop{background:#000c}\
+.pair{display:flex;gap:8px}.side{margin:0}.pair video{width:46vw;max-width:720px;background:#000}\
+.controls{display:flex;gap:8px;align-items:center;margin-top:6px}#cseek{flex:1}";
 
-const SCRIPT: &str = r#"
-const lazy=new IntersectionObserver(es=>{for(const e of es){if(e.isIntersecting){const v=e.target;v.src=v.dataset.src;v.preload='metadata';lazy.unobserve(v);}}},{rootMargin:'400px'});
-document.querySelectorAll('video[data-src]').forEach(v=>lazy.observe(v));
-function filter(){const s=document.getElementById('state').value,t=document.getElementById('text').value.toLowerCase();
-document.querySelectorAll('.take').forEach(f=>{const ok=(s===''||f.dataset.state===s)&&(t===''||f.dataset.search.includes(t));f.classList.toggle('hidden',!ok);});}
-document.getElementById('state').addEventListener('change',filter);document.getElementById('text').addEventListener('input',filter);
-document.querySelectorAll('button.play').forEach(b=>b.addEventListener('click',()=>{b.closest('section').querySelectorAll('.take:not(.hidden) video').forEach(v=>{if(!v.src){v.src=v.dataset.src;}v.play();});}));
-const token=document.body.dataset.token;
-document.querySelectorAll('button.pick').forEach(b=>b.addEventListener('click',async()=>{
-const r=await fetch('/pick',{method:'POST',headers:{'Content-Type':'application/json','X-Pixbatch-Token':token},body:JSON.stringify({shot:b.dataset.shot,variant:b.dataset.variant})});
-if(r.ok){location.reload();}else{alert('pick failed: '+await r.text());}}));
-"#;
+/// The page's behaviour: lazy videos, filters, picks, the keyboard path and the compare view.
+/// Plain script, no network but the pick `POST` to the review server that served the page.
+const SCRIPT: &str = include_str!("sheet.js");
 
 /// The contact sheet of an expansion against its ledger and picks.
 pub fn render<'a>(
@@ -197,14 +216,29 @@ pub fn render<'a>(
     mode: Mode<'_>,
 ) -> String {
     let now = jiff::Timestamp::now();
-    let shots = super::shots(&expansion.jobs);
+    // The clips, ready or waiting for a pick; a generated ref's images are in References.
+    let clips = expansion.jobs.iter().chain(&expansion.waiting).filter(|j| j.product == Product::Video);
+    let shots = super::shots(clips);
+    let names = sheet_refs::candidate_names(expansion, ledger);
     let takes = |jobs: &[&'a Job]| -> Vec<Take<'a>> {
         jobs.iter()
             .copied()
             .map(|job| {
                 let record = ledger.records.get(&job.key);
-                let (state, state_text) = state_of(record, now);
-                Take { job, record, state, state_text, picked: picks.is_picked(&job.shot, &job.key) }
+                let (state, state_text) = if job.waiting.is_empty() {
+                    state_of(record, now)
+                } else {
+                    ("waiting", sheet_refs::waiting_text(&job.waiting))
+                };
+                Take {
+                    job,
+                    record,
+                    state,
+                    state_text,
+                    picked: picks.is_picked(&job.shot, &job.key),
+                    uses: sheet_refs::used_picks(&names, job),
+                    comparable: jobs.len() > 1,
+                }
             })
             .collect()
     };
@@ -232,9 +266,17 @@ pub fn render<'a>(
                         option value="failed" { "failed" }
                         option value="running" { "running" }
                         option value="new" { "not yet rendered" }
+                        option value="waiting" { "waiting for a pick" }
                     }
                     " text " input #text type="search" placeholder="shot, variant, prompt…";
+                    " " span.keys aria-keyshortcuts="ArrowLeft ArrowRight ArrowUp ArrowDown P C" {
+                        "keys: ← → take · ↑ ↓ shot · "
+                        @if let Mode::Served { .. } = mode { "p pick · " }
+                        "c compare"
+                    }
+                    span #said role="status" aria-live="polite" {}
                 }
+                (sheet_refs::section(expansion, ledger, mode, now))
                 @for (shot, jobs) in &shots {
                     @let takes = takes(jobs);
                     section.shot data-shot=(shot) {
@@ -277,6 +319,19 @@ pub fn render<'a>(
                         } @else {
                             div.grid { @for t in &takes { (take(t, mode)) } }
                         }
+                    }
+                }
+                dialog #compare aria-label="compare two takes" {
+                    div.pair {
+                        // The two videos are made when the view first opens (the page lists takes' videos only).
+                        div.side { div #cav {} div #cal {} }
+                        div.side { div #cbv {} div #cbl {} }
+                    }
+                    div.controls {
+                        button #cplay type="button" { "play" }
+                        input #cseek type="range" min="0" max="1" step="0.01" value="0" aria-label="position of both takes";
+                        span #ctime { "0.00 s" }
+                        button #cclose type="button" { "close" }
                     }
                 }
                 script { (PreEscaped(SCRIPT)) }

@@ -66,6 +66,7 @@ fn shape(s: ImageShape) -> String {
             format!("size {} or W*H {min_total}²–{max_total}²", tiers.join("/"))
         }
         ImageShape::Pixels { min_total, max_total, .. } => format!("size W*H {min_total}²–{max_total}²"),
+        ImageShape::Sides { min, max } => format!("size W*H, each side {min}–{max}"),
         ImageShape::Fixed(sizes) => format!("size {}", sizes.join(", ")),
         ImageShape::ResolutionRatio { resolutions, ratios } => {
             format!("resolution {} + aspect_ratio {}", resolutions.join("/"), ratios.join("/"))

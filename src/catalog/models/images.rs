@@ -4,6 +4,9 @@
 use super::super::images::{ImageModelSpec, ImageProtocol, ImageShape, NegativePrompt, Refused};
 use super::super::{Endpoint, ImageLimits, PoolRule};
 use super::{BJ, BJ_SG, WAN_IMAGE};
+use crate::manifest::Region;
+
+const SG: &[Region] = &[Region::ApSoutheast1];
 
 /// Wan 2.6 and 2.5 inputs (§2.1, §2.2): 10 MB; the 2.5 edit model reads 384–5000 px a side.
 const WAN26_IMAGE: ImageLimits = ImageLimits { max_mb: 10, ..WAN_IMAGE };
@@ -48,7 +51,7 @@ const WAN27: ImageModelSpec = ImageModelSpec {
 };
 
 /// Every async image model pixbatch knows.
-pub static MODELS: [ImageModelSpec; 15] = [
+pub static MODELS: [ImageModelSpec; 17] = [
     WAN27,
     // wan2.7-image-pro (§2.1, §6): 4K and [768², 4096²] for text-to-image only; 0.50 CNY.
     ImageModelSpec {
@@ -97,17 +100,17 @@ pub static MODELS: [ImageModelSpec; 15] = [
     },
     ImageModelSpec {
         notes: &[T2I_FLOOR_NOTE],
+        price_intl: Some(0.220177),
         ..old_t2i("wan2.5-t2i-preview", T2I_FLOOR, 1440, 4.0, "1280*1280", 2000, 5, 0.20)
     },
-    old_t2i("wan2.2-t2i-plus", 512, 1440, 2.8125, "1024*1024", 500, 2, 0.20),
-    old_t2i("wan2.2-t2i-flash", 512, 1440, 2.8125, "1024*1024", 500, 2, 0.14),
-    old_t2i("wanx2.1-t2i-plus", 512, 1440, 2.8125, "1024*1024", 500, 2, 0.20),
-    old_t2i("wanx2.1-t2i-turbo", 512, 1440, 2.8125, "1024*1024", 500, 2, 0.14),
-    ImageModelSpec {
-        regions: BJ,
-        price_intl: None,
-        ..old_t2i("wanx2.0-t2i-turbo", 512, 1440, 2.8125, "1024*1024", 800, 2, 0.04)
-    },
+    old_sides("wan2.2-t2i-plus", 500, 0.20, Some(0.366962), BJ_SG),
+    old_sides("wan2.2-t2i-flash", 500, 0.14, Some(0.183481), BJ_SG),
+    // Singapore spells the Wan 2.1 ids `wan2.1-…` (§1): one entry per spelling and region.
+    old_sides("wanx2.1-t2i-plus", 500, 0.20, None, BJ),
+    old_sides("wanx2.1-t2i-turbo", 500, 0.14, None, BJ),
+    old_sides("wan2.1-t2i-plus", 500, 0.366962, None, SG),
+    old_sides("wan2.1-t2i-turbo", 500, 0.183481, None, SG),
+    old_sides("wanx2.0-t2i-turbo", 800, 0.04, None, BJ),
     // wan2.5-i2i-preview (§2.2): the old protocol with `input.images`, ≤ 3.
     ImageModelSpec {
         id: "wan2.5-i2i-preview",
@@ -118,7 +121,8 @@ pub static MODELS: [ImageModelSpec; 15] = [
         shape: ImageShape::Pixels { min_total: 768, max_total: 1280, max_aspect: 4.0 },
         default_size: None,
         image: WAN25_IMAGE,
-        notes: &[],
+        price_intl: Some(0.220177),
+        notes: &["UNCONFIRMED input aspect limit: the page gives 384–5000 px and 10 MB only; pixbatch checks 1:8–8:1."],
         ..old_t2i("wan2.5-i2i-preview", 768, 1280, 4.0, "", 2000, 5, 0.20)
     },
     // qwen-image-plus, qwen-image (§2.2): async through the old protocol, n must be 1, a fixed
@@ -165,9 +169,23 @@ const fn old_t2i(
         price_intl: None,
         regions: BJ_SG,
         url_hours: 24,
-        notes: &[
-            "Wan 2.2 and older take each side 512–1440 px; pixbatch checks the total and the aspect that implies.",
-        ],
+        notes: &[],
+    }
+}
+
+/// Wan 2.2 and older text-to-image (§2.2): each side 512–1440 px, default `1024*1024`.
+const fn old_sides(
+    id: &'static str,
+    prompt_max: usize,
+    price: f64,
+    price_intl: Option<f64>,
+    regions: &'static [Region],
+) -> ImageModelSpec {
+    ImageModelSpec {
+        shape: ImageShape::Sides { min: 512, max: 1440 },
+        price_intl,
+        regions,
+        ..old_t2i(id, 512, 1440, 2.8125, "1024*1024", prompt_max, 2, price)
     }
 }
 
@@ -219,8 +237,16 @@ const fn kling(id: &'static str, inputs_max: u8, resolutions: &'static [&'static
 
 /// Image models that answer only synchronously (§0.2, §2.3), and Vidu's, whose request
 /// schema and price are UNCONFIRMED (§2.1, §10).
-pub static REFUSED: [Refused; 11] = [
+pub static REFUSED: [Refused; 19] = [
     sync("qwen-image-2.0-pro", "wan2.7-image-pro"),
+    sync("qwen-image-2.0-pro-2026-04-22", "wan2.7-image-pro"),
+    sync("qwen-image-2.0-pro-2026-03-03", "wan2.7-image-pro"),
+    sync("qwen-image-2.0-2026-03-03", "wan2.7-image"),
+    sync("qwen-image-max-2025-12-30", "wan2.7-image-pro"),
+    sync("qwen-image-plus-2026-01-09", "qwen-image-plus"),
+    sync("qwen-image-edit-max-2026-01-16", "wan2.7-image"),
+    sync("qwen-image-edit-plus-2025-12-15", "wan2.7-image"),
+    sync("qwen-image-edit-plus-2025-10-30", "wan2.7-image"),
     sync("qwen-image-2.0", "wan2.7-image"),
     sync("qwen-image-max", "wan2.7-image-pro"),
     sync("qwen-image-edit-max", "wan2.7-image"),

@@ -82,7 +82,9 @@ pub(super) fn params(
             spec.check_size(&chosen).map_err(|e| format!("{id} takes {e}"))?;
             out.insert("size".into(), chosen.into());
         }
-        ImageShape::TierOrPixels { min_total, max_total, .. } | ImageShape::Pixels { min_total, max_total, .. } => {
+        ImageShape::TierOrPixels { min_total, max_total, .. }
+        | ImageShape::Pixels { min_total, max_total, .. }
+        | ImageShape::Sides { min: min_total, max: max_total } => {
             let chosen = match (size, resolution, ratio) {
                 (Some(s), _, _) => Some(s.to_owned()),
                 (None, Some(tier), None) if matches!(spec.shape, ImageShape::TierOrPixels { .. }) => {
