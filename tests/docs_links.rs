@@ -8,11 +8,6 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-/// Files a page may already show before they are committed, each with who adds it. Checked
-/// like any other link once the file exists, so an entry only ever excuses a missing file.
-const PENDING: &[(&str, &str)] =
-    &[("docs/images/references.png", "the References screenshot, written by tests/browser.rs (issue 22)")];
-
 /// A link found in a page: its line and its destination as written.
 #[derive(Debug, PartialEq)]
 struct Link {
@@ -229,11 +224,7 @@ fn broken_links(root: &Path, pages: &[PathBuf]) -> Vec<String> {
             let target = if path.is_empty() { page.clone() } else { normalize(&dir.join(path)) };
             let at = format!("{}:{}: `{dest}`", page.display(), link.line);
             if !root.join(&target).exists() {
-                let pending = PENDING.iter().find(|(p, _)| Path::new(p) == target);
-                match pending {
-                    Some((_, who)) => eprintln!("{at}: not there yet ({who})"),
-                    None => problems.push(format!("{at}: no file {}", target.display())),
-                }
+                problems.push(format!("{at}: no file {}", target.display()));
                 continue;
             }
             let Some(anchor) = anchor else { continue };
