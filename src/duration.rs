@@ -41,9 +41,17 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     if let Ok(secs) = text.parse::<f64>() {
         return Duration::try_from_secs_f64(secs).map_err(|_| format!("`{text}` is not a duration"));
     }
-    PARSER
-        .parse_unsigned_duration(text)
-        .map_err(|e| format!("`{text}` is not a duration like 500ms, 2s, 5m, 24h or 3h10m ({e})"))
+    if let Ok(d) = PARSER.parse_unsigned_duration(text) {
+        return Ok(d);
+    }
+    // Days and weeks (`7d`, `2w`) as 24 h each: a look back, not a calendar.
+    let span: jiff::Span = PARSER
+        .parse_span(text)
+        .map_err(|e| format!("`{text}` is not a duration like 500ms, 2s, 5m, 24h, 7d or 3h10m ({e})"))?;
+    let d = span
+        .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+        .map_err(|e| format!("`{text}` is not a duration: {e}"))?;
+    Duration::try_from(d).map_err(|_| format!("`{text}` is not a duration: it is negative"))
 }
 
 #[cfg(test)]
@@ -62,6 +70,8 @@ mod tests {
             ("3h 10m", Duration::from_secs(3 * 3600 + 600)),
             ("90", Duration::from_secs(90)),
             (" 60s ", Duration::from_secs(60)),
+            ("7d", Duration::from_secs(7 * 86_400)),
+            ("1w", Duration::from_secs(7 * 86_400)),
         ];
         for (text, want) in cases {
             assert_eq!(parse(text), Ok(want), "{text}");

@@ -156,6 +156,34 @@ pub enum Command {
         #[command(flatten)]
         expand: ExpandFlags,
     },
+    /// What the manifests have cost: billed, committed (on the service, at the estimate), what
+    /// the rest would cost, and the drift between estimates and bills, grouped by run, day,
+    /// shot, model or stage. Over several manifests, and over shard ledgers merged with
+    /// `ledger merge`.
+    #[command(after_help = "Examples:
+  pixbatch spend storyboard.yaml
+  pixbatch spend storyboard.yaml --by day --since 7d
+  pixbatch spend a.yaml b.yaml --by model --format csv > spend.csv
+  pixbatch spend storyboard.yaml --check 500      # CI: exit 4 past ¥500")]
+    Spend {
+        /// Manifest files.
+        #[arg(required = true)]
+        manifests: Vec<PathBuf>,
+        /// Group by run, day, shot, model or stage.
+        #[arg(long, value_enum, default_value_t = crate::views::spend::By::Model)]
+        by: crate::views::spend::By,
+        /// Only tasks sent or finished within this long (`7d`, `24h`).
+        #[arg(long, value_name = "DURATION")]
+        since: Option<Human>,
+        /// Exit 4 when billed + committed is over this many CNY (a CI gate).
+        #[arg(long, value_name = "AMOUNT")]
+        check: Option<f64>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[command(flatten)]
+        expand: ExpandFlags,
+    },
     /// List every model pixbatch knows: kind, shape, durations, pool, prices, regions, and
     /// the facts the documentation leaves unconfirmed.
     #[command(

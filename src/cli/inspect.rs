@@ -64,6 +64,7 @@ pub fn plan(path: &Path, format: Format, flags: &ExpandFlags) -> Result<i32, Cli
     let ledger = Ledger::load(&expansion.output_dir)?;
     let mut plan = Plan::new(path, loaded.manifest.name.as_deref(), &expansion, &ledger);
     plan.region = flags.region.or(loaded.manifest.run.region).unwrap_or_default();
+    plan.budget = loaded.manifest.run.budget.map(|b| (b, crate::views::spend::spent(&ledger)));
     match format {
         Format::Table => write_stdout(plan.to_table().as_bytes())?,
         Format::Json => stdout_result(plan.write_json(std::io::stdout().lock()))?,
@@ -85,5 +86,59 @@ pub fn status(path: &Path, format: Format, flags: &ExpandFlags) -> Result<i32, C
         Format::Table => Ok(status::to_table(&rows).into_bytes()),
     };
     write_stdout(&bytes.map_err(CliError::Stdout)?)?;
+    Ok(exit::OK)
+}
+
+/// `spend`: the money of one or more manifests' ledgers.
+pub fn spend(
+    paths: &[PathBuf],
+    by: crate::views::spend::By,
+    since: Option<std::time::Duration>,
+    check: Option<f64>,
+    format: Format,
+    flags: &ExpandFlags,
+) -> Result<i32, CliError> {
+    use crate::views::spend;
+    if check.is_some_and(|c| !(c.is_finite() && c >= 0.0)) {
+        return Err(CliError::usage("--check must be a non-negative amount of CNY", None));
+    }
+    let since = match since {
+        Some(d) => {
+            let span = jiff::SignedDuration::try_from(d).map_err(|e| CliError::usage(e.to_string(), None))?;
+            Some(jiff::Timestamp::now().checked_sub(span).map_err(|e| CliError::usage(e.to_string(), None))?)
+        }
+        None => None,
+    };
+    let mut loaded = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for path in paths {
+        let (manifest, expansion) = load_and_expand(path, flags)?;
+        // Two manifests writing one output folder share one ledger: counted once.
+        if !seen.insert(expansion.output_dir.clone()) {
+            continue;
+        }
+        let ledger = Ledger::load(&expansion.output_dir)?;
+        loaded.push((path.display().to_string(), manifest.manifest.run.budget, expansion, ledger));
+    }
+    let sources: Vec<spend::Source<'_>> = loaded
+        .iter()
+        .map(|(m, budget, expansion, ledger)| spend::Source { manifest: m.clone(), expansion, ledger, budget: *budget })
+        .collect();
+    let report = spend::report(&sources, by, since);
+    let bytes = match format {
+        Format::Json => spend::to_json(&report),
+        Format::Csv => spend::to_csv(&report),
+        Format::Table => Ok(spend::to_table(&report).into_bytes()),
+    };
+    write_stdout(&bytes.map_err(CliError::Stdout)?)?;
+    if let Some(limit) = check
+        && report.spent_cny > limit + 1e-9
+    {
+        eprintln!(
+            "error: spent ¥{:.2} (billed ¥{:.2} + committed ¥{:.2}) is over --check ¥{limit:.2}",
+            report.spent_cny, report.total.billed_cny, report.total.committed_cny
+        );
+        return Ok(exit::BUDGET);
+    }
     Ok(exit::OK)
 }

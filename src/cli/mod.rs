@@ -34,6 +34,9 @@ where
         Command::Validate { manifests, expand } => inspect::validate(&manifests, &expand),
         Command::Plan { manifest, format, expand } => inspect::plan(&manifest, format, &expand),
         Command::Status { manifest, format, expand } => inspect::status(&manifest, format, &expand),
+        Command::Spend { manifests, by, since, check, format, expand } => {
+            inspect::spend(&manifests, by, since.map(|h| h.0), check, format, &expand)
+        }
         Command::Models { format } => {
             let text = match format {
                 args::ModelsFormat::Table => crate::views::models::table() + &crate::views::image_models::table(),

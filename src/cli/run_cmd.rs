@@ -266,7 +266,7 @@ fn print_summary(s: &RunSummary, fake: bool, next: &[String]) {
             eprintln!("error: {message}");
             eprintln!("hint: free space or fix permissions, then run again: the ledger is intact up to this point");
         }
-        Some(Stop::Budget { skipped }) => eprintln!("budget: {skipped} jobs not submitted (skipped: budget)"),
+        Some(Stop::Budget { skipped, rest_cny, storyboard }) => print_budget(*skipped, *rest_cny, storyboard.as_ref()),
         Some(Stop::TooManyFailures { failed }) => eprintln!("stopped after {failed} failures"),
         None if c.failed > 0 => print_next_steps(next),
         None => {}
@@ -276,6 +276,21 @@ fn print_summary(s: &RunSummary, fake: bool, next: &[String]) {
         eprintln!(
             "hint: look at the candidates and pick: pixbatch review MANIFEST (or pixbatch pick MANIFEST @ref VARIANT)"
         );
+    }
+}
+
+/// Why the budget stopped the run: for `run.budget`, what was spent before, run by run.
+fn print_budget(skipped: usize, rest: f64, storyboard: Option<&crate::run::StoryboardBudget>) {
+    eprintln!("budget: {skipped} jobs not submitted (skipped: budget); they would cost ¥{rest:.2}");
+    if let Some(b) = storyboard {
+        eprintln!(
+            "budget: run.budget is ¥{:.2}; earlier runs had spent ¥{:.2} (billed + committed):",
+            b.budget_cny, b.spent_before_cny
+        );
+        for (run, cny) in &b.by_run {
+            eprintln!("  run of {run}: ¥{cny:.2}");
+        }
+        eprintln!("hint: raise run.budget, or see `pixbatch spend MANIFEST --by run`");
     }
 }
 

@@ -98,6 +98,9 @@ pub struct Record {
     /// What its task was billed, once SUCCEEDED (see [`money`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub billed: Option<money::Billed>,
+    /// Earlier attempts' money (tasks a retry replaced).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub past: Vec<money::PastAttempt>,
 }
 
 impl Record {
@@ -127,6 +130,7 @@ impl Record {
             images: Vec::new(),
             files: Vec::new(),
             billed: None,
+            past: Vec::new(),
         }
     }
 
@@ -134,6 +138,7 @@ impl Record {
     pub fn apply(&mut self, at: jiff::Timestamp, event: &Event) {
         match event {
             Event::Intent { attempt, meta, endpoint, run } => {
+                self.keep_attempt();
                 self.meta = meta.clone();
                 self.endpoint = endpoint.clone();
                 self.run = *run;

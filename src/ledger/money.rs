@@ -48,7 +48,8 @@ pub struct Billed {
 }
 
 /// A task's money now.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Spend {
     /// Nothing was ever sent.
     Nothing,
@@ -59,7 +60,41 @@ pub enum Spend {
     Free,
 }
 
+impl Spend {
+    /// What it counts for against a budget: billed or committed CNY.
+    pub fn cny(&self) -> f64 {
+        match self {
+            Spend::Committed(c) => *c,
+            Spend::Billed(b) => b.cny,
+            Spend::Nothing | Spend::Free => 0.0,
+        }
+    }
+}
+
+/// An earlier attempt of a job (a retry replaced it in the record): its money stays spent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PastAttempt {
+    pub spend: Spend,
+    /// The run it belonged to, and when it ended.
+    pub run: Option<jiff::Timestamp>,
+    pub when: Option<jiff::Timestamp>,
+    pub meta: super::JobMeta,
+}
+
 impl Record {
+    /// Keeps the current attempt's money before a new intent replaces it (a retry after a
+    /// failure, a render again after a lost video: the first task was billed or free all the
+    /// same).
+    pub(super) fn keep_attempt(&mut self) {
+        // New: nothing was made. Intent: an unanswered create not yet reconciled (the
+        // reconciliation decides it; a new intent never follows one directly).
+        if matches!(self.phase, Phase::New | Phase::Intent) {
+            return;
+        }
+        let when = self.finished_at.or(self.submitted_at).or(self.intent_at);
+        self.past.push(PastAttempt { spend: self.spend(), run: self.run, when, meta: self.meta.clone() });
+    }
+
     /// The record's money: committed, billed or free.
     pub fn spend(&self) -> Spend {
         match self.phase {

@@ -463,6 +463,10 @@ pub struct RunSection {
     /// CNY; stop submitting before crossing it.
     #[serde(default)]
     pub max_cost: Option<f64>,
+    /// CNY for the whole storyboard, over every run of the manifest: billed + committed in
+    /// the ledger + this run's spend never cross it (`--max-cost` still caps one run).
+    #[serde(default)]
+    pub budget: Option<f64>,
     /// Price overrides: model → tier (`720P`, or `720P+audio`) → CNY per second.
     #[serde(default)]
     pub prices: BTreeMap<String, BTreeMap<String, f64>>,

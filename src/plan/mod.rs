@@ -34,7 +34,9 @@ pub fn billed(job: &Job, usage: &crate::api::Usage) -> Option<crate::ledger::mon
         Product::Video => (job.price_per_second?, usage.duration?, Unit::Second),
         Product::Images { .. } => (job.price_per_image?, f64::from(usage.image_count?), Unit::Image),
     };
-    Some(Billed { cny: unit_price * quantity, unit_price, quantity, unit, source: job.price_source })
+    // To a millionth of a yuan: the float product's noise is not money.
+    let cny = (unit_price * quantity * 1e6).round() / 1e6;
+    Some(Billed { cny, unit_price, quantity, unit, source: job.price_source })
 }
 
 /// Parses `K/N` (1-based K).

@@ -669,7 +669,8 @@ impl Coordinator<'_, '_> {
                 Some(Stop::Unreachable { endpoint, error: outage.reason(), seconds: outage.since.elapsed().as_secs() });
         }
         if self.over_budget > 0 && self.stop.is_none() {
-            self.stop = Some(Stop::Budget { skipped: self.over_budget });
+            let (skipped, storyboard) = (self.over_budget, self.budget.storyboard().cloned());
+            self.stop = Some(Stop::Budget { skipped, rest_cny: self.over_budget_cost(), storyboard });
         }
         self.report();
         let summary = RunSummary {

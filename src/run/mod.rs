@@ -44,6 +44,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 pub use options::{Order, RunError, RunInput, RunOptions, RunOutcome};
+pub use pools::StoryboardBudget;
 pub use report::{Counts, Note, REPORT_FORMAT, Report, Reporter, RunSummary, Silent, Stop};
 pub use schedule::PollConfig;
 
@@ -79,6 +80,7 @@ pub async fn run(
     for repair in &journal.repairs {
         reporter.note(&Note::Info { message: format!("ledger repaired: {repair}") });
     }
+    let storyboard = options.budget.map(|b| storyboard_budget(b, &ledger, jobs));
     let (tx, rx) = mpsc::unbounded_channel();
     // Evenly spaced, no bursts: the service counts in sliding one-second windows, where a burst
     // followed by the steady rate would exceed the limit.
@@ -127,7 +129,7 @@ pub async fn run(
         counts: Counts { total: jobs.len(), ..Counts::default() },
         failed_by_code: BTreeMap::new(),
         billed_seconds: 0.0,
-        budget: Budget::new(options.max_cost),
+        budget: Budget::with_storyboard(options.max_cost, storyboard),
         submissions: 0,
         queries: 0,
         stop: None,
@@ -159,4 +161,31 @@ pub async fn run(
         reporter.note(&Note::Info { message: format!("cannot write review.html in {}: {e}", output_dir.display()) });
     }
     Ok(outcome)
+}
+
+/// The ledger's spend before this run, for `run.budget`: billed and committed over every run,
+/// less the committed tasks of this run's own jobs (it resumes or reconciles them, and counts
+/// them itself).
+fn storyboard_budget(budget: f64, ledger: &ledger::Ledger, jobs: &[crate::plan::Job]) -> pools::StoryboardBudget {
+    use ledger::money::Spend;
+    let mine: HashSet<&crate::key::JobKey> = jobs.iter().map(|j| &j.key).collect();
+    let mut by_run: BTreeMap<String, f64> = BTreeMap::new();
+    for r in ledger.records.values() {
+        let cny = match r.spend() {
+            Spend::Billed(b) => b.cny,
+            Spend::Committed(c)
+                if !(mine.contains(&r.key) && matches!(r.phase, ledger::Phase::Intent | ledger::Phase::InFlight)) =>
+            {
+                c
+            }
+            Spend::Committed(_) | Spend::Nothing | Spend::Free => continue,
+        };
+        let run = r.run.map_or_else(|| "(unknown run)".to_owned(), |t| t.to_string());
+        *by_run.entry(run).or_default() += cny;
+    }
+    pools::StoryboardBudget {
+        budget_cny: budget,
+        spent_before_cny: crate::catalog::round_cents(by_run.values().sum()),
+        by_run: by_run.into_iter().map(|(run, c)| (run, crate::catalog::round_cents(c))).collect(),
+    }
 }

@@ -43,6 +43,8 @@ pub struct RunOptions {
     /// CNY: never submit a job whose estimate would take this run's spend (billed plus the
     /// estimates of tasks in flight) past this.
     pub max_cost: Option<f64>,
+    /// `run.budget`: CNY over every run of the manifest (the ledger's billed + committed).
+    pub budget: Option<f64>,
     /// Stop submitting once this many jobs have failed in this run (`--fail-fast` is 1).
     pub max_failures: Option<usize>,
     /// Tasks to submit past a full family, so that the service starts the next one the moment
@@ -92,6 +94,7 @@ impl Default for RunOptions {
             reconcile_settle: Duration::from_secs(2),
             stop_grace: Duration::from_secs(5),
             max_cost: None,
+            budget: None,
             max_failures: None,
             queue_ahead: 2,
             doubt_recheck: Duration::from_secs(5),
@@ -116,6 +119,7 @@ impl RunOptions {
         RunOptions {
             concurrency: section.concurrency.clone(),
             max_cost: section.max_cost,
+            budget: section.budget,
             queue_ahead: section.queue_ahead.unwrap_or(defaults.queue_ahead),
             order: section.order.unwrap_or(defaults.order),
             ..defaults

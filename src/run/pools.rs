@@ -64,14 +64,49 @@ pub(super) struct Budget {
     spent: f64,
     /// Estimated cost of each job in flight (given back when it fails, replaced when billed).
     reserved: HashMap<usize, f64>,
+    /// `run.budget`, when it is what caps this run: what the ledger had spent before it.
+    storyboard: Option<StoryboardBudget>,
+}
+
+/// The manifest's `run.budget` at the start of a run: the cap over every run, what earlier
+/// runs spent (billed + committed), by run.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
+pub struct StoryboardBudget {
+    pub budget_cny: f64,
+    pub spent_before_cny: f64,
+    /// Earlier runs' spend: the run's start (RFC 3339) and CNY.
+    pub by_run: Vec<(String, f64)>,
 }
 
 /// Money compared with float sums: a job that fits to the cent is not refused for 1e-12.
 pub(super) const EPSILON: f64 = 1e-9;
 
 impl Budget {
+    #[cfg(test)]
     pub(super) fn new(cap: Option<f64>) -> Budget {
         Budget { cap, ..Budget::default() }
+    }
+
+    /// A run under `--max-cost` (`cap`) and the manifest's `run.budget` (`storyboard`): the
+    /// tighter of the two.
+    pub(super) fn with_storyboard(cap: Option<f64>, storyboard: Option<StoryboardBudget>) -> Budget {
+        let left = storyboard.as_ref().map(|s| (s.budget_cny - s.spent_before_cny).max(0.0));
+        let cap = match (cap, left) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Budget { cap, storyboard, ..Budget::default() }
+    }
+
+    /// Counts a job already on the service (resumed) at its estimate, whatever the cap: it is
+    /// spent whether or not it fits.
+    pub(super) fn hold(&mut self, idx: usize, estimate: f64) {
+        self.reserved.insert(idx, estimate);
+    }
+
+    /// The storyboard budget, if this run has one.
+    pub(super) fn storyboard(&self) -> Option<&StoryboardBudget> {
+        self.storyboard.as_ref()
     }
 
     /// Reserves `estimate` for job `idx` if it fits under the cap (always, without a cap).

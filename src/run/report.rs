@@ -70,8 +70,15 @@ pub enum Stop {
     Unreachable { endpoint: String, error: String, seconds: u64 },
     /// The ledger could not be written.
     Disk { message: String },
-    /// `--max-cost` would have been crossed.
-    Budget { skipped: usize },
+    /// `--max-cost` (or `run.budget`, said in `storyboard`) would have been crossed.
+    Budget {
+        skipped: usize,
+        /// What the jobs not submitted were estimated at.
+        #[serde(default)]
+        rest_cny: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        storyboard: Option<super::pools::StoryboardBudget>,
+    },
     /// `--max-failures` was reached.
     TooManyFailures { failed: usize },
 }

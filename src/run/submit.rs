@@ -141,7 +141,7 @@ impl Coordinator<'_, '_> {
                     audio: job.audio,
                     seed: job.seed,
                     output: job.output.display().to_string(),
-                    estimate_cny: crate::plan::estimate_cost(job),
+                    estimate_cny: crate::plan::estimate_cost(job).map(crate::catalog::round_cents),
                     stage: Some(job.stage.name()),
                 };
                 let (endpoint, run) = (Some(self.endpoint.clone()), Some(self.run_started));
@@ -187,6 +187,12 @@ impl Coordinator<'_, '_> {
         }
     }
 
+    /// What the jobs the budget kept back were estimated at.
+    pub(super) fn over_budget_cost(&self) -> f64 {
+        let held = self.states.iter().enumerate().filter(|(_, s)| matches!(s, JobState::OverBudget));
+        crate::catalog::round_cents(held.filter_map(|(i, _)| crate::plan::estimate_cost(&self.jobs[i])).sum())
+    }
+
     pub(super) fn enqueue_back(&mut self, idx: usize) {
         self.states[idx] = JobState::Queued;
         self.counts.queued += 1;
@@ -210,6 +216,7 @@ impl Coordinator<'_, '_> {
         };
         let family = self.jobs[idx].family.clone();
         self.pool(&family).take();
+        self.budget.hold(idx, crate::plan::estimate_cost(&self.jobs[idx]).unwrap_or(0.0));
         self.counts.running += 1;
         let now = Instant::now();
         self.start_polling(idx, task_id, now, now);

@@ -8,6 +8,7 @@ pub mod models;
 pub mod next;
 pub mod plan;
 pub mod results;
+pub mod spend;
 pub mod stages;
 pub mod status;
 

@@ -90,10 +90,19 @@ pub struct PlanSummary {
     pub by_state: std::collections::BTreeMap<&'static str, usize>,
     /// Jobs in the ledger that left the manifest.
     pub orphaned: usize,
+    /// `run.budget` less what the ledger has spent (billed + committed), if there is a budget.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget_left_cny: Option<f64>,
     /// Per stage, in order: its jobs and what a run would submit of them.
     pub stages: Vec<super::stages::StageCost>,
     /// Per generated ref: its pick and what a new pick would render again.
     pub refs: Vec<super::stages::RefPlan>,
+}
+
+impl PlanSummary {
+    fn estimated_cny_over(&self, left: f64) -> bool {
+        self.estimated_cost_cny > left + 1e-9
+    }
 }
 
 /// A ledger job that left the manifest.
@@ -119,6 +128,8 @@ pub struct Plan<'a> {
     pub orphans: Vec<Orphan>,
     /// Where a run would create the tasks (the manifest's `run.region`).
     pub region: crate::manifest::Region,
+    /// `run.budget` and what the ledger has spent of it (billed + committed).
+    pub budget: Option<(f64, f64)>,
 }
 
 impl<'a> Plan<'a> {
@@ -137,7 +148,16 @@ impl<'a> Plan<'a> {
                 last_state: RowState::of(Some(r)),
             })
             .collect();
-        Plan { manifest, name, expansion, jobs, states, orphans, region: crate::manifest::Region::default() }
+        Plan {
+            manifest,
+            name,
+            expansion,
+            jobs,
+            states,
+            orphans,
+            region: crate::manifest::Region::default(),
+            budget: None,
+        }
     }
 
     fn state(&self, i: usize) -> Decision {
@@ -162,6 +182,7 @@ impl<'a> Plan<'a> {
             unpriced_jobs: costs.iter().filter(|c| c.is_none()).count(),
             by_state,
             orphaned: self.orphans.len(),
+            budget_left_cny: self.budget.map(|(b, spent)| round_cents(b - spent)),
             stages: super::stages::stage_costs(jobs, &self.states),
             refs: super::stages::ref_plans(self.expansion, jobs, &self.states),
         }
@@ -264,6 +285,12 @@ impl<'a> Plan<'a> {
         );
         if s.unpriced_jobs > 0 {
             let _ = write!(out, " (+{} jobs with unknown prices)", s.unpriced_jobs);
+        }
+        if let (Some((budget, spent)), Some(left)) = (self.budget, s.budget_left_cny) {
+            let _ = write!(out, "\nrun.budget ¥{budget:.2}: ¥{spent:.2} spent over every run, ¥{left:.2} left");
+            if s.estimated_cny_over(left) {
+                let _ = write!(out, " (not enough for this run's estimate: a run stops submitting at the budget)");
+            }
         }
         super::stages::write_table(&mut out, &s);
         let _ = write!(out, "\nregion {} (DASHSCOPE_BASE_URL overrides it)", self.region);
