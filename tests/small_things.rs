@@ -107,6 +107,8 @@ fn in_flight_at(manifest: &Path, endpoint: &str, task_id: &str) {
         audio: job.audio,
         seed: job.seed,
         output: job.output.display().to_string(),
+        estimate_cny: None,
+        stage: None,
     };
     let intent = Event::Intent { attempt: 1, meta, endpoint: Some(endpoint.to_owned()), run: None };
     for event in [intent, Event::Submitted { task_id: task_id.to_owned() }] {

@@ -84,6 +84,7 @@ fn downloaded(out: &Path, job: &Job, ok: &[u32], n: u32) -> Vec<Entry> {
             video_url: None,
             usage: Some(Usage { image_count: Some(ok.len() as u32), ..Usage::default() }),
             images,
+            billed: None,
         }),
         entry(Event::Downloaded {
             path: files[0].path.clone(),
