@@ -159,4 +159,9 @@ async fn run_budget_holds_across_three_runs_one_killed() {
     let plan = pixbatch(&fake, "sk-test").arg("plan").arg(&m).output().await.expect("plan");
     let text = String::from_utf8_lossy(&plan.stdout);
     assert!(text.contains("run.budget ¥6.50: ¥6.30 spent over every run, ¥0.20 left"), "{text}");
+    // The contact sheet shows the same money: billed against estimated, and the budget left.
+    let sheet = std::fs::read_to_string(dir.path().join("d/review.html")).expect("review.html");
+    assert!(sheet.contains("billed ¥6.30 of ¥10.80 estimated for this manifest"), "total");
+    assert!(sheet.contains("run.budget ¥6.50: ¥6.30 spent over every run, <b>¥0.20 left</b>"), "budget");
+    assert!(sheet.contains("est. ¥0.90"), "a take not rendered shows its estimate");
 }

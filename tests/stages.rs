@@ -217,3 +217,41 @@ async fn killed_while_image_tasks_are_in_flight_pays_for_nothing_twice() {
     }
     assert_eq!(candidates, 4 * 2 + 3 * 3 + 2);
 }
+
+/// Shards of the ref stage merge into one folder with every candidate, and `spend` over the
+/// merged ledger bills each image once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shard_ledgers_of_image_jobs_merge_with_every_candidate() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let manifest = crash_manifest(dir.path());
+    let fake = FakeServer::start(fast_fake()).await.expect("fake");
+    let mut shard_dirs = Vec::new();
+    for k in 1..=2 {
+        let out = dir.path().join(format!("shard{k}"));
+        let mut shard = expand(&manifest);
+        shard.output_dir = out.clone();
+        shard.jobs.retain(|j| j.shot.starts_with('@'));
+        pixbatch::plan::Selection { shard: Some((k, 2)), only: Vec::new() }.apply(&mut shard).expect("select");
+        let input = pixbatch::run::RunInput { expansion: &shard, name: None };
+        let s =
+            pixbatch::run::run(input, client(&fake), &fast_options(), &mut pixbatch::run::Silent, Default::default())
+                .await
+                .expect("shard run")
+                .summary;
+        assert_eq!(s.counts.failed, 0);
+        shard_dirs.push(out);
+    }
+    let merged = dir.path().join("out");
+    let report = pixbatch::ledger::merge::merge(&merged, &shard_dirs).expect("merge");
+    assert_eq!(report.jobs, 7, "4 + 3 image tasks");
+    assert_eq!(report.files_copied, 4 * 2 + 3 * 3, "every candidate, not only the first");
+    let ledger = Ledger::load(&merged).expect("ledger");
+    for r in ledger.records.values() {
+        for f in &r.files {
+            let bytes = std::fs::read(merged.join(&f.path)).expect("candidate");
+            assert_eq!(pixbatch::files::sha256_hex(&bytes), f.sha256);
+        }
+    }
+    let spent = pixbatch::views::spend::spent(&ledger);
+    assert_eq!((spent * 100.0).round() as i64, 4 * 2 * 20 + 3 * 3 * 20, "¥0.20 an image, 17 images");
+}

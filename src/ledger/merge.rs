@@ -91,9 +91,10 @@ pub fn merge(target: &Path, sources: &[PathBuf]) -> Result<MergeReport, LedgerEr
     }
     std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
     for (source, _, record) in best.values() {
-        if let Some(rel) = &record.path
-            && source != target
-        {
+        // The video, or an image job's every candidate.
+        let files =
+            record.path.iter().chain(record.files.iter().map(|f| &f.path).filter(|p| Some(*p) != record.path.as_ref()));
+        for rel in files.filter(|_| source != target) {
             let (from, to) = (source.join(rel), target.join(rel));
             if from.exists() && !to.exists() {
                 if let Some(dir) = to.parent() {

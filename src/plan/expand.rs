@@ -68,6 +68,8 @@ pub struct Expansion {
     pub waiting: Vec<Job>,
     /// The generated refs, in graph order.
     pub refs: Vec<RefStage>,
+    /// The manifest's `run.budget` (CNY over every run), if any.
+    pub budget: Option<f64>,
     /// Jobs of the manifest left out by `--shard` / `--only`: not run and not listed as this
     /// command's jobs, but not orphans either (they are still in the manifest).
     pub unselected: Vec<Job>,
@@ -189,7 +191,8 @@ pub fn expand(loaded: &Loaded, options: &ExpandOptions) -> Result<Expansion, Dia
     }
     cx.diags.sort();
     let (waiting, jobs) = jobs.into_iter().partition(|j: &Job| !j.waiting.is_empty());
-    Ok(Expansion { jobs, waiting, refs: ref_stages, unselected: Vec::new(), output_dir, warnings: cx.diags })
+    let budget = m.run.budget;
+    Ok(Expansion { jobs, waiting, refs: ref_stages, unselected: Vec::new(), output_dir, warnings: cx.diags, budget })
 }
 
 struct Expander<'a> {

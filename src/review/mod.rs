@@ -7,6 +7,7 @@ pub mod picks;
 pub mod ref_picks;
 pub mod server;
 pub mod sheet;
+mod sheet_money;
 pub mod sheet_refs;
 pub mod timeline;
 

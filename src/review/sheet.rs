@@ -16,9 +16,8 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::picks::Picks;
 use super::sheet_refs;
-use crate::catalog::round_cents;
 use crate::ledger::{Decision, Ledger, Record, decide};
-use crate::plan::{Expansion, Job, Product, estimate_cost};
+use crate::plan::{Expansion, Job, Product};
 
 /// The file in the output folder.
 pub const REVIEW_HTML: &str = "review.html";
@@ -132,12 +131,7 @@ struct Take<'a> {
 fn take(t: &Take<'_>, mode: Mode<'_>) -> Markup {
     let job = t.job;
     let label = if job.variant.is_empty() { "(the shot)" } else { job.variant.as_str() };
-    let cost = t
-        .record
-        .and_then(Record::billed_seconds)
-        .zip(job.price_per_second)
-        .map(|(s, p)| round_cents(s * p))
-        .or_else(|| estimate_cost(job).map(round_cents));
+    let cost = super::sheet_money::take_text(job, t.record);
     let search = format!("{} {} {} {}", job.shot, job.variant, job.model, job.prompt).to_lowercase();
     let video = t.record.and_then(|r| r.path.as_deref()).filter(|_| t.state == "done");
     html! {
@@ -157,7 +151,7 @@ fn take(t: &Take<'_>, mode: Mode<'_>) -> Markup {
                     (job.duration) " s"
                     @if let Some(seed) = job.seed { " · seed " (seed) }
                     @if job.audio { " · audio" }
-                    @if let Some(c) = cost { " · ¥" (format!("{c:.2}")) }
+                    @if let Some(c) = cost { " · " (c) }
                 }
                 br;
                 span.state { (t.state_text) }
@@ -258,6 +252,7 @@ pub fn render<'a>(
             }
             body data-token=(token) {
                 h1 { (title) }
+                (super::sheet_money::total(expansion, ledger))
                 div #bar {
                     "state "
                     select #state {
@@ -280,7 +275,7 @@ pub fn render<'a>(
                 @for (shot, jobs) in &shots {
                     @let takes = takes(jobs);
                     section.shot data-shot=(shot) {
-                        h2 { (shot) " " button.play type="button" { "play all" } }
+                        h2 { (shot) " " button.play type="button" { "play all" } " " (super::sheet_money::shot(jobs, ledger)) }
                         @if let Some((models, rows)) = by_model(jobs) {
                             table.compare {
                                 tr {
