@@ -240,7 +240,10 @@ async fn the_budget_is_never_exceeded_under_concurrency() {
     let s = run(&manifest, &fake, &options).await;
     assert!(s.cost_cny <= cap, "spent {} > {cap}", s.cost_cny);
     assert!(s.cost_cny > cap - 1.05, "it used the budget ({}), not stopped early", s.cost_cny);
-    assert!(matches!(s.stop, Some(pixbatch::run::Stop::Budget { skipped, .. }) if skipped == 40 - s.counts.done), "{s:?}");
+    assert!(
+        matches!(s.stop, Some(pixbatch::run::Stop::Budget { skipped, .. }) if skipped == 40 - s.counts.done),
+        "{s:?}"
+    );
     assert_eq!(fake.stats().submissions as usize, s.counts.done, "nothing over the cap was even submitted");
     assert_eq!(s.billed_seconds, 5.0 * s.counts.done as f64);
 }
