@@ -2,34 +2,16 @@
 //! every answer, at the fake's defaults. The virtualenv lives in `target/sdk-venv` and is
 //! reused while it is intact.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use std::time::Duration;
 
 use pixbatch::fake::{DurationRange, FakeConfig, FakeServer};
 
-const SDK: &str = "dashscope==2.0.2";
-
 fn venv_python() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let venv = root.join("target/sdk-venv");
-    let python = venv.join("bin/python");
-    let ready = python.exists()
-        && Command::new(&python)
-            .args(["-c", "import dashscope,sys; sys.exit(0 if dashscope.__version__=='2.0.2' else 1)"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if !ready {
-        let status = Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv).status().expect("python3 runs");
-        assert!(status.success(), "python3 -m venv failed");
-        let status = Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", SDK])
-            .status()
-            .expect("pip runs");
-        assert!(status.success(), "pip install {SDK} failed");
-    }
-    python
+    common::python_venv("sdk-venv", "dashscope", "2.0.2")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

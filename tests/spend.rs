@@ -156,6 +156,10 @@ async fn run_budget_holds_across_three_runs_one_killed() {
     assert_eq!(cents(doc["total"]["billed_cny"].as_f64().expect("billed")), 7 * 90, "exactly 7 fit: {doc}");
     assert_eq!(fake.stats().submissions, 7);
     assert_eq!(fake.stats().duplicate_submissions, 0);
+    // The killed run's two tasks were billed by the third, and their bills say whose they were.
+    let ledger = pixbatch::ledger::Ledger::load(&dir.path().join("d")).expect("ledger");
+    let inherited = ledger.records.values().filter_map(|r| r.billed.as_ref()?.inherited_from).count();
+    assert_eq!(inherited, 2);
     let plan = pixbatch(&fake, "sk-test").arg("plan").arg(&m).output().await.expect("plan");
     let text = String::from_utf8_lossy(&plan.stdout);
     assert!(text.contains("run.budget ¥6.50: ¥6.30 spent over every run, ¥0.20 left"), "{text}");

@@ -19,7 +19,7 @@ shots:
 /// One job's lines, `{}` standing for its key.
 const JOURNAL: &str = r#"{"at":"2026-11-30T10:00:00Z","key":"k1","ev":"intent","attempt":1,"shot":"intro","variant":"seed=1","model":"pixverse/pixverse-c1-r2v","size":"1280*720","duration":5,"audio":false,"output":"intro/seed-1.mp4","estimate_cny":1.5,"stage":"clips","run":"2026-11-30T10:00:00Z"}
 {"at":"2026-11-30T10:00:01Z","key":"k1","ev":"submitted","task_id":"t1"}
-{"at":"2026-11-30T10:01:00Z","key":"k1","ev":"finished","status":"SUCCEEDED","usage":{"duration":5.0,"size":"1280*720"},"billed":{"cny":1.5,"unit_price":0.3,"quantity":5.0,"unit":"second","source":"catalog"}}
+{"at":"2026-11-30T10:01:00Z","key":"k1","ev":"finished","status":"SUCCEEDED","usage":{"duration":5.0,"size":"1280*720"},"billed":{"cny":1.5,"unit_price":0.3}}
 {"at":"2026-11-30T10:00:00Z","key":"k2","ev":"intent","attempt":1,"shot":"intro","variant":"seed=2","model":"pixverse/pixverse-c1-r2v","size":"1280*720","duration":5,"audio":false,"output":"intro/seed-2.mp4","run":"2026-11-30T10:00:00Z"}
 {"at":"2026-11-30T10:00:01Z","key":"k2","ev":"submitted","task_id":"t2"}
 {"at":"2026-11-30T10:01:00Z","key":"k2","ev":"finished","status":"SUCCEEDED","usage":{"duration":5.0,"size":"1280*720"}}
@@ -28,10 +28,10 @@ const JOURNAL: &str = r#"{"at":"2026-11-30T10:00:00Z","key":"k1","ev":"intent","
 {"at":"2026-11-30T10:02:00Z","key":"k3","ev":"finished","status":"FAILED","code":"InternalError","message":"boom"}
 {"at":"2026-12-01T09:00:00Z","key":"k3","ev":"intent","attempt":2,"shot":"walk","variant":"","model":"pixverse/pixverse-v5.6-r2v","size":"1280*720","duration":8,"audio":false,"output":"walk.mp4","estimate_cny":2.16,"stage":"clips","run":"2026-12-01T09:00:00Z"}
 {"at":"2026-12-01T09:00:01Z","key":"k3","ev":"submitted","task_id":"t4"}
-{"at":"2026-12-01T09:03:00Z","key":"k3","ev":"finished","status":"SUCCEEDED","usage":{"duration":8.0,"size":"1280*720"},"billed":{"cny":2.4,"unit_price":0.3,"quantity":8.0,"unit":"second","source":"manifest"}}
+{"at":"2026-12-01T09:03:00Z","key":"k3","ev":"finished","status":"SUCCEEDED","usage":{"duration":8.0,"size":"1280*720"},"billed":{"cny":2.4,"unit_price":0.3,"source":"manifest"}}
 {"at":"2026-12-01T09:00:00Z","key":"k4","ev":"intent","attempt":1,"shot":"@hero","variant":"seed=1","model":"wan2.7-image","size":"1104*1472","duration":0,"audio":false,"output":"refs/hero/seed-1.png","estimate_cny":0.4,"stage":"refs","run":"2026-12-01T09:00:00Z"}
 {"at":"2026-12-01T09:00:01Z","key":"k4","ev":"submitted","task_id":"t5"}
-{"at":"2026-12-01T09:00:30Z","key":"k4","ev":"finished","status":"SUCCEEDED","usage":{"image_count":1},"billed":{"cny":0.2,"unit_price":0.2,"quantity":1.0,"unit":"image","source":"catalog"}}
+{"at":"2026-12-01T09:00:30Z","key":"k4","ev":"finished","status":"SUCCEEDED","usage":{"image_count":1},"billed":{"cny":0.2,"unit_price":0.2}}
 {"at":"2026-12-01T09:05:00Z","key":"k5","ev":"intent","attempt":1,"shot":"finale","variant":"","model":"pixverse/pixverse-c1-r2v","size":"1920*1080","duration":10,"audio":false,"output":"finale.mp4","estimate_cny":5.6,"stage":"clips","run":"2026-12-01T09:00:00Z"}
 {"at":"2026-12-01T09:05:01Z","key":"k5","ev":"submitted","task_id":"t6"}
 "#;

@@ -255,3 +255,49 @@ async fn shard_ledgers_of_image_jobs_merge_with_every_candidate() {
     let spent = pixbatch::views::spend::spent(&ledger);
     assert_eq!((spent * 100.0).round() as i64, 4 * 2 * 20 + 3 * 3 * 20, "¥0.20 an image, 17 images");
 }
+
+/// A task that partly fails gives the candidates that worked, records the others' codes, and
+/// is billed for what it made (`usage.image_count`); candidates are named `seed-N-K.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partly_failed_image_task_gives_what_worked_and_bills_only_that() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let text = r#"version: 1
+output: out
+refs:
+  sheet: {generate: {model: wan2.5-t2i-preview, prompt: "a prop sheet: a red kite", n: 4, matrix: {seed: [1, 2, 3, 4, 5, 6]}}}
+shots:
+  - {id: kite, model: pixverse/pixverse-c1-r2v, prompt: "@sheet flies over the hill", size: "640*360", duration: 5}
+"#;
+    let manifest = dir.path().join("kite.yaml");
+    std::fs::write(&manifest, text).expect("write");
+    let fake = FakeServer::start(FakeConfig {
+        faults: pixbatch::fake::Faults { image_fail_rate: 0.4, ..Default::default() },
+        seed: 7,
+        ..fast_fake()
+    })
+    .await
+    .expect("fake");
+    let (code, stderr) = run_to_end(&fake, &manifest, &["--until", "refs"]).await;
+    assert!(code == pixbatch::exit::WAITING || code == 1, "{stderr}");
+    let expansion = expand(&manifest);
+    let ledger = Ledger::load(&expansion.output_dir).expect("ledger");
+    let (mut good, mut failed) = (0, 0);
+    for job in expansion.jobs.iter().filter(|j| j.shot == "@sheet") {
+        let r = &ledger.records[&job.key];
+        let ok = r.images.iter().filter(|i| i.url.is_some()).count();
+        let codes = r.images.iter().filter(|i| i.code.as_deref() == Some("DataInspectionFailed")).count();
+        if r.phase == Phase::Downloaded {
+            assert_eq!(ok + codes, 4, "{}: every candidate is accounted for", job.name());
+            assert_eq!(r.files.len(), ok, "{}", job.name());
+            assert_eq!(r.usage.as_ref().and_then(|u| u.image_count), Some(ok as u32));
+            assert_eq!(r.billed.as_ref().map(|b| (b.cny * 100.0).round() as i64), Some(20 * ok as i64));
+        } else {
+            assert_eq!(r.phase, Phase::Failed, "every candidate failed: {}", job.name());
+            assert!(r.billed.is_none());
+        }
+        good += ok;
+        failed += codes;
+    }
+    assert!(good > 0 && failed > 0, "the seed gives both: {good} good, {failed} failed");
+    assert_eq!(fake.stats().images_billed, good as u64);
+}

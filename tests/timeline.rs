@@ -13,29 +13,11 @@ use common::{fast_fake, fast_options, run};
 use pixbatch::fake::FakeServer;
 use quick_xml::events::Event;
 
-const OTIO: &str = "opentimelineio==0.18.1";
-
 /// The fake serves one sample video: 8 frames in 1 s (the timeline takes the rate from it).
 const FPS: f64 = 8.0;
 
 fn venv_python() -> PathBuf {
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/otio-venv");
-    let python = venv.join("bin/python");
-    let ready = python.exists()
-        && Command::new(&python)
-            .args(["-c", "import opentimelineio,sys; sys.exit(0 if opentimelineio.__version__=='0.18.1' else 1)"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if !ready {
-        let status = Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv).status().expect("python3 runs");
-        assert!(status.success(), "python3 -m venv failed");
-        let status = Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", OTIO])
-            .status()
-            .expect("pip runs");
-        assert!(status.success(), "pip install {OTIO} failed");
-    }
-    python
+    common::python_venv("otio-venv", "opentimelineio", "0.18.1")
 }
 
 fn pixbatch(args: &[&str]) -> (i32, String, String) {

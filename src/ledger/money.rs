@@ -27,24 +27,30 @@ pub enum PriceSource {
     Replayed,
 }
 
-/// What is billed for: seconds of video or images.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Unit {
-    Second,
-    Image,
-}
-
-/// A billed task's money, as recorded when it finished.
+/// A billed task's money, as recorded when it finished. The quantity is the task's `usage`
+/// (seconds of video, or `image_count`), kept beside it in the journal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Billed {
     pub cny: f64,
-    /// CNY per unit, in force when it finished.
+    /// CNY per second of video, or per image, in force when it finished.
     pub unit_price: f64,
-    /// Units the service billed (`usage`).
-    pub quantity: f64,
-    pub unit: Unit,
+    /// Where the price came from (the catalog's unless said).
+    #[serde(default = "catalog_source", skip_serializing_if = "is_catalog")]
     pub source: PriceSource,
+    /// The run that created the task, when another run billed it (a killed run's task,
+    /// resumed; or a lost create adopted through the list API): the price is the one in force
+    /// when it finished, in the run that saw it finish.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub inherited_from: Option<jiff::Timestamp>,
+}
+
+fn catalog_source() -> PriceSource {
+    PriceSource::Catalog
+}
+
+fn is_catalog(s: &PriceSource) -> bool {
+    *s == PriceSource::Catalog
 }
 
 /// A task's money now.
@@ -116,14 +122,14 @@ impl Record {
 pub fn replayed(record: &Record) -> Option<Billed> {
     let usage = record.usage.as_ref()?;
     let model = &record.meta.model;
-    let (unit_price, quantity, unit) = match (catalog::lookup(model), catalog::images::image_lookup(model)) {
+    let (unit_price, quantity) = match (catalog::lookup(model), catalog::images::image_lookup(model)) {
         (Some(spec), _) => {
             let tier = spec.tier_of_label(&record.meta.size)?;
             let price = spec.price_per_second(tier, record.meta.audio, false, crate::manifest::Region::default())?;
-            (price, usage.duration?, Unit::Second)
+            (price, usage.duration?)
         }
-        (None, Some(spec)) => (spec.price, f64::from(usage.image_count?), Unit::Image),
+        (None, Some(spec)) => (spec.price, f64::from(usage.image_count?)),
         (None, None) => return None,
     };
-    Some(Billed { cny: unit_price * quantity, unit_price, quantity, unit, source: PriceSource::Replayed })
+    Some(Billed { cny: unit_price * quantity, unit_price, source: PriceSource::Replayed, inherited_from: None })
 }

@@ -154,8 +154,8 @@ pub(super) fn prices(loaded: &Loaded, diags: &mut Diagnostics) {
     for (model, table) in &loaded.manifest.run.prices {
         for (key, price) in table {
             let tier = key.strip_suffix("+audio").unwrap_or(key);
-            if key == "image" && catalog::images::image_lookup(model).is_some() {
-            } else if !catalog::Tier::ALL.iter().any(|t| t.name() == tier) {
+            let per_image = key == "image" && catalog::images::image_lookup(model).is_some();
+            if !per_image && !catalog::Tier::ALL.iter().any(|t| t.name() == tier) {
                 diags.push(
                     Diagnostic::error(format!("run.prices.\"{model}\": `{key}` is not a tier"), None)
                         .hint("write 360P, 480P, 540P, 720P or 1080P, optionally with +audio (e.g. \"720P+audio\"); for an image model, `image`"),

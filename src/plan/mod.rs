@@ -29,14 +29,14 @@ pub fn estimate_cost(job: &Job) -> Option<f64> {
 
 /// What a finished task of `job` was billed, with the price in force and where it came from.
 pub fn billed(job: &Job, usage: &crate::api::Usage) -> Option<crate::ledger::money::Billed> {
-    use crate::ledger::money::{Billed, Unit};
-    let (unit_price, quantity, unit) = match job.product {
-        Product::Video => (job.price_per_second?, usage.duration?, Unit::Second),
-        Product::Images { .. } => (job.price_per_image?, f64::from(usage.image_count?), Unit::Image),
+    use crate::ledger::money::Billed;
+    let (unit_price, quantity) = match job.product {
+        Product::Video => (job.price_per_second?, usage.duration?),
+        Product::Images { .. } => (job.price_per_image?, f64::from(usage.image_count?)),
     };
     // To a millionth of a yuan: the float product's noise is not money.
     let cny = (unit_price * quantity * 1e6).round() / 1e6;
-    Some(Billed { cny, unit_price, quantity, unit, source: job.price_source })
+    Some(Billed { cny, unit_price, source: job.price_source, inherited_from: None })
 }
 
 /// Parses `K/N` (1-based K).

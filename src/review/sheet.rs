@@ -133,12 +133,13 @@ fn take(t: &Take<'_>, mode: Mode<'_>) -> Markup {
     let label = if job.variant.is_empty() { "(the shot)" } else { job.variant.as_str() };
     let cost = super::sheet_money::take_text(job, t.record);
     let search = format!("{} {} {} {}", job.shot, job.variant, job.model, job.prompt).to_lowercase();
-    let video = t.record.and_then(|r| r.path.as_deref()).filter(|_| t.state == "done");
+    // The video's relative URL, once (the player and the compare box share it).
+    let video = t.record.and_then(|r| r.path.as_deref()).filter(|_| t.state == "done").map(href);
     html! {
         figure.take data-state=(t.state) data-search=(search) data-key=(job.key) .picked[t.picked] tabindex="-1"
             aria-label=(format!("{} {label}, {}", job.shot, t.state_text)) {
-            @if let Some(path) = video {
-                video preload="none" controls muted playsinline data-src=(href(path)) {}
+            @if let Some(src) = &video {
+                video preload="none" controls muted playsinline data-src=(src) {}
             } @else {
                 div.placeholder { (t.state_text) }
             }
@@ -160,9 +161,9 @@ fn take(t: &Take<'_>, mode: Mode<'_>) -> Markup {
                     span.uses { (t.uses.join(" · ")) }
                 }
                 p.prompt { (job.prompt) }
-                @if let (true, Some(path)) = (t.comparable, video) {
+                @if let (true, Some(src)) = (t.comparable, &video) {
                     label.cmp {
-                        input.compare type="checkbox" data-src=(href(path)) data-label=(format!("{} {label}", job.shot));
+                        input.compare type="checkbox" data-src=(src) data-label=(format!("{} {label}", job.shot));
                         " compare"
                     }
                     " "

@@ -244,7 +244,12 @@ impl Coordinator<'_, '_> {
                 }
                 // The billed seconds (for Wan r2v, reference-video seconds too) or images at the
                 // job's price; with no usage reported, the estimate, so the budget never leaks.
-                let billed = usage.as_ref().and_then(|u| crate::plan::billed(job, u));
+                let mut billed = usage.as_ref().and_then(|u| crate::plan::billed(job, u));
+                // A task an earlier run created: say so with its bill.
+                let made_by = self.ledger.records.get(&job.key).and_then(|r| r.run);
+                if let Some(b) = billed.as_mut() {
+                    b.inherited_from = made_by.filter(|run| *run != self.run_started);
+                }
                 self.budget.spend(billed.as_ref().map_or(estimate, |b| b.cny));
                 let images = out.images();
                 let video_url = out.video_url.clone().or_else(|| images.iter().find_map(|i| i.url.clone()));

@@ -142,7 +142,8 @@ impl Coordinator<'_, '_> {
                     seed: job.seed,
                     output: job.output.display().to_string(),
                     estimate_cny: crate::plan::estimate_cost(job).map(crate::catalog::round_cents),
-                    stage: Some(job.stage.name()),
+                    // Clips, the common case, go without (read back as clips).
+                    stage: (job.stage != crate::plan::Stage::Clips).then(|| job.stage.name()),
                 };
                 let (endpoint, run) = (Some(self.endpoint.clone()), Some(self.run_started));
                 self.record(idx, Event::Intent { attempt, meta, endpoint, run });

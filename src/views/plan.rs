@@ -36,14 +36,13 @@ pub struct PlanRow {
     pub media_count: usize,
     pub output: String,
     pub estimated_cost_cny: Option<f64>,
-    /// What a run would do: new, resume, reconcile, download, done, failed, lost, ambiguous,
-    /// exists, waiting.
-    pub state: Decision,
     /// `refs` (and `refs 2`, … for refs made from other generated refs) or `clips`.
     pub stage: String,
-    /// The generated refs it waits for a pick of (state `waiting`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub waits_for: Vec<String>,
+    /// The generated refs it waits for a pick of (state `waiting`), space-separated.
+    pub waits_for: String,
+    /// What a run would do: new, resume, reconcile, download, done, failed, lost, ambiguous,
+    /// exists, waiting. Last, as it always was, for scripts that read the CSV's last column.
+    pub state: Decision,
 }
 
 impl PlanRow {
@@ -67,7 +66,7 @@ impl PlanRow {
             output: output_dir.join(&job.output).display().to_string(),
             estimated_cost_cny: estimate_cost(job).map(round_cents),
             stage: job.stage.name(),
-            waits_for: job.waiting.iter().map(|r| format!("@{r}")).collect(),
+            waits_for: job.waiting.iter().map(|r| format!("@{r}")).collect::<Vec<_>>().join(" "),
         }
     }
 }

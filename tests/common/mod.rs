@@ -192,3 +192,25 @@ pub fn assert_own_videos(manifest: &Path, fakes: &[&FakeServer]) -> usize {
     }
     expansion.jobs.len()
 }
+
+/// A Python virtualenv in `target/<name>` with `module` at `version` (pip's `module==version`
+/// from PyPI), made once and reused while it holds that version; returns its python.
+pub fn python_venv(name: &str, module: &str, version: &str) -> PathBuf {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join(name);
+    let python = venv.join("bin/python");
+    let check = format!("import {module},sys; sys.exit(0 if {module}.__version__=='{version}' else 1)");
+    let run = |program: &Path| std::process::Command::new(program);
+    let ready = python.exists() && run(&python).args(["-c", &check]).status().is_ok_and(|s| s.success());
+    if !ready {
+        let package = format!("{module}=={version}");
+        let status =
+            run(Path::new("python3")).args(["-m", "venv", "--clear"]).arg(&venv).status().expect("python3 runs");
+        assert!(status.success(), "python3 -m venv failed");
+        let status = run(&python)
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", &package])
+            .status()
+            .expect("pip runs");
+        assert!(status.success(), "pip install {package} failed");
+    }
+    python
+}
