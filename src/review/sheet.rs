@@ -116,7 +116,7 @@ fn without_model(variant: &str) -> String {
         .join(",")
 }
 
-struct Take<'a> {
+pub(super) struct Take<'a> {
     job: &'a Job,
     record: Option<&'a Record>,
     state: &'static str,
@@ -126,18 +126,20 @@ struct Take<'a> {
     uses: Vec<String>,
     /// Its shot has other takes: it can be compared with one of them.
     comparable: bool,
+    /// What it was billed, and its estimate.
+    pub(super) money: super::sheet_money::Money,
 }
 
 fn take(t: &Take<'_>, mode: Mode<'_>) -> Markup {
     let job = t.job;
     let label = if job.variant.is_empty() { "(the shot)" } else { job.variant.as_str() };
-    let cost = super::sheet_money::take_text(job, t.record);
+    let cost = t.money.text();
     let search = format!("{} {} {} {}", job.shot, job.variant, job.model, job.prompt).to_lowercase();
     // The video's relative URL, once (the player and the compare box share it).
     let video = t.record.and_then(|r| r.path.as_deref()).filter(|_| t.state == "done").map(href);
     html! {
         figure.take data-state=(t.state) data-search=(search) data-key=(job.key) .picked[t.picked] tabindex="-1"
-            aria-label=(format!("{} {label}, {}", job.shot, t.state_text)) {
+            aria-label={ (job.shot) " " (label) ", " (t.state_text) } {
             @if let Some(src) = &video {
                 video preload="none" controls muted playsinline data-src=(src) {}
             } @else {
@@ -163,7 +165,7 @@ fn take(t: &Take<'_>, mode: Mode<'_>) -> Markup {
                 p.prompt { (job.prompt) }
                 @if let (true, Some(src)) = (t.comparable, &video) {
                     label.cmp {
-                        input.compare type="checkbox" data-src=(src) data-label=(format!("{} {label}", job.shot));
+                        input.compare type="checkbox" data-src=(src) data-label={ (job.shot) " " (label) };
                         " compare"
                     }
                     " "
@@ -233,10 +235,13 @@ pub fn render<'a>(
                     picked: picks.is_picked(&job.shot, &job.key),
                     uses: sheet_refs::used_picks(&names, job),
                     comparable: jobs.len() > 1,
+                    money: super::sheet_money::Money::of(job, record),
                 }
             })
             .collect()
     };
+    // Every shot's takes, made once: the page's total adds up their money.
+    let all_takes: Vec<Vec<Take<'a>>> = shots.iter().map(|(_, jobs)| takes(jobs)).collect();
     let token = match mode {
         Mode::Served { token } => token,
         Mode::Static => "",
@@ -253,7 +258,7 @@ pub fn render<'a>(
             }
             body data-token=(token) {
                 h1 { (title) }
-                (super::sheet_money::total(expansion, ledger))
+                (super::sheet_money::total(expansion, ledger, &all_takes))
                 div #bar {
                     "state "
                     select #state {
@@ -273,10 +278,9 @@ pub fn render<'a>(
                     span #said role="status" aria-live="polite" {}
                 }
                 (sheet_refs::section(expansion, ledger, mode, now))
-                @for (shot, jobs) in &shots {
-                    @let takes = takes(jobs);
+                @for ((shot, jobs), takes) in shots.iter().zip(&all_takes) {
                     section.shot data-shot=(shot) {
-                        h2 { (shot) " " button.play type="button" { "play all" } " " (super::sheet_money::shot(jobs, ledger)) }
+                        h2 { (shot) " " button.play type="button" { "play all" } " " (super::sheet_money::shot(takes)) }
                         @if let Some((models, rows)) = by_model(jobs) {
                             table.compare {
                                 tr {
@@ -313,7 +317,7 @@ pub fn render<'a>(
                                 }
                             }
                         } @else {
-                            div.grid { @for t in &takes { (take(t, mode)) } }
+                            div.grid { @for t in takes { (take(t, mode)) } }
                         }
                     }
                 }

@@ -88,14 +88,15 @@ pub(super) fn unused_folders<'a>(
     jobs: impl Iterator<Item = &'a Job>,
 ) -> Vec<PathBuf> {
     let inside = |p: &Path| p.components().all(|c| matches!(c, std::path::Component::Normal(_)));
-    let folders_of = |file: &Path| -> Vec<PathBuf> {
-        file.ancestors().skip(1).filter(|d| !d.as_os_str().is_empty()).map(Path::to_path_buf).collect()
-    };
-    let used: HashSet<PathBuf> = jobs.flat_map(|j| folders_of(&j.output)).collect();
-    let mut folders: BTreeSet<PathBuf> = BTreeSet::new();
+    // A file's folders below the output folder, borrowed: no allocation per job.
+    fn folders_of(file: &Path) -> impl Iterator<Item = &Path> {
+        file.ancestors().skip(1).filter(|d| !d.as_os_str().is_empty())
+    }
+    let used: HashSet<&Path> = jobs.flat_map(|j| folders_of(&j.output)).collect();
+    let mut folders: BTreeSet<&Path> = BTreeSet::new();
     for r in ledger.records.values() {
         for file in r.path.iter().chain(std::iter::once(&r.meta.output)).map(Path::new).filter(|p| inside(p)) {
-            folders.extend(folders_of(file).into_iter().filter(|d| !used.contains(d)));
+            folders.extend(folders_of(file).filter(|d| !used.contains(d)));
         }
     }
     let mut folders: Vec<PathBuf> = folders.into_iter().map(|d| output_dir.join(d)).collect();
