@@ -132,6 +132,13 @@ async fn the_ref_stage_then_picks_drive_exactly_the_jobs_that_use_them() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(requests(&fake) - before, 0, "a no-op rerun sends nothing: {stderr}");
     assert_eq!(fake.stats().duplicate_submissions, 0);
+
+    // 5. The picked hero retouched by hand: the jobs that use it are keyed by its new content.
+    let done = plan(&fake, &manifest).await;
+    let retouched = std::fs::read(out.join("refs/bridge/seed-2.png")).expect("another picture");
+    std::fs::write(out.join("refs/hero/seed-2.png"), retouched).expect("retouch");
+    let after = plan(&fake, &manifest).await;
+    assert_eq!(changed(&done, &after), names(&["@bridge_end", "arrival", "crossing", "look-back"]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

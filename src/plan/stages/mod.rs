@@ -144,9 +144,10 @@ pub(super) fn waiting_ref(name: &str) -> Ref {
 }
 
 /// What a generated ref is to the jobs that use it: its pick (a file in the output folder,
-/// checked against the sha256 recorded when it was picked), or `waiting`. A pick of a
-/// candidate that is not one of `jobs` (the generation changed since) is stale: the ref waits
-/// for a new pick. A picked file that is missing or changed is a warning, and the ref waits.
+/// keyed by the sha256 of its bytes as they are), or `waiting`. A pick of a candidate that is
+/// not one of `jobs` (the generation changed since) is stale: the ref waits for a new pick. A
+/// picked file that is missing is a warning, and the ref waits; one changed since the pick (a
+/// retouched still) is a warning, and its new content is what the clips get.
 pub(super) fn resolve(
     g: &GenRef<'_>,
     jobs: &[Job],
@@ -159,27 +160,29 @@ pub(super) fn resolve(
         return (waiting, None);
     };
     let path = output_dir.join(&pick.path);
-    let bytes = match std::fs::read(&path) {
-        Ok(b) if crate::files::sha256_hex(&b) == pick.sha256 => b,
-        Ok(_) | Err(_) => {
-            diags.push(
-                Diagnostic::warning(
-                    format!(
-                        "the picked image of `{}` ({}) is missing or was changed since it was picked",
-                        g.name, pick.path
-                    ),
-                    g.span,
-                )
-                .hint(format!("pick it again: pixbatch pick MANIFEST @{} VARIANT", g.name)),
-            );
-            return (waiting, None);
-        }
+    let Ok(bytes) = std::fs::read(&path) else {
+        diags.push(
+            Diagnostic::warning(format!("the picked image of `{}` ({}) is missing", g.name, pick.path), g.span)
+                .hint(format!("the next run downloads it again while its URL lives; or pick again: pixbatch pick MANIFEST @{} VARIANT", g.name)),
+        );
+        return (waiting, None);
     };
+    // A picked still retouched by hand is what the clips get: they are keyed by it as it is.
+    let sha256 = crate::files::sha256_hex(&bytes);
+    if sha256 != pick.sha256 {
+        diags.push(Diagnostic::warning(
+            format!(
+                "the picked image of `{}` ({}) was changed since it was picked: the jobs that use it are keyed by its new content",
+                g.name, pick.path
+            ),
+            g.span,
+        ));
+    }
     let dims = imagesize::blob_size(&bytes)
         .ok()
         .and_then(|d| Some((u32::try_from(d.width).ok()?, u32::try_from(d.height).ok()?)));
     let r = Ref {
-        source: MediaSource::Picked { path, sha256: pick.sha256.clone() },
+        source: MediaSource::Picked { path, sha256 },
         kind: MediaKind::Image,
         seconds: None,
         dims,
