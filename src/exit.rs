@@ -1,4 +1,4 @@
-//! Exit codes, in one place (README "Exit codes" lists the same).
+//! Exit codes, in one place (docs/exit-codes.md lists the same).
 
 /// Everything asked for is done.
 pub const OK: i32 = 0;

@@ -513,7 +513,7 @@ impl ExpandFlags {
 pub enum ModelsFormat {
     Table,
     Json,
-    /// The README's table.
+    /// The table in docs/models.md.
     Markdown,
 }
 

@@ -41,7 +41,7 @@ impl CliError {
         CliError::Setup { message: message.into(), hint }
     }
 
-    /// The process exit code (README "Exit codes"). A ledger that cannot be used exits 1,
+    /// The process exit code (docs/exit-codes.md). A ledger that cannot be used exits 1,
     /// like failed jobs: the manifest was fine, the run could not be done.
     pub fn exit_code(&self) -> i32 {
         match self {

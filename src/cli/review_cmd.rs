@@ -94,6 +94,9 @@ pub fn review(path: &Path, write_static: bool, no_open: bool, port: u16, flags: 
     let (loaded, expansion) = load_and_expand(path, flags)?;
     let name = loaded.manifest.name.clone();
     if write_static {
+        // As the served page does: before the first run, the sheet shows every take not yet rendered.
+        std::fs::create_dir_all(&expansion.output_dir)
+            .map_err(|e| CliError::setup(format!("cannot write review.html: {e}"), None))?;
         let ledger = Ledger::load(&expansion.output_dir)?;
         let picks = Picks::load(&expansion.output_dir)?;
         sheet::write(&expansion, &ledger, &picks, name.as_deref())

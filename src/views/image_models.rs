@@ -81,7 +81,7 @@ fn price(r: &ImageRow) -> String {
     }
 }
 
-/// The README's image table (Markdown), then the refused models.
+/// The image table in docs/models.md (Markdown), then the refused models.
 pub fn markdown() -> String {
     let mut out = String::from(
         "| image model | protocol | input images | n (service default) | shape | pool (running) | CNY/image | regions |\n|---|---|---|---|---|---|---|---|\n",

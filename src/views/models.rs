@@ -1,4 +1,4 @@
-//! `pixbatch models`: the catalog as a table, Markdown (the README's list) or JSON, with the
+//! `pixbatch models`: the catalog as a table, Markdown (the list in docs/models.md) or JSON, with the
 //! facts the documentation leaves UNCONFIRMED or in CONFLICT marked and the choice made.
 
 use serde::Serialize;
@@ -136,7 +136,7 @@ fn price_text(row: &ModelRow) -> String {
         .join(", ")
 }
 
-/// The README's table (Markdown): one line per model.
+/// The table in docs/models.md (Markdown): one line per model.
 pub fn markdown() -> String {
     let mut out = String::from(
         "| model | kind | shape | durations (s) | pool (running) | CNY/s (silent/sound) | regions |\n|---|---|---|---|---|---|---|\n",

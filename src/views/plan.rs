@@ -1,5 +1,5 @@
 //! `plan`: a manifest's jobs, each with what a run would do, and the cost of it, as a table,
-//! JSON or CSV. The JSON shape is documented in the README ("plan --format json") and
+//! JSON or CSV. The JSON shape is documented in docs/manifest.md ("plan --format json") and
 //! versioned by its `format` field.
 
 use std::fmt::Write as _;
