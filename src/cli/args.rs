@@ -30,8 +30,10 @@ const EXIT_CODES_HELP: &str = "Exit codes:
   2    bad manifest or usage (nothing was sent)
   3    a run-fatal API error (key, billing, quota) stopped the run, or a model
        the account cannot use failed its jobs
-  4    the budget (--max-cost) stopped submitting
+  4    the budget (--max-cost, run.budget) stopped submitting, or spend --check
+       found more spent than the amount
   5    an endpoint stayed unreachable for --unreachable-grace (jobs kept)
+  6    jobs wait for a pick of a generated ref (pixbatch review, pixbatch pick)
   130  interrupted";
 
 #[derive(Debug, Subcommand)]
