@@ -21,6 +21,8 @@
 //! A command passes when it exits 0; a `run` may also exit 6 (it ended waiting for picks, as
 //! documented); and any code the line's own comment names (`exit 4 if jobs were left out`).
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -195,16 +197,7 @@ fn sh_lines(markdown: &str) -> Vec<(usize, String)> {
 
 /// README.md and every page under docs/.
 fn pages(root: &Path) -> Vec<PathBuf> {
-    let mut pages = vec![PathBuf::from("README.md")];
-    let mut docs: Vec<PathBuf> = std::fs::read_dir(root.join("docs"))
-        .expect("docs/")
-        .map(|entry| entry.expect("a docs entry").path())
-        .filter(|path| path.extension().is_some_and(|e| e == "md"))
-        .map(|path| PathBuf::from("docs").join(path.file_name().expect("a name")))
-        .collect();
-    docs.sort();
-    pages.extend(docs);
-    pages
+    common::doc_pages(root)
 }
 
 /// Copies `examples/` as the repository has it, leaving out what runs left there.

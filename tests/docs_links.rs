@@ -5,6 +5,8 @@
 //! Links inside fenced code blocks and code spans are not links and are not checked; neither
 //! are `http(s)://` and `mailto:` links.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -258,16 +260,7 @@ fn normalize(path: &Path) -> PathBuf {
 
 /// README.md and every page under docs/.
 fn pages(root: &Path) -> Vec<PathBuf> {
-    let mut pages = vec![PathBuf::from("README.md")];
-    let mut docs: Vec<PathBuf> = std::fs::read_dir(root.join("docs"))
-        .expect("docs/")
-        .map(|entry| entry.expect("a docs entry").path())
-        .filter(|path| path.extension().is_some_and(|e| e == "md"))
-        .map(|path| PathBuf::from("docs").join(path.file_name().expect("a name")))
-        .collect();
-    docs.sort();
-    pages.extend(docs);
-    pages
+    common::doc_pages(root)
 }
 
 #[test]

@@ -214,3 +214,17 @@ pub fn python_venv(name: &str, module: &str, version: &str) -> PathBuf {
     }
     python
 }
+
+/// README.md and every page under docs/, relative to the repository.
+pub fn doc_pages(root: &Path) -> Vec<PathBuf> {
+    let mut pages = vec![PathBuf::from("README.md")];
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(root.join("docs"))
+        .expect("docs/")
+        .map(|entry| entry.expect("a docs entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "md"))
+        .map(|path| PathBuf::from("docs").join(path.file_name().expect("a name")))
+        .collect();
+    docs.sort();
+    pages.extend(docs);
+    pages
+}
