@@ -47,7 +47,7 @@ fn sent_order(out: &std::path::Path) -> Vec<String> {
     ledger
         .into_iter()
         .filter_map(|e| match e.event {
-            pixbatch::ledger::Event::Intent { meta, .. } => Some(meta.shot),
+            pixbatch::ledger::Event::Intent { shot, .. } => Some(shot),
             _ => None,
         })
         .collect()

@@ -110,7 +110,7 @@ fn in_flight_at(manifest: &Path, endpoint: &str, task_id: &str) {
         estimate_cny: None,
         stage: None,
     };
-    let intent = Event::Intent { attempt: 1, meta, endpoint: Some(endpoint.to_owned()), run: None };
+    let intent = Event::intent(1, meta, Some(endpoint.to_owned()), None);
     for event in [intent, Event::Submitted { task_id: task_id.to_owned() }] {
         journal.append(&Entry { at: jiff::Timestamp::now(), key: job.key.clone(), event }).expect("append");
     }

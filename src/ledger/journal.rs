@@ -29,10 +29,24 @@ pub struct CandidateFile {
 #[serde(tag = "ev", rename_all = "snake_case")]
 pub enum Event {
     /// About to POST a create call; written (and synced) before the request leaves.
+    /// The job's description ([`JobMeta`]'s fields, written inline: an explicit list reads
+    /// back without serde's flatten buffering, on the path every rerun takes).
     Intent {
         attempt: u32,
-        #[serde(flatten)]
-        meta: JobMeta,
+        shot: String,
+        variant: String,
+        model: String,
+        size: String,
+        duration: u32,
+        #[serde(default)]
+        audio: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seed: Option<i64>,
+        output: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        estimate_cny: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stage: Option<String>,
         /// The base URL the create call goes to: the task lives there, and every later call
         /// about it goes there too. Absent in ledgers written before it was recorded.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -108,6 +122,49 @@ pub enum Event {
     /// A local reference file of this job was uploaded to temporary storage (valid 48 h, bound
     /// to `model`); later runs reuse the URL until shortly before it expires.
     Uploaded { content_hash: String, model: String, url: String },
+}
+
+impl Event {
+    /// An intent to send `meta`'s job.
+    pub fn intent(attempt: u32, meta: JobMeta, endpoint: Option<String>, run: Option<jiff::Timestamp>) -> Event {
+        let JobMeta { shot, variant, model, size, duration, audio, seed, output, estimate_cny, stage } = meta;
+        Event::Intent {
+            attempt,
+            shot,
+            variant,
+            model,
+            size,
+            duration,
+            audio,
+            seed,
+            output,
+            estimate_cny,
+            stage,
+            endpoint,
+            run,
+        }
+    }
+
+    /// The job an intent describes.
+    pub fn intent_meta(&self) -> Option<JobMeta> {
+        match self {
+            Event::Intent {
+                shot, variant, model, size, duration, audio, seed, output, estimate_cny, stage, ..
+            } => Some(JobMeta {
+                shot: shot.clone(),
+                variant: variant.clone(),
+                model: model.clone(),
+                size: size.clone(),
+                duration: *duration,
+                audio: *audio,
+                seed: *seed,
+                output: output.clone(),
+                estimate_cny: *estimate_cny,
+                stage: stage.clone(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// A job's description, stored with its first intent so the ledger can report on jobs that

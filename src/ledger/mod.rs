@@ -137,9 +137,9 @@ impl Record {
     /// Applies one journal event.
     pub fn apply(&mut self, at: jiff::Timestamp, event: &Event) {
         match event {
-            Event::Intent { attempt, meta, endpoint, run } => {
+            Event::Intent { attempt, endpoint, run, .. } => {
                 self.keep_attempt();
-                self.meta = meta.clone();
+                self.meta = event.intent_meta().unwrap_or_default();
                 self.endpoint = endpoint.clone();
                 self.run = *run;
                 self.create_window = None;

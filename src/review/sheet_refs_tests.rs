@@ -75,7 +75,7 @@ fn downloaded(out: &Path, job: &Job, ok: &[u32], n: u32) -> Vec<Entry> {
         })
         .collect();
     vec![
-        entry(Event::Intent { attempt: 1, meta, endpoint: None, run: None }),
+        entry(Event::intent(1, meta, None, None)),
         entry(Event::Submitted { task_id: format!("t-{}", job.key) }),
         entry(Event::Finished {
             status: TaskStatus::Succeeded,

@@ -146,7 +146,7 @@ impl Coordinator<'_, '_> {
                     stage: (job.stage != crate::plan::Stage::Clips).then(|| job.stage.name()),
                 };
                 let (endpoint, run) = (Some(self.endpoint.clone()), Some(self.run_started));
-                self.record(idx, Event::Intent { attempt, meta, endpoint, run });
+                self.record(idx, Event::intent(attempt, meta, endpoint, run));
                 self.states[idx] = JobState::Submitting;
                 self.counts.queued -= 1;
                 self.counts.running += 1;
