@@ -378,8 +378,7 @@ struct Parsed {
 const ENTRY_START: &[u8] = b"{\"at\":";
 
 fn parse(bytes: &[u8], path: &Path) -> std::io::Result<Parsed> {
-    // One entry a line: sized once, not grown (and moved) line by line.
-    let mut entries = Vec::with_capacity(bytes.iter().filter(|b| **b == b'\n').count() + 1);
+    let mut entries = Vec::new();
     let mut notes = Vec::new();
     let mut tail = Tail::Clean;
     let mut start = 0;
