@@ -377,6 +377,21 @@ struct Parsed {
 /// How every entry starts, which marks where a line written after a torn fragment begins.
 const ENTRY_START: &[u8] = b"{\"at\":";
 
+/// One journal line. Read in two passes over the text: the head (`at`, `key`; every other
+/// value skipped), then the event (its tag and fields; `at` and `key` ignored). Deserializing
+/// [`Entry`] itself goes through serde's flatten, which buffers every value twice; this is the
+/// path every rerun takes for every line.
+fn parse_entry(line: &[u8]) -> serde_json::Result<Entry> {
+    #[derive(Deserialize)]
+    struct Head {
+        at: jiff::Timestamp,
+        key: JobKey,
+    }
+    let head: Head = serde_json::from_slice(line)?;
+    let event: Event = serde_json::from_slice(line)?;
+    Ok(Entry { at: head.at, key: head.key, event })
+}
+
 fn parse(bytes: &[u8], path: &Path) -> std::io::Result<Parsed> {
     let mut entries = Vec::new();
     let mut notes = Vec::new();
@@ -392,7 +407,7 @@ fn parse(bytes: &[u8], path: &Path) -> std::io::Result<Parsed> {
         let line = &bytes[start..end];
         let last = end + usize::from(terminated) >= bytes.len();
         if !line.iter().all(u8::is_ascii_whitespace) {
-            match serde_json::from_slice::<Entry>(line) {
+            match parse_entry(line) {
                 Ok(e) => {
                     entries.push(e);
                     if !terminated {
@@ -460,6 +475,39 @@ mod tests {
         let mut l = serde_json::to_vec(&entry(key)).expect("json");
         l.push(b'\n');
         l
+    }
+
+    #[test]
+    fn every_kind_of_line_reads_back_as_written() {
+        let meta = JobMeta { shot: "s".into(), output: "s.mp4".into(), estimate_cny: Some(1.5), ..JobMeta::default() };
+        let events = vec![
+            Event::intent(1, meta, Some("http://x/".into()), Some(jiff::Timestamp::UNIX_EPOCH)),
+            Event::Submitted { task_id: "t".into() },
+            Event::Status { status: TaskStatus::Running },
+            Event::Finished {
+                status: TaskStatus::Succeeded,
+                code: None,
+                message: None,
+                video_url: Some("http://x/v.mp4".into()),
+                usage: Some(Usage { duration: Some(5.0), sr: Some("720".into()), ..Usage::default() }),
+                images: Vec::new(),
+                billed: Some(super::super::money::Billed {
+                    cny: 1.5,
+                    unit_price: 0.3,
+                    source: super::super::money::PriceSource::Manifest,
+                    inherited_from: None,
+                }),
+            },
+            Event::Downloaded { path: "s.mp4".into(), bytes: 9, sha256: "ab".into(), images: Vec::new() },
+            Event::TimedOut,
+            Event::Canceled,
+            Event::Uploaded { content_hash: "h".into(), model: "m".into(), url: "oss://u".into() },
+        ];
+        for event in events {
+            let entry = Entry { at: jiff::Timestamp::UNIX_EPOCH, key: JobKey::new("k".repeat(64)), event };
+            let line = serde_json::to_vec(&entry).expect("json");
+            assert_eq!(parse_entry(&line).expect("reads back"), entry, "{}", String::from_utf8_lossy(&line));
+        }
     }
 
     #[test]
