@@ -377,21 +377,6 @@ struct Parsed {
 /// How every entry starts, which marks where a line written after a torn fragment begins.
 const ENTRY_START: &[u8] = b"{\"at\":";
 
-/// One journal line. Read in two passes over the text: the head (`at`, `key`; every other
-/// value skipped), then the event (its tag and fields; `at` and `key` ignored). Deserializing
-/// [`Entry`] itself goes through serde's flatten, which buffers every value twice; this is the
-/// path every rerun takes for every line.
-fn parse_entry(line: &[u8]) -> serde_json::Result<Entry> {
-    #[derive(Deserialize)]
-    struct Head {
-        at: jiff::Timestamp,
-        key: JobKey,
-    }
-    let head: Head = serde_json::from_slice(line)?;
-    let event: Event = serde_json::from_slice(line)?;
-    Ok(Entry { at: head.at, key: head.key, event })
-}
-
 fn parse(bytes: &[u8], path: &Path) -> std::io::Result<Parsed> {
     let mut entries = Vec::new();
     let mut notes = Vec::new();
@@ -407,7 +392,7 @@ fn parse(bytes: &[u8], path: &Path) -> std::io::Result<Parsed> {
         let line = &bytes[start..end];
         let last = end + usize::from(terminated) >= bytes.len();
         if !line.iter().all(u8::is_ascii_whitespace) {
-            match parse_entry(line) {
+            match serde_json::from_slice::<Entry>(line) {
                 Ok(e) => {
                     entries.push(e);
                     if !terminated {
@@ -506,7 +491,8 @@ mod tests {
         for event in events {
             let entry = Entry { at: jiff::Timestamp::UNIX_EPOCH, key: JobKey::new("k".repeat(64)), event };
             let line = serde_json::to_vec(&entry).expect("json");
-            assert_eq!(parse_entry(&line).expect("reads back"), entry, "{}", String::from_utf8_lossy(&line));
+            let back: Entry = serde_json::from_slice(&line).expect("reads back");
+            assert_eq!(back, entry, "{}", String::from_utf8_lossy(&line));
         }
     }
 
