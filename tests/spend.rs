@@ -169,3 +169,27 @@ async fn run_budget_holds_across_three_runs_one_killed() {
     assert!(sheet.contains("run.budget ¥6.50: ¥6.30 spent over every run, <b>¥0.20 left</b>"), "budget");
     assert!(sheet.contains("est. ¥0.90"), "a take not rendered shows its estimate");
 }
+
+/// A video lost and rendered again was paid twice: `run.budget` counts both bills (the first is
+/// in the record's past attempts), so the next job no longer fits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_budget_counts_a_render_that_was_lost_and_paid_again() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let fake = FakeServer::start(fast_fake()).await.expect("fake");
+    // ¥0.90 a job; ¥2.00 pays for two renders, not three.
+    let budget = "run: {budget: 2.0}\n";
+    let m = manifest(dir.path(), "e", 1, budget);
+    assert_eq!(run_to_end(&fake, &m, &[]).await.0, 0);
+    std::fs::remove_file(dir.path().join("e/fight/seed-1.mp4")).expect("lose the video");
+    fake.expire_urls();
+    let (code, stderr) = run_to_end(&fake, &m, &[]).await;
+    assert_eq!(code, 1, "the URL no longer works: {stderr}");
+    let (code, stderr) = run_to_end(&fake, &m, &["--retry-failed"]).await;
+    assert_eq!(code, 0, "rendered again: {stderr}");
+    let (_, doc) = spend(&fake, &[&m], &[]).await;
+    assert_eq!(doc["total"]["billed_cny"].as_f64(), Some(1.8), "both renders were billed: {doc}");
+    let m = manifest(dir.path(), "e", 2, budget);
+    let (code, stderr) = run_to_end(&fake, &m, &[]).await;
+    assert_eq!(code, pixbatch::exit::BUDGET, "¥1.80 spent + ¥0.90 is over ¥2.00: {stderr}");
+    assert_eq!(fake.stats().submissions, 2);
+}

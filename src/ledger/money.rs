@@ -87,7 +87,38 @@ pub struct PastAttempt {
     pub meta: super::JobMeta,
 }
 
+/// One attempt's money, as `spend` and `run.budget` count it: a past one, or the current.
+#[derive(Debug, Clone)]
+pub struct Attempt<'a> {
+    pub spend: Spend,
+    pub meta: &'a super::JobMeta,
+    pub run: Option<jiff::Timestamp>,
+    /// When it ended (or was sent, while it has not).
+    pub when: Option<jiff::Timestamp>,
+    /// The record's current attempt (the one a run may still resume).
+    pub current: bool,
+}
+
 impl Record {
+    /// Every attempt's money: the past ones, then the current.
+    pub fn attempts(&self) -> impl Iterator<Item = Attempt<'_>> {
+        let past = self.past.iter().map(|p| Attempt {
+            spend: p.spend.clone(),
+            meta: &p.meta,
+            run: p.run,
+            when: p.when,
+            current: false,
+        });
+        let when = self.finished_at.or(self.submitted_at).or(self.intent_at);
+        past.chain(std::iter::once(Attempt {
+            spend: self.spend(),
+            meta: &self.meta,
+            run: self.run,
+            when,
+            current: true,
+        }))
+    }
+
     /// Keeps the current attempt's money before a new intent replaces it (a retry after a
     /// failure, a render again after a lost video: the first task was billed or free all the
     /// same).

@@ -167,21 +167,19 @@ pub async fn run(
 /// less the committed tasks of this run's own jobs (it resumes or reconciles them, and counts
 /// them itself).
 fn storyboard_budget(budget: f64, ledger: &ledger::Ledger, jobs: &[crate::plan::Job]) -> pools::StoryboardBudget {
-    use ledger::money::Spend;
     let mine: HashSet<&crate::key::JobKey> = jobs.iter().map(|j| &j.key).collect();
     let mut by_run: BTreeMap<String, f64> = BTreeMap::new();
     for r in ledger.records.values() {
-        let cny = match r.spend() {
-            Spend::Billed(b) => b.cny,
-            Spend::Committed(c)
-                if !(mine.contains(&r.key) && matches!(r.phase, ledger::Phase::Intent | ledger::Phase::InFlight)) =>
-            {
-                c
+        // A task of this run's own jobs still on the service: this run counts it (it holds it
+        // at its estimate when it resumes it), not the ledger's past.
+        let resumed = mine.contains(&r.key) && matches!(r.phase, ledger::Phase::Intent | ledger::Phase::InFlight);
+        for a in r.attempts().filter(|a| !(a.current && resumed)) {
+            let cny = a.spend.cny();
+            if cny > 0.0 {
+                let run = a.run.map_or_else(|| "(unknown run)".to_owned(), |t| t.to_string());
+                *by_run.entry(run).or_default() += cny;
             }
-            Spend::Committed(_) | Spend::Nothing | Spend::Free => continue,
-        };
-        let run = r.run.map_or_else(|| "(unknown run)".to_owned(), |t| t.to_string());
-        *by_run.entry(run).or_default() += cny;
+        }
     }
     pools::StoryboardBudget {
         budget_cny: budget,

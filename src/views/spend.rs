@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::catalog::round_cents;
-use crate::ledger::money::{PriceSource, Spend};
+use crate::ledger::money::{Attempt, PriceSource, Spend};
 use crate::ledger::{Decision, Ledger, Record};
 use crate::plan::{Expansion, estimate_cost};
 
@@ -97,21 +97,6 @@ fn group_of(a: &Attempt<'_>, by: By) -> String {
     }
 }
 
-/// One attempt's money: the record's current one, or a past one.
-struct Attempt<'a> {
-    spend: Spend,
-    meta: &'a crate::ledger::JobMeta,
-    run: Option<jiff::Timestamp>,
-    when: Option<jiff::Timestamp>,
-}
-
-/// Every attempt of a record: the past ones, then the current.
-fn attempts(r: &Record) -> impl Iterator<Item = Attempt<'_>> {
-    let past = r.past.iter().map(|p| Attempt { spend: p.spend.clone(), meta: &p.meta, run: p.run, when: p.when });
-    let when = r.finished_at.or(r.submitted_at).or(r.intent_at);
-    past.chain(std::iter::once(Attempt { spend: r.spend(), meta: &r.meta, run: r.run, when }))
-}
-
 /// Adds one attempt's money to a row.
 fn add(row: &mut SpendRow, a: &Attempt<'_>) {
     match a.spend.clone() {
@@ -147,7 +132,7 @@ fn rounded(mut row: SpendRow) -> SpendRow {
 
 /// A ledger's billed + committed over every attempt (what `run.budget` caps).
 pub fn spent(ledger: &Ledger) -> f64 {
-    ledger.records.values().flat_map(attempts).map(|a| a.spend.cny()).sum()
+    ledger.records.values().flat_map(Record::attempts).map(|a| a.spend.cny()).sum()
 }
 
 /// The report over every source; `since` keeps the tasks sent or finished since then.
@@ -157,7 +142,7 @@ pub fn report(sources: &[Source<'_>], by: By, since: Option<jiff::Timestamp>) ->
     let (mut left_jobs, mut left_cny) = (0, 0.0);
     let mut budgets = Vec::new();
     for s in sources {
-        for a in s.ledger.records.values().flat_map(attempts) {
+        for a in s.ledger.records.values().flat_map(Record::attempts) {
             if since.is_some_and(|cut| a.when.is_none_or(|w| w < cut)) {
                 continue;
             }
