@@ -67,7 +67,7 @@ pub fn run(args: &RunArgs) -> Result<i32, CliError> {
             expansion = load_and_expand(&args.manifest, &args.expand)?.1;
         };
         let mut summary = summary;
-        waiting(&mut summary, &expansion, args.until.is_some());
+        waiting(&mut summary, &expansion);
         let next = if summary.stop.is_none() && summary.counts.failed > 0 {
             crate::views::next::next_steps(&expansion.jobs, &ledger, &expansion.output_dir)
         } else {
@@ -199,10 +199,10 @@ fn watch_signals(token: tokio_util::sync::CancellationToken) {
 
 /// What waits for a person's pick at the end: the jobs (clips, or keyframes made from other
 /// refs) and the refs they wait for.
-fn waiting(summary: &mut RunSummary, expansion: &Expansion, until: bool) {
-    let unpicked = crate::review::ref_picks::unpicked(expansion);
-    summary.waiting = expansion.waiting.len() + if until { expansion.unselected.len() } else { 0 };
-    summary.waiting_for = unpicked.iter().map(|r| format!("@{}", r.name)).collect();
+fn waiting(summary: &mut RunSummary, expansion: &Expansion) {
+    summary.waiting = expansion.waiting.len();
+    summary.waiting_for =
+        crate::review::ref_picks::unpicked(expansion).iter().map(|r| format!("@{}", r.name)).collect();
 }
 
 /// The exit code a summary means.

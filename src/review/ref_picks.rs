@@ -129,7 +129,7 @@ pub fn choose_ref(
     Ok(line)
 }
 
-/// The refs with no pick, and whether a person must pick (several candidates, no `pick: first`).
+/// The generated refs with no pick yet.
 pub fn unpicked(expansion: &Expansion) -> Vec<&RefStage> {
     expansion.refs.iter().filter(|r| r.pick.is_none()).collect()
 }

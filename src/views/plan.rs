@@ -183,7 +183,7 @@ impl<'a> Plan<'a> {
             orphaned: self.orphans.len(),
             budget_left_cny: self.budget.map(|(b, spent)| round_cents(b - spent)),
             stages: super::stages::stage_costs(jobs, &self.states),
-            refs: super::stages::ref_plans(self.expansion, jobs, &self.states),
+            refs: super::stages::ref_plans(self.expansion),
         }
     }
 

@@ -63,7 +63,7 @@ pub fn stage_costs(jobs: &[&Job], states: &[Decision]) -> Vec<StageCost> {
 }
 
 /// Per generated ref, in graph order.
-pub fn ref_plans(expansion: &Expansion, _jobs: &[&Job], _states: &[Decision]) -> Vec<RefPlan> {
+pub fn ref_plans(expansion: &Expansion) -> Vec<RefPlan> {
     expansion
         .refs
         .iter()
